@@ -1,0 +1,436 @@
+package domain
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Decoding errors. A *ValidationError (test with errors.As) means the payload
+// is CometChat-shaped (it has a trigger and data) but cannot be used: the
+// intake quarantines it. ErrMalformed means it is not a CometChat webhook at all.
+var (
+	ErrMalformed        = errors.New("malformed webhook")
+	ErrUnknownEventType = errors.New("unknown event type")
+)
+
+// ValidationError names the field of a CometChat-shaped payload that failed.
+type ValidationError struct {
+	Trigger Trigger
+	// Field is the JSON path of the offending field, e.g. "data.occupant.joined_at".
+	Field  string
+	Reason string
+}
+
+func (e *ValidationError) Error() string {
+	if e.Field == "" {
+		return e.Reason
+	}
+	return e.Field + ": " + e.Reason
+}
+
+// Webhook is a decoded CometChat webhook: the event it carries and the
+// delivery details that are not part of the event's identity.
+type Webhook struct {
+	Event     Event
+	WebhookID string
+	Region    string
+}
+
+// Limits of accepted values.
+const (
+	// MaxIDLength bounds app and session ids, names and uids (bytes).
+	MaxIDLength = 512
+	// maxUnixSeconds rejects millisecond timestamps (anything past year 5138).
+	maxUnixSeconds = 1e11
+)
+
+// Decoder turns webhook bodies into events. The zero value is usable and
+// accepts any timestamp up to year 5138; set Now to reject the far future.
+type Decoder struct {
+	// Now returns the current time; nil disables the far-future check.
+	Now func() time.Time
+	// MaxFuture is how far past Now a CometChat timestamp may be (default 24h).
+	MaxFuture time.Duration
+}
+
+// Decode parses and validates one webhook body.
+func (d Decoder) Decode(body []byte) (Webhook, error) {
+	var top struct {
+		Trigger json.RawMessage `json:"trigger"`
+		Data    json.RawMessage `json:"data"`
+		AppID   json.RawMessage `json:"appId"`
+		Region  json.RawMessage `json:"region"`
+		Webhook json.RawMessage `json:"webhook"`
+		Type    json.RawMessage `json:"type"`
+	}
+	if !utf8.Valid(body) {
+		return Webhook{}, fmt.Errorf("%w: body is not valid UTF-8", ErrMalformed)
+	}
+	if err := json.Unmarshal(body, &top); err != nil {
+		return Webhook{}, fmt.Errorf("%w: body is not a JSON object: %v", ErrMalformed, err)
+	}
+	if isNull(top.Trigger) {
+		return Webhook{}, fmt.Errorf("%w: trigger is missing", ErrMalformed)
+	}
+	var trig string
+	if err := json.Unmarshal(top.Trigger, &trig); err != nil || trig == "" {
+		return Webhook{}, fmt.Errorf("%w: trigger must be a non-empty string", ErrMalformed)
+	}
+	if isNull(top.Data) || !bytes.HasPrefix(bytes.TrimSpace(top.Data), []byte("{")) {
+		return Webhook{}, fmt.Errorf("%w: data is missing or not an object", ErrMalformed)
+	}
+	p := parser{trigger: Trigger(trig), dec: d}
+	wh := Webhook{Event: Event{Trigger: Trigger(trig)}}
+	wh.Event.AppID = p.id("appId", top.AppID, true)
+	wh.Region = p.str("region", top.Region)
+	wh.WebhookID = p.str("webhook", top.Webhook)
+	typ := p.str("type", top.Type)
+	data := p.object("data", top.Data)
+	if p.err != nil {
+		return Webhook{}, p.err
+	}
+	if err := p.event(&wh.Event, typ, data); err != nil {
+		return Webhook{}, err
+	}
+	return wh, nil
+}
+
+// parser accumulates the first validation error; later calls are no-ops.
+type parser struct {
+	trigger Trigger
+	dec     Decoder
+	err     error
+}
+
+func (p *parser) fail(field, format string, args ...any) {
+	if p.err == nil {
+		p.err = &ValidationError{Trigger: p.trigger, Field: field, Reason: fmt.Sprintf(format, args...)}
+	}
+}
+
+func (p *parser) event(ev *Event, typ string, data map[string]json.RawMessage) error {
+	kindFromType := map[string]Kind{"meet": KindMeeting, "meeting": KindMeeting, "call": KindCall}
+	switch p.trigger {
+	case TriggerMeetingStarted, TriggerMeetingParticipantJoined, TriggerMeetingParticipantLeft, TriggerMeetingEnded:
+		ev.Kind = KindMeeting
+	case TriggerRecordingGenerated, TriggerTranscriptionGenerated:
+	default:
+		ev.Kind = KindCall
+	}
+	if k, ok := kindFromType[typ]; ok && ev.Kind != "" {
+		ev.Kind = k
+	}
+	switch p.trigger {
+	case TriggerMeetingStarted, TriggerCallStarted:
+		ev.SessionID = p.id("data.sessionId", data["sessionId"], true)
+		ev.Payload = SessionStarted{CreatedAt: p.unix("data.created_at", data["created_at"], true)}
+	case TriggerMeetingParticipantJoined, TriggerCallParticipantJoined:
+		ev.SessionID = p.id("data.sessionId", data["sessionId"], true)
+		occ := p.occupant("data.occupant", p.object("data.occupant", data["occupant"]), false)
+		var client *ClientInfo
+		if raw, ok := data["initial_config"]; ok && !isNull(raw) {
+			client = p.client("data.initial_config", p.object("data.initial_config", raw))
+		}
+		ev.Payload = ParticipantJoined{Occupant: occ, Client: client}
+	case TriggerMeetingParticipantLeft, TriggerCallParticipantLeft:
+		ev.SessionID = p.id("data.sessionId", data["sessionId"], true)
+		occ := p.occupant("data.occupant", p.object("data.occupant", data["occupant"]), true)
+		ev.Payload = ParticipantLeft{Occupant: occ}
+	case TriggerMeetingEnded, TriggerCallEnded:
+		ev.SessionID = p.id("data.sessionId", data["sessionId"], true)
+		end := SessionEnded{
+			CreatedAt:   p.unix("data.created_at", data["created_at"], false),
+			DestroyedAt: p.unix("data.destroyed_at", data["destroyed_at"], true),
+		}
+		if end.CreatedAt != 0 && end.DestroyedAt != 0 && end.DestroyedAt < end.CreatedAt {
+			p.fail("data.destroyed_at", "is before data.created_at")
+		}
+		if raw, ok := data["all_occupants"]; ok && !isNull(raw) {
+			var items []json.RawMessage
+			if err := json.Unmarshal(raw, &items); err != nil {
+				p.fail("data.all_occupants", "must be an array")
+			}
+			for i, item := range items {
+				field := fmt.Sprintf("data.all_occupants[%d]", i)
+				end.AllOccupants = append(end.AllOccupants, p.occupant(field, p.object(field, item), false))
+			}
+		}
+		ev.Payload = end
+	case TriggerRecordingGenerated:
+		ev.SessionID = p.id("data.sessionId", data["sessionId"], true)
+		rec := RecordingGenerated{
+			URL:           p.required("data.recording_url", data["recording_url"]),
+			StartTime:     p.unix("data.startTime", data["startTime"], false),
+			Duration:      p.float("data.duration", data["duration"]),
+			RecordingDate: p.str("data.recordingDate", data["recordingDate"]),
+		}
+		ev.Payload = rec
+	case TriggerTranscriptionGenerated:
+		ev.SessionID = p.id("data.sessionId", data["sessionId"], true)
+		tr := TranscriptionGenerated{
+			TID:            p.str("data.tid", data["tid"]),
+			URL:            p.required("data.transcript_url", data["transcript_url"]),
+			StartTime:      p.unix("data.startTime", data["startTime"], false),
+			EndTime:        p.unix("data.endTime", data["endTime"], false),
+			TranscriptDate: p.str("data.transcriptDate", data["transcriptDate"]),
+		}
+		if tr.EndTime != 0 && tr.EndTime < tr.StartTime {
+			p.fail("data.endTime", "is before data.startTime")
+		}
+		ev.Payload = tr
+	case TriggerCallInitiated, TriggerCallBusy, TriggerCallCancelled, TriggerCallRejected, TriggerCallUnanswered:
+		ring, session := p.ringing(p.object("data.call", data["call"]))
+		ev.SessionID = session
+		ev.Payload = ring
+	default:
+		return &ValidationError{Trigger: p.trigger, Field: "trigger", Reason: fmt.Sprintf("unknown trigger %q", p.trigger)}
+	}
+	return p.err
+}
+
+// RingingSessionPrefix starts the session id given to a ringing event that
+// carries no session id of its own (CometChat's call_busy example has none):
+// "call-" followed by CometChat's call id.
+const RingingSessionPrefix = "call-"
+
+func (p *parser) ringing(call map[string]json.RawMessage) (CallRinging, string) {
+	r := CallRinging{
+		CallID:         p.required("data.call.id", call["id"]),
+		ConversationID: p.str("data.call.conversationId", call["conversationId"]),
+		Sender:         p.str("data.call.sender", call["sender"]),
+		Receiver:       p.str("data.call.receiver", call["receiver"]),
+		ReceiverType:   p.str("data.call.receiverType", call["receiverType"]),
+		Media:          p.str("data.call.type", call["type"]),
+		SentAt:         p.unix("data.call.sentAt", call["sentAt"], true),
+		UpdatedAt:      p.unix("data.call.updatedAt", call["updatedAt"], false),
+	}
+	inner := p.object("data.call.data", call["data"])
+	r.Action = p.str("data.call.data.action", inner["action"])
+	if want := strings.TrimPrefix(string(p.trigger), "call_"); r.Action == "" {
+		r.Action = want
+	} else if r.Action != want {
+		p.fail("data.call.data.action", "is %q but the trigger is %s", r.Action, p.trigger)
+	}
+	var session string
+	if raw, ok := inner["entities"]; ok && !isNull(raw) {
+		ent := p.object("data.call.data.entities", raw)
+		if by, ok := ent["by"]; ok && !isNull(by) {
+			e := p.object("data.call.data.entities.by.entity", p.object("data.call.data.entities.by", by)["entity"])
+			if uid := p.str("data.call.data.entities.by.entity.uid", e["uid"]); uid != "" && r.Sender == "" {
+				r.Sender = uid
+			}
+			r.SenderName = p.str("data.call.data.entities.by.entity.name", e["name"])
+		}
+		if on, ok := ent["on"]; ok && !isNull(on) {
+			e := p.object("data.call.data.entities.on.entity", p.object("data.call.data.entities.on", on)["entity"])
+			session = p.id("data.call.data.entities.on.entity.sessionid", e["sessionid"], false)
+			r.InitiatedAt = p.unix("data.call.data.entities.on.entity.initiatedAt", e["initiatedAt"], false)
+		}
+	}
+	if session == "" && r.CallID != "" {
+		session = p.id("data.call.id", json.RawMessage(strconv.Quote(RingingSessionPrefix+r.CallID)), true)
+	}
+	return r, session
+}
+
+func (p *parser) occupant(field string, o map[string]json.RawMessage, needLeft bool) Occupant {
+	occ := Occupant{
+		UID:       p.id(field+".uid", o["uid"], false),
+		Name:      p.id(field+".name", o["name"], false),
+		JoinedAt:  p.unix(field+".joined_at", o["joined_at"], true),
+		LeftAt:    p.unix(field+".left_at", o["left_at"], needLeft),
+		AudioOnly: p.boolean(field+".audio_call", o["audio_call"]),
+	}
+	if occ.UID == "" && occ.Name == "" && o != nil {
+		p.fail(field+".name", "required (neither name nor uid was sent)")
+	}
+	if occ.LeftAt != 0 && occ.LeftAt < occ.JoinedAt {
+		p.fail(field+".left_at", "is before joined_at")
+	}
+	return occ
+}
+
+func (p *parser) client(field string, c map[string]json.RawMessage) *ClientInfo {
+	return &ClientInfo{
+		Platform:    p.str(field+".platform", c["platform"]),
+		SDK:         p.str(field+".sdk", c["sdk"]),
+		CallVersion: p.str(field+".call_version", c["call_version"]),
+		Mode:        p.str(field+".mode", c["mode"]),
+		AudioOnly:   p.boolean(field+".is_audio_only", c["is_audio_only"]),
+	}
+}
+
+func isNull(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) == 0 || bytes.Equal(t, []byte("null"))
+}
+
+// object decodes a JSON object; a missing or null value yields nil (and fails,
+// so that required blocks are named), use it only for blocks that must exist.
+func (p *parser) object(field string, raw json.RawMessage) map[string]json.RawMessage {
+	if isNull(raw) {
+		p.fail(field, "required")
+		return nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		p.fail(field, "must be an object")
+		return nil
+	}
+	return m
+}
+
+// str accepts a JSON string or number and returns its text; absent → "".
+func (p *parser) str(field string, raw json.RawMessage) string {
+	if isNull(raw) {
+		return ""
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		if len(s) > MaxIDLength*8 {
+			p.fail(field, "longer than %d bytes", MaxIDLength*8)
+			return ""
+		}
+		return s
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err == nil {
+		return n.String()
+	}
+	p.fail(field, "must be a string")
+	return ""
+}
+
+func (p *parser) required(field string, raw json.RawMessage) string {
+	s := p.str(field, raw)
+	if strings.TrimSpace(s) == "" {
+		p.fail(field, "required")
+	}
+	return s
+}
+
+// id is str for identifiers: bounded, printable, no path separators.
+func (p *parser) id(field string, raw json.RawMessage, required bool) string {
+	s := p.str(field, raw)
+	if s == "" {
+		if required {
+			p.fail(field, "required")
+		}
+		return ""
+	}
+	if len(s) > MaxIDLength {
+		p.fail(field, "longer than %d bytes", MaxIDLength)
+		return ""
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			p.fail(field, "contains a control or invalid character")
+			return ""
+		}
+	}
+	if strings.HasSuffix(field, "Id") || strings.HasSuffix(field, "sessionid") {
+		if strings.ContainsAny(s, `/\`) || s == "." || s == ".." {
+			p.fail(field, "contains a path separator")
+			return ""
+		}
+	}
+	return s
+}
+
+// number parses a JSON number or a numeric string.
+func (p *parser) number(field string, raw json.RawMessage) (float64, bool) {
+	if isNull(raw) {
+		return 0, false
+	}
+	var text string
+	if err := json.Unmarshal(raw, &text); err != nil {
+		var n json.Number
+		if err := json.Unmarshal(raw, &n); err != nil {
+			p.fail(field, "must be a number or a numeric string")
+			return 0, false
+		}
+		text = n.String()
+	}
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		p.fail(field, "must be a number, got %q", text)
+		return 0, false
+	}
+	return f, true
+}
+
+// unix parses Unix seconds and rejects milliseconds, negatives and the far future.
+func (p *parser) unix(field string, raw json.RawMessage, required bool) int64 {
+	f, ok := p.number(field, raw)
+	if !ok {
+		if required {
+			p.fail(field, "required")
+		}
+		return 0
+	}
+	switch {
+	case f <= 0:
+		p.fail(field, "must be a positive Unix time in seconds, got %v", f)
+		return 0
+	case f >= maxUnixSeconds:
+		p.fail(field, "%v is not Unix seconds (milliseconds?)", f)
+		return 0
+	case f != math.Trunc(f):
+		p.fail(field, "must be whole Unix seconds, got %v", f)
+		return 0
+	}
+	if p.dec.Now != nil {
+		maxFuture := p.dec.MaxFuture
+		if maxFuture <= 0 {
+			maxFuture = 24 * time.Hour
+		}
+		if limit := p.dec.Now().Add(maxFuture).Unix(); int64(f) > limit {
+			p.fail(field, "%d is more than %s in the future", int64(f), maxFuture)
+			return 0
+		}
+	}
+	return int64(f)
+}
+
+func (p *parser) float(field string, raw json.RawMessage) float64 {
+	f, _ := p.number(field, raw)
+	if f < 0 {
+		p.fail(field, "must not be negative")
+		return 0
+	}
+	return f
+}
+
+// boolean accepts true/false, "true"/"false", "1"/"0" and 1/0; absent → nil.
+func (p *parser) boolean(field string, raw json.RawMessage) *bool {
+	if isNull(raw) {
+		return nil
+	}
+	var b bool
+	if err := json.Unmarshal(raw, &b); err == nil {
+		return &b
+	}
+	s := strings.Trim(strings.ToLower(strings.TrimSpace(string(raw))), `"`)
+	switch s {
+	case "true", "1", "yes":
+		b = true
+	case "false", "0", "no", "":
+		b = false
+	default:
+		p.fail(field, "must be a boolean, got %s", raw)
+		return nil
+	}
+	return &b
+}

@@ -1,0 +1,7 @@
+// Package domain holds meetingd's business model: CometChat's calls-webhook
+// payloads and their tolerant decoding, the typed events stored in the log
+// (with stable, versioned type names), the content-based dedupe key and event
+// ID, and the pure fold from a session's events to the Meeting read model.
+//
+// It imports nothing from infrastructure; time is injected by callers.
+package domain

@@ -1,0 +1,274 @@
+package domain
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Kind tells a meeting (CometChat "meet" sessions) from a call (the ringing
+// flow and "call" sessions).
+type Kind string
+
+const (
+	KindMeeting Kind = "meeting"
+	KindCall    Kind = "call"
+)
+
+// Trigger is CometChat's webhook trigger name.
+type Trigger string
+
+// The triggers meetingd understands.
+const (
+	TriggerMeetingStarted           Trigger = "meeting_started"
+	TriggerMeetingParticipantJoined Trigger = "meeting_participant_joined"
+	TriggerMeetingParticipantLeft   Trigger = "meeting_participant_left"
+	TriggerMeetingEnded             Trigger = "meeting_ended"
+	TriggerRecordingGenerated       Trigger = "recording_generated"
+	TriggerTranscriptionGenerated   Trigger = "transcription_generated"
+	TriggerCallInitiated            Trigger = "call_initiated"
+	TriggerCallStarted              Trigger = "call_started"
+	TriggerCallParticipantJoined    Trigger = "call_participant_joined"
+	TriggerCallParticipantLeft      Trigger = "call_participant_left"
+	TriggerCallEnded                Trigger = "call_ended"
+	TriggerCallBusy                 Trigger = "call_busy"
+	TriggerCallCancelled            Trigger = "call_cancelled"
+	TriggerCallRejected             Trigger = "call_rejected"
+	TriggerCallUnanswered           Trigger = "call_unanswered"
+)
+
+// Triggers lists every understood trigger, in documentation order.
+var Triggers = []Trigger{
+	TriggerMeetingStarted, TriggerMeetingParticipantJoined, TriggerMeetingParticipantLeft, TriggerMeetingEnded,
+	TriggerRecordingGenerated, TriggerCallInitiated, TriggerCallStarted, TriggerCallParticipantJoined,
+	TriggerCallParticipantLeft, TriggerCallEnded, TriggerCallBusy, TriggerCallCancelled, TriggerCallRejected,
+	TriggerCallUnanswered, TriggerTranscriptionGenerated,
+}
+
+// Stable, versioned event type names. They are part of the stored log: never
+// rename one; add a .v2 beside it instead.
+const (
+	TypeSessionStarted         = "session.started.v1"
+	TypeParticipantJoined      = "session.participant_joined.v1"
+	TypeParticipantLeft        = "session.participant_left.v1"
+	TypeSessionEnded           = "session.ended.v1"
+	TypeRecordingGenerated     = "session.recording_generated.v1"
+	TypeTranscriptionGenerated = "session.transcription_generated.v1"
+	TypeCallRinging            = "call.ringing.v1"
+	// TypeSessionAbandoned is appended by meetingd itself (the stale-meeting
+	// job) for a session whose end never arrived.
+	TypeSessionAbandoned = "session.abandoned.v1"
+	// TypeSessionReconciled is appended by meetingd itself with what
+	// CometChat's Calls REST API knew that the webhooks did not tell.
+	TypeSessionReconciled = "session.reconciled.v1"
+)
+
+// Event is one fact about a session, as stored in the log.
+type Event struct {
+	AppID     string `json:"app_id"`
+	SessionID string `json:"session_id"`
+	// Kind is empty when the trigger does not say (recordings, transcriptions).
+	Kind    Kind    `json:"kind,omitempty"`
+	Trigger Trigger `json:"trigger"`
+	// Payload is one of the payload types of this package.
+	Payload Payload `json:"-"`
+}
+
+// Payload is the trigger-specific part of an Event.
+type Payload interface {
+	// EventType returns the stable, versioned type name.
+	EventType() string
+}
+
+// Occupant is a participant's presence as CometChat reports it.
+type Occupant struct {
+	// UID is CometChat's user id; webhooks rarely carry it.
+	UID  string `json:"uid,omitempty"`
+	Name string `json:"name"`
+	// JoinedAt and LeftAt are Unix seconds; LeftAt is 0 while the interval is open.
+	JoinedAt int64 `json:"joined_at"`
+	LeftAt   int64 `json:"left_at,omitempty"`
+	// AudioOnly is CometChat's "audio_call", when sent.
+	AudioOnly *bool `json:"audio_only,omitempty"`
+}
+
+// Identity is the participant key of the reports: the uid when present, else the name.
+func (o Occupant) Identity() string {
+	if o.UID != "" {
+		return o.UID
+	}
+	return o.Name
+}
+
+// ClientInfo is the part of CometChat's initial_config that reports show.
+type ClientInfo struct {
+	Platform    string `json:"platform,omitempty"`
+	SDK         string `json:"sdk,omitempty"`
+	CallVersion string `json:"call_version,omitempty"`
+	Mode        string `json:"mode,omitempty"`
+	AudioOnly   *bool  `json:"audio_only,omitempty"`
+}
+
+// SessionStarted is meeting_started or call_started.
+type SessionStarted struct {
+	CreatedAt int64 `json:"created_at"`
+}
+
+// ParticipantJoined is *_participant_joined: an open interval.
+type ParticipantJoined struct {
+	Occupant Occupant    `json:"occupant"`
+	Client   *ClientInfo `json:"client,omitempty"`
+}
+
+// ParticipantLeft is *_participant_left: a closed interval.
+type ParticipantLeft struct {
+	Occupant Occupant `json:"occupant"`
+}
+
+// SessionEnded is meeting_ended or call_ended.
+type SessionEnded struct {
+	CreatedAt    int64      `json:"created_at,omitempty"`
+	DestroyedAt  int64      `json:"destroyed_at"`
+	AllOccupants []Occupant `json:"all_occupants,omitempty"`
+}
+
+// RecordingGenerated links a recording to the session.
+type RecordingGenerated struct {
+	URL string `json:"recording_url"`
+	// StartTime is Unix seconds.
+	StartTime int64 `json:"start_time"`
+	// Duration is in seconds, fractional.
+	Duration      float64 `json:"duration"`
+	RecordingDate string  `json:"recording_date,omitempty"`
+}
+
+// TranscriptionGenerated links a transcript to the session.
+type TranscriptionGenerated struct {
+	TID            string `json:"tid,omitempty"`
+	URL            string `json:"transcript_url"`
+	StartTime      int64  `json:"start_time"`
+	EndTime        int64  `json:"end_time,omitempty"`
+	TranscriptDate string `json:"transcript_date,omitempty"`
+}
+
+// CallRinging is one step of the ringing flow: call_initiated, call_busy,
+// call_cancelled, call_rejected or call_unanswered.
+type CallRinging struct {
+	// Action is CometChat's data.action: initiated, busy, cancelled, rejected, unanswered.
+	Action         string `json:"action"`
+	CallID         string `json:"call_id"`
+	ConversationID string `json:"conversation_id,omitempty"`
+	Sender         string `json:"sender,omitempty"`
+	SenderName     string `json:"sender_name,omitempty"`
+	Receiver       string `json:"receiver,omitempty"`
+	ReceiverType   string `json:"receiver_type,omitempty"`
+	// Media is "audio" or "video".
+	Media     string `json:"media,omitempty"`
+	SentAt    int64  `json:"sent_at"`
+	UpdatedAt int64  `json:"updated_at,omitempty"`
+	// InitiatedAt is entities.on.entity.initiatedAt, when sent.
+	InitiatedAt int64 `json:"initiated_at,omitempty"`
+}
+
+// SessionAbandoned is meetingd's own verdict that a session's end will not
+// arrive. A later SessionEnded supersedes it.
+type SessionAbandoned struct {
+	// LastEventAt is the newest CometChat timestamp the session had (Unix seconds).
+	LastEventAt int64 `json:"last_event_at"`
+	// DecidedAt is when meetingd decided (Unix seconds).
+	DecidedAt int64 `json:"decided_at"`
+}
+
+// SessionReconciled carries what CometChat's Calls REST API reported for the
+// session that the webhooks had not told.
+type SessionReconciled struct {
+	// FetchedAt is when the API answered (Unix seconds).
+	FetchedAt int64 `json:"fetched_at"`
+	// StartedAt and EndedAt are 0 when unknown.
+	StartedAt int64 `json:"started_at,omitempty"`
+	EndedAt   int64 `json:"ended_at,omitempty"`
+	// Intervals are participants' closed or open intervals, identities matched
+	// to the webhooks' (see the reconciliation job).
+	Intervals []Occupant `json:"intervals,omitempty"`
+	// Unmatched are participants the API reported that could not be matched to
+	// a webhook identity without guessing; reported, never merged.
+	Unmatched  []Occupant           `json:"unmatched,omitempty"`
+	Recordings []RecordingGenerated `json:"recordings,omitempty"`
+}
+
+func (SessionStarted) EventType() string         { return TypeSessionStarted }
+func (ParticipantJoined) EventType() string      { return TypeParticipantJoined }
+func (ParticipantLeft) EventType() string        { return TypeParticipantLeft }
+func (SessionEnded) EventType() string           { return TypeSessionEnded }
+func (RecordingGenerated) EventType() string     { return TypeRecordingGenerated }
+func (TranscriptionGenerated) EventType() string { return TypeTranscriptionGenerated }
+func (CallRinging) EventType() string            { return TypeCallRinging }
+func (SessionAbandoned) EventType() string       { return TypeSessionAbandoned }
+func (SessionReconciled) EventType() string      { return TypeSessionReconciled }
+
+// Type returns the event's stable type name.
+func (e Event) Type() string { return e.Payload.EventType() }
+
+// wireEvent is the stored JSON form of an Event.
+type wireEvent struct {
+	AppID     string          `json:"app_id"`
+	SessionID string          `json:"session_id"`
+	Kind      Kind            `json:"kind,omitempty"`
+	Trigger   Trigger         `json:"trigger,omitempty"`
+	Payload   json.RawMessage `json:"payload"`
+}
+
+// Marshal returns the stored form of e (the event's Data; its type is e.Type()).
+func (e Event) Marshal() ([]byte, error) {
+	if e.Payload == nil {
+		return nil, fmt.Errorf("marshal event: no payload")
+	}
+	p, err := json.Marshal(e.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("marshal %s payload: %w", e.Type(), err)
+	}
+	return json.Marshal(wireEvent{AppID: e.AppID, SessionID: e.SessionID, Kind: e.Kind, Trigger: e.Trigger, Payload: p})
+}
+
+// Unmarshal decodes a stored event of the given type name.
+func Unmarshal(eventType string, data []byte) (Event, error) {
+	var w wireEvent
+	if err := json.Unmarshal(data, &w); err != nil {
+		return Event{}, fmt.Errorf("unmarshal %s: %w", eventType, err)
+	}
+	var p Payload
+	var err error
+	switch eventType {
+	case TypeSessionStarted:
+		p, err = unmarshalPayload[SessionStarted](w.Payload)
+	case TypeParticipantJoined:
+		p, err = unmarshalPayload[ParticipantJoined](w.Payload)
+	case TypeParticipantLeft:
+		p, err = unmarshalPayload[ParticipantLeft](w.Payload)
+	case TypeSessionEnded:
+		p, err = unmarshalPayload[SessionEnded](w.Payload)
+	case TypeRecordingGenerated:
+		p, err = unmarshalPayload[RecordingGenerated](w.Payload)
+	case TypeTranscriptionGenerated:
+		p, err = unmarshalPayload[TranscriptionGenerated](w.Payload)
+	case TypeCallRinging:
+		p, err = unmarshalPayload[CallRinging](w.Payload)
+	case TypeSessionAbandoned:
+		p, err = unmarshalPayload[SessionAbandoned](w.Payload)
+	case TypeSessionReconciled:
+		p, err = unmarshalPayload[SessionReconciled](w.Payload)
+	default:
+		return Event{}, fmt.Errorf("unmarshal: %w: %q", ErrUnknownEventType, eventType)
+	}
+	if err != nil {
+		return Event{}, fmt.Errorf("unmarshal %s payload: %w", eventType, err)
+	}
+	return Event{AppID: w.AppID, SessionID: w.SessionID, Kind: w.Kind, Trigger: w.Trigger, Payload: p}, nil
+}
+
+func unmarshalPayload[T Payload](raw json.RawMessage) (Payload, error) {
+	var v T
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
