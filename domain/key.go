@@ -58,13 +58,6 @@ func EventID(e Event) uuid.UUID { return uuid.NewSHA1(idNamespace, []byte(Key(e)
 // StreamPrefix starts the name of every session stream.
 const StreamPrefix = "session-"
 
-// QuarantineStream is the stream that holds quarantined payloads of an app
-// ("" when the payload named none).
-func QuarantineStream(appID string) string { return "quarantine-" + url.PathEscape(appID) }
-
-// QuarantinePrefix starts the name of every quarantine stream.
-const QuarantinePrefix = "quarantine-"
-
 // StreamName is the name of a session's stream. It is never parsed back: app
 // and session live in the events themselves. Both parts are escaped, so that
 // distinct (app, session) pairs never share a stream.

@@ -1,0 +1,361 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/meetingd/meetingd/api"
+	"github.com/meetingd/meetingd/api/intake"
+	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/domain/domaintest"
+	"github.com/meetingd/meetingd/eventstore"
+)
+
+const (
+	hookUser   = "cometchat"
+	hookPass   = "s3cret-password"
+	tokenApp1  = "token-for-app-1-xxxxxxxx"
+	tokenApp2  = "token-for-app-2-xxxxxxxx"
+	tokenAdmin = "token-for-every-app-xxxx"
+)
+
+type harness struct {
+	srv   *api.Server
+	store *memStore
+	reg   *prometheus.Registry
+	base  string
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	store := newMemStore()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	in, err := intake.New(intake.Config{Now: func() time.Time { return time.Unix(1700000000, 0) }}, store, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := api.ParseTokens(tokenApp1 + "=app-1," + tokenApp2 + "=app-2," + tokenAdmin + "=*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	srv, err := api.New(api.Config{WebhookUser: hookUser, WebhookPassword: hookPass, Tokens: tokens},
+		api.Deps{Intake: in, Events: store, Ready: []api.Pinger{store}, Registry: reg, Gatherer: reg}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("server stopped with %v", err)
+		}
+	})
+	return &harness{srv: srv, store: store, reg: reg, base: "http://" + ln.Addr().String()}
+}
+
+// send makes a real HTTP request to the running server.
+func (h *harness) send(req *http.Request) (*http.Response, error) {
+	u, _ := url.Parse(h.base + req.URL.RequestURI())
+	req.URL, req.Host, req.RequestURI = u, u.Host, ""
+	return http.DefaultClient.Do(req)
+}
+
+func (h *harness) do(t *testing.T, req *http.Request) (int, map[string]any, string) {
+	t.Helper()
+	resp, err := h.send(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var body map[string]any
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(raw, &body); err != nil {
+			t.Fatalf("%s %s: answer is not JSON: %q", req.Method, req.URL, raw)
+		}
+	}
+	return resp.StatusCode, body, string(raw)
+}
+
+func webhookReq(body []byte, user, pass string) *http.Request {
+	req := httptest.NewRequest(http.MethodPost, "/webhooks/cometchat", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if user != "" || pass != "" {
+		req.SetBasicAuth(user, pass)
+	}
+	return req
+}
+
+func getReq(path, token string) *http.Request {
+	req := httptest.NewRequest(http.MethodGet, path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	return req
+}
+
+func TestWebhookErrorTable(t *testing.T) {
+	joined := domaintest.Fixture(t, "meeting_participant_joined", nil)
+	tests := []struct {
+		name       string
+		body       []byte
+		user, pass string
+		status     int
+		wantError  string // substring of "error"
+		wantStatus string // "status" field
+	}{
+		{name: "no credentials", body: joined, status: 401, wantError: "credentials"},
+		{name: "wrong password", body: joined, user: hookUser, pass: "nope", status: 401, wantError: "credentials"},
+		{name: "wrong user", body: joined, user: "someone", pass: hookPass, status: 401, wantError: "credentials"},
+		{name: "not JSON", body: []byte("hello"), user: hookUser, pass: hookPass, status: 400, wantError: "not a JSON object"},
+		{name: "JSON array", body: []byte(`[1,2]`), user: hookUser, pass: hookPass, status: 400, wantError: "not a JSON object"},
+		{name: "empty body", body: nil, user: hookUser, pass: hookPass, status: 400, wantError: "JSON"},
+		{name: "no trigger", body: []byte(`{"data":{}}`), user: hookUser, pass: hookPass, status: 400, wantError: "trigger"},
+		{name: "no data", body: []byte(`{"trigger":"meeting_started"}`), user: hookUser, pass: hookPass, status: 400, wantError: "data"},
+		{name: "invalid UTF-8", body: []byte("{\"trigger\":\"meeting_started\",\"data\":{\"sessionId\":\"\xff\"}}"), user: hookUser, pass: hookPass, status: 400, wantError: "UTF-8"},
+		{name: "over 1 MiB", body: bytes.Repeat([]byte("x"), api.BodyLimit+1), user: hookUser, pass: hookPass, status: 413, wantError: "1 MiB"},
+		{name: "unknown trigger", body: []byte(`{"trigger":"meeting_exploded","data":{"sessionId":"s"},"appId":"app-1"}`), user: hookUser, pass: hookPass, status: 202, wantStatus: "quarantined"},
+		{name: "invalid known trigger", body: []byte(`{"trigger":"meeting_started","data":{"sessionId":"s","created_at":"soon"},"appId":"app-1"}`), user: hookUser, pass: hookPass, status: 202, wantStatus: "quarantined"},
+		{name: "accepted", body: joined, user: hookUser, pass: hookPass, status: 200, wantStatus: "accepted"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			status, body, raw := h.do(t, webhookReq(tc.body, tc.user, tc.pass))
+			if status != tc.status {
+				t.Fatalf("status = %d, want %d (%s)", status, tc.status, raw)
+			}
+			if tc.wantError != "" {
+				msg, _ := body["error"].(string)
+				if !strings.Contains(msg, tc.wantError) {
+					t.Fatalf("error = %q, want it to mention %q", msg, tc.wantError)
+				}
+			}
+			if tc.wantStatus != "" && body["status"] != tc.wantStatus {
+				t.Fatalf("status field = %v, want %q (%s)", body["status"], tc.wantStatus, raw)
+			}
+			stored := h.store.count(domain.StreamName("app-1", "v1.us.test.session-1")) + h.store.count(intake.QuarantineStream)
+			wantStored := 0
+			if tc.status == 200 || tc.status == 202 {
+				wantStored = 1
+			}
+			if stored != wantStored {
+				t.Fatalf("stored %d events, want %d", stored, wantStored)
+			}
+		})
+	}
+}
+
+func TestWebhookQuarantineNamesField(t *testing.T) {
+	h := newHarness(t)
+	body := []byte(`{"trigger":"meeting_participant_left","data":{"sessionId":"s1","occupant":{"name":"A","joined_at":1700000100,"left_at":1700000050}},"appId":"app-1"}`)
+	status, ans, raw := h.do(t, webhookReq(body, hookUser, hookPass))
+	if status != 202 {
+		t.Fatalf("status %d: %s", status, raw)
+	}
+	if r, _ := ans["reason"].(string); !strings.Contains(r, "data.occupant.left_at") {
+		t.Fatalf("reason %q does not name data.occupant.left_at", r)
+	}
+	// Listed for app-1's token, not for app-2's.
+	status, list, raw := h.do(t, getReq("/v1/quarantine", tokenApp1))
+	if status != 200 {
+		t.Fatalf("quarantine list: %d %s", status, raw)
+	}
+	items, _ := list["items"].([]any)
+	if len(items) != 1 {
+		t.Fatalf("app-1 sees %d quarantined items, want 1: %s", len(items), raw)
+	}
+	item := items[0].(map[string]any)
+	if item["field"] != "data.occupant.left_at" || item["trigger"] != "meeting_participant_left" || item["body"] == nil {
+		t.Fatalf("quarantine item = %v", item)
+	}
+	_, list, _ = h.do(t, getReq("/v1/quarantine", tokenApp2))
+	if items, _ := list["items"].([]any); len(items) != 0 {
+		t.Fatalf("app-2 sees app-1's quarantine: %v", items)
+	}
+	// The same bad body again is stored once.
+	h.do(t, webhookReq(body, hookUser, hookPass))
+	if n := h.store.count(intake.QuarantineStream); n != 1 {
+		t.Fatalf("quarantine holds %d records, want 1", n)
+	}
+}
+
+func TestWebhookDuplicatesAcrossWebhookIDs(t *testing.T) {
+	h := newHarness(t)
+	var ids []string
+	for i, hook := range []string{"wh-a", "wh-b", "wh-a"} {
+		body := domaintest.Fixture(t, "meeting_participant_joined", domaintest.Vars{"<webhookID>": hook})
+		status, ans, raw := h.do(t, webhookReq(body, hookUser, hookPass))
+		if status != 200 {
+			t.Fatalf("delivery %d: %d %s", i, status, raw)
+		}
+		if dup := ans["duplicate"].(bool); dup != (i > 0) {
+			t.Fatalf("delivery %d: duplicate = %v", i, dup)
+		}
+		ids = append(ids, ans["event_id"].(string))
+	}
+	if ids[0] != ids[1] || ids[1] != ids[2] {
+		t.Fatalf("event ids differ across deliveries: %v", ids)
+	}
+}
+
+func TestWebhookStoreUnavailable(t *testing.T) {
+	h := newHarness(t)
+	h.store.failWith = fmt.Errorf("append: %w: no space left on device", eventstore.ErrUnavailable)
+	status, ans, raw := h.do(t, webhookReq(domaintest.Fixture(t, "meeting_started", nil), hookUser, hookPass))
+	if status != 503 || ans["error"] == nil {
+		t.Fatalf("got %d %s, want 503 with an error", status, raw)
+	}
+	if strings.Contains(raw, "no space") {
+		t.Fatalf("internal detail leaked to the client: %s", raw)
+	}
+}
+
+func TestEventsEndpointScopes(t *testing.T) {
+	h := newHarness(t)
+	for _, name := range []string{"meeting_started", "meeting_participant_joined", "meeting_participant_left", "meeting_ended"} {
+		if status, _, raw := h.do(t, webhookReq(domaintest.Fixture(t, name, nil), hookUser, hookPass)); status != 200 {
+			t.Fatalf("%s: %d %s", name, status, raw)
+		}
+	}
+	path := "/v1/meetings/v1.us.test.session-1/events"
+	tests := []struct {
+		name   string
+		path   string
+		token  string
+		status int
+	}{
+		{"no token", path, "", 401},
+		{"unknown token", path, "not-a-real-token-xxxxxxxx", 401},
+		{"own app", path, tokenApp1, 200},
+		{"own app named", path + "?app_id=app-1", tokenApp1, 200},
+		{"other app named", path + "?app_id=app-2", tokenApp1, 403},
+		{"other app's token", path, tokenApp2, 404},
+		{"every-app token without app_id", path, tokenAdmin, 400},
+		{"every-app token with app_id", path + "?app_id=app-1", tokenAdmin, 200},
+		{"unknown session", "/v1/meetings/nope/events", tokenApp1, 404},
+		{"bad limit", path + "?limit=0", tokenApp1, 400},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body, raw := h.do(t, getReq(tc.path, tc.token))
+			if status != tc.status {
+				t.Fatalf("status %d, want %d: %s", status, tc.status, raw)
+			}
+			if status != 200 {
+				if body["error"] == nil {
+					t.Fatalf("error answer without an error field: %s", raw)
+				}
+				return
+			}
+			evs := body["events"].([]any)
+			if len(evs) != 4 {
+				t.Fatalf("%d events, want 4", len(evs))
+			}
+			first := evs[0].(map[string]any)
+			if first["type"] != domain.TypeSessionStarted || first["revision"].(float64) != 0 {
+				t.Fatalf("first event = %v", first)
+			}
+		})
+	}
+	// Paging with limit and cursor.
+	_, body, _ := h.do(t, getReq(path+"?limit=3", tokenApp1))
+	cur, _ := body["next_cursor"].(string)
+	if len(body["events"].([]any)) != 3 || cur != "3" {
+		t.Fatalf("page 1: %v", body)
+	}
+	_, body, _ = h.do(t, getReq(path+"?limit=3&cursor="+cur, tokenApp1))
+	if len(body["events"].([]any)) != 1 || body["next_cursor"] != nil {
+		t.Fatalf("page 2: %v", body)
+	}
+}
+
+func TestHealthReadyMetrics(t *testing.T) {
+	h := newHarness(t)
+	h.do(t, webhookReq(domaintest.Fixture(t, "meeting_started", nil), hookUser, hookPass))
+	h.do(t, webhookReq([]byte("junk"), hookUser, hookPass))
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if status, _, raw := h.do(t, getReq(p, "")); status != 200 {
+			t.Fatalf("%s: %d %s", p, status, raw)
+		}
+	}
+	status, _, raw := h.do(t, getReq("/metrics", ""))
+	if status != 200 {
+		t.Fatalf("/metrics: %d", status)
+	}
+	for _, want := range []string{
+		`meetingd_webhooks_total{outcome="accepted",trigger="meeting_started"} 1`,
+		`meetingd_webhooks_total{outcome="rejected",trigger="none"} 1`,
+		`meetingd_intake_append_seconds_count 2`,
+	} {
+		if !strings.Contains(raw, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+// TestDuplicateStorm posts the same webhook from 3 webhook ids, 50 times
+// each, concurrently: every delivery gets 200 and the event is stored once.
+func TestDuplicateStorm(t *testing.T) {
+	h := newHarness(t)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ids := map[string]int{}
+	errs := make(chan error, 150)
+	for i := range 150 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			body := domaintest.Fixture(t, "meeting_participant_joined", domaintest.Vars{"<webhookID>": fmt.Sprintf("wh-%d", i%3)})
+			resp, err := h.send(webhookReq(body, hookUser, hookPass))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer resp.Body.Close()
+			var ans struct {
+				EventID string `json:"event_id"`
+			}
+			if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&ans) != nil {
+				errs <- errors.New("delivery not accepted")
+				return
+			}
+			mu.Lock()
+			ids[ans.EventID]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if len(ids) != 1 {
+		t.Fatalf("deliveries got %d distinct event ids, want 1", len(ids))
+	}
+	if n := h.store.count(domain.StreamName("app-1", "v1.us.test.session-1")); n != 1 {
+		t.Fatalf("stored %d events, want 1", n)
+	}
+}

@@ -1,0 +1,8 @@
+// Package api is meetingd's HTTP surface on fiber: the CometChat webhook
+// intake, the /v1 report and audit endpoints, health, readiness and metrics.
+//
+// Every handler returns errors; one error handler (errors.go) maps them to an
+// HTTP status and a JSON body {"error": "…"} and logs each once. Webhooks are
+// authenticated with HTTP Basic credentials compared in constant time; /v1 with
+// bearer tokens, each scoped to one CometChat app (or to every app).
+package api

@@ -1,0 +1,79 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/eventstore"
+)
+
+// Error is an error with the HTTP status it should be answered with.
+type Error struct {
+	Status  int
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return e.Message + ": " + e.Err.Error()
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// badParam is a 400 naming the offending query or path parameter.
+func badParam(name, format string, args ...any) error {
+	return &Error{Status: fiber.StatusBadRequest, Message: name + ": " + fmt.Sprintf(format, args...)}
+}
+
+func httpError(status int, format string, args ...any) error {
+	return &Error{Status: status, Message: fmt.Sprintf(format, args...)}
+}
+
+// statusOf maps an error to its HTTP status and the message the client sees.
+// Internal errors are not echoed to clients.
+func statusOf(err error) (int, string) {
+	var apiErr *Error
+	var fe *fiber.Error
+	switch {
+	case errors.As(err, &apiErr):
+		return apiErr.Status, apiErr.Error()
+	case errors.Is(err, domain.ErrMalformed):
+		return fiber.StatusBadRequest, err.Error()
+	case errors.Is(err, eventstore.ErrStreamNotFound):
+		return fiber.StatusNotFound, "not found"
+	case errors.Is(err, eventstore.ErrUnavailable), errors.Is(err, eventstore.ErrClosed):
+		return fiber.StatusServiceUnavailable, "storage unavailable, retry later"
+	case errors.Is(err, context.DeadlineExceeded):
+		return fiber.StatusServiceUnavailable, "timed out, retry later"
+	case errors.As(err, &fe):
+		msg := fe.Message
+		if fe.Code == fiber.StatusRequestEntityTooLarge {
+			msg = "body exceeds the limit of 1 MiB"
+		}
+		return fe.Code, msg
+	}
+	return fiber.StatusInternalServerError, "internal error"
+}
+
+// errorHandler is the one place where errors become HTTP answers.
+func errorHandler(log *slog.Logger) fiber.ErrorHandler {
+	return func(c *fiber.Ctx, err error) error {
+		status, msg := statusOf(err)
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		log.Log(c.UserContext(), level, "request failed",
+			"status", status, "method", c.Method(), "path", c.Path(),
+			"request_id", requestID(c), "error", err.Error())
+		return c.Status(status).JSON(fiber.Map{"error": msg})
+	}
+}

@@ -1,0 +1,8 @@
+// Package intake turns one CometChat webhook body into a durable fact: it
+// decodes and validates the payload, derives the content-based event ID, and
+// appends the event to its session's stream — or, for a CometChat-shaped
+// payload that cannot be used, to the quarantine stream with the reason.
+//
+// The HTTP handler and `meetingd import` both go through Service.Ingest, so a
+// webhook is treated the same whichever way it arrives.
+package intake

@@ -1,0 +1,190 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// BodyLimit is the largest webhook body accepted.
+const BodyLimit = 1 << 20
+
+// Config configures the HTTP server.
+type Config struct {
+	// WebhookUser and WebhookPassword are the Basic credentials CometChat
+	// sends. Both empty only with InsecureDev.
+	WebhookUser, WebhookPassword string
+	// InsecureDev accepts webhooks without credentials (development only).
+	InsecureDev bool
+	// Tokens are the bearer tokens of /v1.
+	Tokens Tokens
+	// ReadTimeout, WriteTimeout and IdleTimeout bound slow clients
+	// (defaults 10s, 10s, 60s).
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// ShutdownTimeout bounds the wait for requests in flight (default 10s).
+	ShutdownTimeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = 10 * time.Second
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 60 * time.Second
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 10 * time.Second
+	}
+}
+
+// Validate reports every problem of c.
+func (c Config) Validate() error {
+	var errs []error
+	if (c.WebhookUser == "" || c.WebhookPassword == "") && !c.InsecureDev {
+		errs = append(errs, errors.New("webhook credentials: set both user and password (or the insecure development mode)"))
+	}
+	if c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 || c.ShutdownTimeout < 0 {
+		errs = append(errs, errors.New("timeouts must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Deps are the parts of meetingd that the HTTP server calls.
+type Deps struct {
+	Intake Ingester
+	Events EventReader
+	// Reports serves the /v1 reports; nil leaves those routes out.
+	Reports ReportRoutes
+	// Ready lists what /readyz checks.
+	Ready []Pinger
+	// Registry receives the API's metrics; Gatherer serves /metrics.
+	Registry prometheus.Registerer
+	Gatherer prometheus.Gatherer
+}
+
+// Pinger is something /readyz checks.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// ReportRoutes mounts the report endpoints on the authenticated /v1 group.
+type ReportRoutes interface {
+	Mount(v1 fiber.Router)
+}
+
+// Server is meetingd's HTTP server.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	deps    Deps
+	metrics *Metrics
+	app     *fiber.App
+}
+
+// New builds the server and its routes.
+func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
+	cfg.setDefaults()
+	var errs []error
+	if err := cfg.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if deps.Intake == nil || deps.Events == nil || deps.Registry == nil || deps.Gatherer == nil {
+		errs = append(errs, errors.New("api: Intake, Events, Registry and Gatherer are required"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	m, err := NewMetrics(deps.Registry)
+	if err != nil {
+		return nil, fmt.Errorf("api metrics: %w", err)
+	}
+	s := &Server{cfg: cfg, log: log, deps: deps, metrics: m}
+	s.app = fiber.New(fiber.Config{
+		AppName: "meetingd",
+		// Bodies are streamed past BodyLimit so that the webhook handler can
+		// answer an oversized one with a JSON 413 after draining it, instead
+		// of the connection being reset under the client's feet.
+		BodyLimit:             BodyLimit,
+		StreamRequestBody:     true,
+		ReadTimeout:           cfg.ReadTimeout,
+		WriteTimeout:          cfg.WriteTimeout,
+		IdleTimeout:           cfg.IdleTimeout,
+		DisableStartupMessage: true,
+		ErrorHandler:          errorHandler(log),
+	})
+	s.routes()
+	return s, nil
+}
+
+// App exposes the fiber app (for tests with app.Test).
+func (s *Server) App() *fiber.App { return s.app }
+
+func (s *Server) routes() {
+	s.app.Use(recover.New())
+	s.app.Use(requestid.New())
+	s.app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
+	s.app.Get("/readyz", s.ready)
+	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{})))
+
+	hook := s.app.Group("/webhooks")
+	if !s.cfg.InsecureDev || s.cfg.WebhookUser != "" {
+		hook.Use(webhookAuth(s.cfg.WebhookUser, s.cfg.WebhookPassword, func(*fiber.Ctx) {
+			s.metrics.webhook("", "unauthorized")
+		}))
+	}
+	hook.Post("/cometchat", s.webhook)
+
+	v1 := s.app.Group("/v1", bearer(s.cfg.Tokens))
+	v1.Get("/quarantine", s.quarantine)
+	v1.Get("/meetings/:sessionId/events", s.events)
+	if s.deps.Reports != nil {
+		s.deps.Reports.Mount(v1)
+	}
+}
+
+func (s *Server) ready(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	for _, p := range s.deps.Ready {
+		if err := p.Ping(ctx); err != nil {
+			s.log.Warn("not ready", "error", err)
+			return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "error": err.Error()})
+		}
+	}
+	return c.JSON(fiber.Map{"status": "ready"})
+}
+
+// Run serves on ln until ctx is done, then stops accepting connections and
+// waits up to ShutdownTimeout for requests in flight (appends finish, their
+// answers go out).
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.app.Listener(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http: %w", err)
+	case <-ctx.Done():
+	}
+	if err := s.app.ShutdownWithTimeout(s.cfg.ShutdownTimeout); err != nil {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	return <-errc
+}
+
+func requestID(c *fiber.Ctx) string {
+	id, _ := c.Locals(requestid.ConfigDefault.ContextKey).(string)
+	return id
+}
