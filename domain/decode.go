@@ -63,37 +63,37 @@ type Decoder struct {
 
 // Decode parses and validates one webhook body.
 func (d Decoder) Decode(body []byte) (Webhook, error) {
-	var top struct {
-		Trigger json.RawMessage `json:"trigger"`
-		Data    json.RawMessage `json:"data"`
-		AppID   json.RawMessage `json:"appId"`
-		Region  json.RawMessage `json:"region"`
-		Webhook json.RawMessage `json:"webhook"`
-		Type    json.RawMessage `json:"type"`
-	}
 	if !utf8.Valid(body) {
 		return Webhook{}, fmt.Errorf("%w: body is not valid UTF-8", ErrMalformed)
 	}
+	// A map, not a struct: keys match exactly as CometChat spells them (a
+	// struct would also take "Trigger" or "APPID"), the same as inside data.
+	// A key sent twice: the last one wins, at every level.
+	var top map[string]json.RawMessage
 	if err := json.Unmarshal(body, &top); err != nil {
 		return Webhook{}, fmt.Errorf("%w: body is not a JSON object: %v", ErrMalformed, err)
 	}
-	if isNull(top.Trigger) {
+	if isNull(top["trigger"]) {
 		return Webhook{}, fmt.Errorf("%w: trigger is missing", ErrMalformed)
 	}
 	var trig string
-	if err := json.Unmarshal(top.Trigger, &trig); err != nil || trig == "" {
+	if err := json.Unmarshal(top["trigger"], &trig); err != nil || trig == "" {
 		return Webhook{}, fmt.Errorf("%w: trigger must be a non-empty string", ErrMalformed)
 	}
-	if isNull(top.Data) || !bytes.HasPrefix(bytes.TrimSpace(top.Data), []byte("{")) {
+	if isNull(top["data"]) || !bytes.HasPrefix(bytes.TrimSpace(top["data"]), []byte("{")) {
 		return Webhook{}, fmt.Errorf("%w: data is missing or not an object", ErrMalformed)
+	}
+	if !knownTrigger(Trigger(trig)) {
+		// Before any other field: "unknown trigger" is the useful reason.
+		return Webhook{}, &ValidationError{Trigger: Trigger(trig), Field: "trigger", Reason: fmt.Sprintf("unknown trigger %q", trig)}
 	}
 	p := parser{trigger: Trigger(trig), dec: d}
 	wh := Webhook{Event: Event{Trigger: Trigger(trig)}}
-	wh.Event.AppID = p.id("appId", top.AppID, true)
-	wh.Region = p.str("region", top.Region)
-	wh.WebhookID = p.str("webhook", top.Webhook)
-	typ := p.str("type", top.Type)
-	data := p.object("data", top.Data)
+	wh.Event.AppID = p.streamID("appId", top["appId"], true)
+	wh.Region = p.str("region", top["region"])
+	wh.WebhookID = p.str("webhook", top["webhook"])
+	typ := p.str("type", top["type"])
+	data := p.object("data", top["data"])
 	if p.err != nil {
 		return Webhook{}, p.err
 	}
@@ -101,6 +101,15 @@ func (d Decoder) Decode(body []byte) (Webhook, error) {
 		return Webhook{}, err
 	}
 	return wh, nil
+}
+
+func knownTrigger(t Trigger) bool {
+	for _, k := range Triggers {
+		if t == k {
+			return true
+		}
+	}
+	return false
 }
 
 // parser accumulates the first validation error; later calls are no-ops.
@@ -130,10 +139,10 @@ func (p *parser) event(ev *Event, typ string, data map[string]json.RawMessage) e
 	}
 	switch p.trigger {
 	case TriggerMeetingStarted, TriggerCallStarted:
-		ev.SessionID = p.id("data.sessionId", data["sessionId"], true)
+		ev.SessionID = p.streamID("data.sessionId", data["sessionId"], true)
 		ev.Payload = SessionStarted{CreatedAt: p.unix("data.created_at", data["created_at"], true)}
 	case TriggerMeetingParticipantJoined, TriggerCallParticipantJoined:
-		ev.SessionID = p.id("data.sessionId", data["sessionId"], true)
+		ev.SessionID = p.streamID("data.sessionId", data["sessionId"], true)
 		occ := p.occupant("data.occupant", p.object("data.occupant", data["occupant"]), false)
 		var client *ClientInfo
 		if raw, ok := data["initial_config"]; ok && !isNull(raw) {
@@ -141,11 +150,11 @@ func (p *parser) event(ev *Event, typ string, data map[string]json.RawMessage) e
 		}
 		ev.Payload = ParticipantJoined{Occupant: occ, Client: client}
 	case TriggerMeetingParticipantLeft, TriggerCallParticipantLeft:
-		ev.SessionID = p.id("data.sessionId", data["sessionId"], true)
+		ev.SessionID = p.streamID("data.sessionId", data["sessionId"], true)
 		occ := p.occupant("data.occupant", p.object("data.occupant", data["occupant"]), true)
 		ev.Payload = ParticipantLeft{Occupant: occ}
 	case TriggerMeetingEnded, TriggerCallEnded:
-		ev.SessionID = p.id("data.sessionId", data["sessionId"], true)
+		ev.SessionID = p.streamID("data.sessionId", data["sessionId"], true)
 		end := SessionEnded{
 			CreatedAt:   p.unix("data.created_at", data["created_at"], false),
 			DestroyedAt: p.unix("data.destroyed_at", data["destroyed_at"], true),
@@ -165,7 +174,7 @@ func (p *parser) event(ev *Event, typ string, data map[string]json.RawMessage) e
 		}
 		ev.Payload = end
 	case TriggerRecordingGenerated:
-		ev.SessionID = p.id("data.sessionId", data["sessionId"], true)
+		ev.SessionID = p.streamID("data.sessionId", data["sessionId"], true)
 		rec := RecordingGenerated{
 			URL:           p.required("data.recording_url", data["recording_url"]),
 			StartTime:     p.unix("data.startTime", data["startTime"], false),
@@ -174,7 +183,7 @@ func (p *parser) event(ev *Event, typ string, data map[string]json.RawMessage) e
 		}
 		ev.Payload = rec
 	case TriggerTranscriptionGenerated:
-		ev.SessionID = p.id("data.sessionId", data["sessionId"], true)
+		ev.SessionID = p.streamID("data.sessionId", data["sessionId"], true)
 		tr := TranscriptionGenerated{
 			TID:            p.str("data.tid", data["tid"]),
 			URL:            p.required("data.transcript_url", data["transcript_url"]),
@@ -203,7 +212,7 @@ const RingingSessionPrefix = "call-"
 
 func (p *parser) ringing(call map[string]json.RawMessage) (CallRinging, string) {
 	r := CallRinging{
-		CallID:         p.required("data.call.id", call["id"]),
+		CallID:         p.streamID("data.call.id", call["id"], true),
 		ConversationID: p.str("data.call.conversationId", call["conversationId"]),
 		Sender:         p.str("data.call.sender", call["sender"]),
 		Receiver:       p.str("data.call.receiver", call["receiver"]),
@@ -231,12 +240,13 @@ func (p *parser) ringing(call map[string]json.RawMessage) (CallRinging, string) 
 		}
 		if on, ok := ent["on"]; ok && !isNull(on) {
 			e := p.object("data.call.data.entities.on.entity", p.object("data.call.data.entities.on", on)["entity"])
-			session = p.id("data.call.data.entities.on.entity.sessionid", e["sessionid"], false)
+			session = p.streamID("data.call.data.entities.on.entity.sessionid", e["sessionid"], false)
 			r.InitiatedAt = p.unix("data.call.data.entities.on.entity.initiatedAt", e["initiatedAt"], false)
 		}
 	}
 	if session == "" && r.CallID != "" {
-		session = p.id("data.call.id", json.RawMessage(strconv.Quote(RingingSessionPrefix+r.CallID)), true)
+		// CallID is already a valid stream id; only the prefix's length is added.
+		session = p.checkID("data.call.id", RingingSessionPrefix+r.CallID, true, true)
 	}
 	return r, session
 }
@@ -303,6 +313,10 @@ func (p *parser) str(field string, raw json.RawMessage) string {
 	}
 	var n json.Number
 	if err := json.Unmarshal(raw, &n); err == nil {
+		if len(n) > MaxIDLength*8 {
+			p.fail(field, "longer than %d bytes", MaxIDLength*8)
+			return ""
+		}
 		return n.String()
 	}
 	p.fail(field, "must be a string")
@@ -317,9 +331,18 @@ func (p *parser) required(field string, raw json.RawMessage) string {
 	return s
 }
 
-// id is str for identifiers: bounded, printable, no path separators.
+// id is str for identifiers (names, uids): bounded, printable.
 func (p *parser) id(field string, raw json.RawMessage, required bool) string {
-	s := p.str(field, raw)
+	return p.checkID(field, p.str(field, raw), required, false)
+}
+
+// streamID is id for the identifiers that name streams (app, session and call
+// ids): also no path separators.
+func (p *parser) streamID(field string, raw json.RawMessage, required bool) string {
+	return p.checkID(field, p.str(field, raw), required, true)
+}
+
+func (p *parser) checkID(field, s string, required, stream bool) string {
 	if s == "" {
 		if required {
 			p.fail(field, "required")
@@ -336,11 +359,9 @@ func (p *parser) id(field string, raw json.RawMessage, required bool) string {
 			return ""
 		}
 	}
-	if strings.HasSuffix(field, "Id") || strings.HasSuffix(field, "sessionid") {
-		if strings.ContainsAny(s, `/\`) || s == "." || s == ".." {
-			p.fail(field, "contains a path separator")
-			return ""
-		}
+	if stream && (strings.ContainsAny(s, `/\`) || s == "." || s == "..") {
+		p.fail(field, "contains a path separator")
+		return ""
 	}
 	return s
 }
@@ -363,12 +384,27 @@ func (p *parser) number(field string, raw json.RawMessage) (float64, bool) {
 	if text == "" {
 		return 0, false
 	}
+	// Decimal notation only: ParseFloat alone would also take "0x1p30",
+	// "0x6_5258e24p0", "Inf" and "NaN".
 	f, err := strconv.ParseFloat(text, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+	if err != nil || !decimal(text) || math.IsNaN(f) || math.IsInf(f, 0) {
 		p.fail(field, "must be a number, got %q", text)
 		return 0, false
 	}
 	return f, true
+}
+
+// decimal reports whether s is a decimal number: digits with an optional
+// sign, fraction and exponent.
+func decimal(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9', c == '.', c == 'e', c == 'E', c == '+', c == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // unix parses Unix seconds and rejects milliseconds, negatives and the far future.

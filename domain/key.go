@@ -42,10 +42,12 @@ func Key(e Event) string {
 		fmt.Fprintf(&b, "%s|%s|%d", strconv.Quote(p.TID), strconv.Quote(p.URL), p.StartTime)
 	case CallRinging:
 		fmt.Fprintf(&b, "%s|%s|%d", p.Action, strconv.Quote(p.CallID), p.SentAt)
+	// meetingd's own events carry no trigger: their type name keeps them
+	// apart from each other and from webhook events with the same timestamp.
 	case SessionAbandoned:
-		fmt.Fprintf(&b, "%d", p.LastEventAt)
+		fmt.Fprintf(&b, "%s|%d", TypeSessionAbandoned, p.LastEventAt)
 	case SessionReconciled:
-		fmt.Fprintf(&b, "%d", p.FetchedAt)
+		fmt.Fprintf(&b, "%s|%d", TypeSessionReconciled, p.FetchedAt)
 	default:
 		fmt.Fprintf(&b, "%T", p)
 	}
