@@ -20,7 +20,9 @@ var (
 	ErrPartialDuplicate = errors.New("eventstore: some events of the append already exist")
 	// ErrStreamNotFound is returned by ReadStream for a stream with no events.
 	ErrStreamNotFound = errors.New("eventstore: stream not found")
-	// ErrInvalidEvent means an event lacks an ID or a type, or the stream name is empty.
+	// ErrInvalidEvent means an event lacks an ID or a type, an ID repeats within
+	// one append, the append has no events, or the stream name is empty (or
+	// otherwise unacceptable to the implementation). Nothing was written.
 	ErrInvalidEvent = errors.New("eventstore: invalid event")
 	// ErrUnavailable means the store cannot serve the call now (disk full, server
 	// unreachable, closed); the call may succeed later. Nothing was written.
@@ -173,8 +175,13 @@ type Stats struct {
 // All methods are safe for concurrent use. Every method takes ctx first and
 // returns promptly with ctx.Err() (wrapped) when ctx is done. Append returns
 // only once the events are durable (fsynced, or acknowledged by a cluster
-// quorum). After Close every method returns ErrClosed; Close waits for appends
-// in flight to finish.
+// quorum). After Close every method returns ErrClosed (iterators yield it as
+// their only item) and live subscriptions end by yielding ErrClosed; Close
+// waits for appends in flight to finish, and calling it again returns nil.
+// Iterators stop without yielding again when the consumer breaks out of the
+// range loop, and they yield at most one error, as their last item.
+//
+// eventstore/storetest is the executable form of this contract.
 type Store interface {
 	// Append atomically appends events to stream if expected holds. Appending
 	// event IDs that the stream already holds (all of them) is not an error: the

@@ -1,0 +1,342 @@
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/meetingd/meetingd/eventstore"
+)
+
+// appendReq is one Append handed to the committer.
+type appendReq struct {
+	stream   string
+	expected eventstore.ExpectedRevision
+	events   []eventstore.Event
+	// abandoned is the caller's ctx.Done(): a request whose caller has gone
+	// by the time the committer takes it is skipped (nothing is written).
+	abandoned <-chan struct{}
+	reply     chan appendReply // buffered (1): the committer never blocks
+}
+
+type appendReply struct {
+	res eventstore.AppendResult
+	err error
+}
+
+// errAbandoned answers a request skipped because its caller's ctx is done.
+var errAbandoned = errors.New("append abandoned by its caller")
+
+// Append appends events to stream if expected holds; it returns once the
+// commit that holds them is fsynced. Concurrent appends share commits (see
+// the package documentation). If ctx ends while the append waits for its
+// commit, Append returns the ctx error and the events may or may not be
+// stored: appending them again is then answered as a duplicate.
+//
+// A storage failure fails every append of the commit with
+// eventstore.ErrUnavailable, and nothing of it is written. Should a failure
+// leave the file in doubt (its last sync failed after the commit was
+// switched in), the store refuses appends and fails Ping until reopened.
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.Event) (eventstore.AppendResult, error) {
+	if err := validate(stream, events); err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, err)
+	}
+	if err := s.enter(); err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, err)
+	}
+	defer s.ops.Done()
+
+	req := &appendReq{
+		stream:    stream,
+		expected:  expected,
+		events:    events,
+		abandoned: ctx.Done(),
+		reply:     make(chan appendReply, 1),
+	}
+	select {
+	case s.reqs <- req:
+	case <-ctx.Done():
+		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, ctx.Err())
+	}
+	select {
+	case r := <-req.reply:
+		switch {
+		case errors.Is(r.err, errAbandoned):
+			return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, ctx.Err())
+		case r.err != nil:
+			return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, r.err)
+		}
+		return r.res, nil
+	case <-ctx.Done():
+		return eventstore.AppendResult{}, fmt.Errorf("append %s: outcome unknown: %w", stream, ctx.Err())
+	}
+}
+
+func validate(stream string, events []eventstore.Event) error {
+	var errs []error
+	switch {
+	case stream == "":
+		errs = append(errs, errors.New("empty stream name"))
+	case len(stream) > MaxStreamNameBytes:
+		errs = append(errs, fmt.Errorf("stream name of %d bytes exceeds %d", len(stream), MaxStreamNameBytes))
+	}
+	if len(events) == 0 {
+		errs = append(errs, errors.New("no events"))
+	}
+	seen := make(map[uuid.UUID]bool, len(events))
+	for i, e := range events {
+		if e.ID == uuid.Nil {
+			errs = append(errs, fmt.Errorf("event %d has no ID", i))
+		} else if seen[e.ID] {
+			errs = append(errs, fmt.Errorf("event %d repeats ID %s", i, e.ID))
+		}
+		seen[e.ID] = true
+		if e.Type == "" {
+			errs = append(errs, fmt.Errorf("event %d has no type", i))
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", eventstore.ErrInvalidEvent, errors.Join(errs...))
+}
+
+// commitLoop is the committer: it takes one request, gathers every other
+// request already waiting (up to MaxBatchEvents events) and commits them in
+// one write transaction, so that concurrent appends share one round of
+// fsyncs. Positions are assigned here, in commit order.
+func (s *Store) commitLoop() {
+	defer close(s.committerDone)
+	var batch []*appendReq
+	for {
+		select {
+		case r := <-s.reqs:
+			batch = append(batch[:0], r)
+		case <-s.quit:
+			return
+		}
+		n := len(batch[0].events)
+	gather:
+		for n < s.cfg.MaxBatchEvents {
+			select {
+			case r := <-s.reqs:
+				batch = append(batch, r)
+				n += len(r.events)
+			default:
+				break gather
+			}
+		}
+		s.commit(batch)
+		clear(batch)
+	}
+}
+
+// commit writes batch in one transaction and answers every request in it.
+func (s *Store) commit(batch []*appendReq) {
+	replies := make([]appendReply, len(batch))
+	before := s.seq
+	var written int
+	err := s.broken()
+	if err == nil {
+		written, err = s.write(batch, replies, s.cfg.Now())
+		if err != nil {
+			s.failures.Add(1)
+			s.checkAfterFailure(before, err)
+		}
+	}
+	if err != nil {
+		s.seq = before
+		err = unavailable(err)
+		for i := range replies {
+			if !errors.Is(replies[i].err, errAbandoned) {
+				replies[i] = appendReply{err: err}
+			}
+		}
+	} else if s.seq != before {
+		s.commits.Add(1)
+		s.appends.Add(uint64(written))
+		s.events.Add(s.seq - before)
+		s.publish(s.seq)
+	}
+	for i, r := range batch {
+		r.reply <- replies[i]
+	}
+}
+
+// write applies batch in one write transaction, filling replies, and
+// commits it if it wrote anything. It returns the number of appends that
+// wrote events, and a storage error (after which nothing is written).
+func (s *Store) write(batch []*appendReq, replies []appendReply, now time.Time) (int, error) {
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		return 0, err
+	}
+	w := writer{
+		tx:      tx,
+		events:  tx.Bucket(bucketEvents),
+		ids:     tx.Bucket(bucketIDs),
+		revs:    tx.Bucket(bucketRevs),
+		streams: tx.Bucket(bucketStreams),
+		seq:     &s.seq,
+		now:     now,
+	}
+	w.events.FillPercent = 1 // append-only: keep leaf pages full
+	written := 0
+	for i, r := range batch {
+		select {
+		case <-r.abandoned:
+			replies[i].err = errAbandoned
+			continue
+		default:
+		}
+		res, wrote, err := w.apply(r)
+		var rejected *rejection
+		switch {
+		case errors.As(err, &rejected):
+			replies[i].err = rejected.err
+		case err != nil:
+			_ = tx.Rollback()
+			return 0, err
+		default:
+			replies[i].res = res
+			if wrote {
+				written++
+			}
+		}
+	}
+	if written == 0 {
+		// Nothing to make durable: what the duplicates and rejections were
+		// judged against is already committed.
+		return 0, tx.Rollback()
+	}
+	s.commitMu.Lock()
+	err = tx.Commit()
+	s.commitMu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	return written, nil
+}
+
+// rejection is an append refused on its merits (concurrency, partial
+// duplicate); the rest of the batch goes on.
+type rejection struct{ err error }
+
+func (r *rejection) Error() string { return r.err.Error() }
+
+type writer struct {
+	tx                         *bolt.Tx
+	events, ids, revs, streams *bolt.Bucket
+	seq                        *uint64
+	now                        time.Time
+}
+
+// apply appends r within the transaction (seeing the batch's earlier
+// appends). It reports whether it wrote anything.
+func (w *writer) apply(r *appendReq) (eventstore.AppendResult, bool, error) {
+	var head streamHead
+	v := w.streams.Get([]byte(r.stream))
+	exists := v != nil
+	if exists {
+		h, err := decodeHead(v)
+		if err != nil {
+			return eventstore.AppendResult{}, false, fmt.Errorf("stream %s: %w", r.stream, err)
+		}
+		head = h
+	}
+
+	present, dupPos := 0, uint64(0)
+	for i := range r.events {
+		if p := w.ids.Get(idKey(r.events[i].ID, r.stream)); p != nil {
+			present++
+			if len(p) == 8 {
+				dupPos = max(dupPos, be64(p))
+			}
+		}
+	}
+	switch {
+	case present == len(r.events):
+		return eventstore.AppendResult{Duplicate: true, NextRevision: head.last, Position: position(dupPos)}, false, nil
+	case present > 0:
+		return eventstore.AppendResult{}, false, &rejection{fmt.Errorf("%w: %d of %d events", eventstore.ErrPartialDuplicate, present, len(r.events))}
+	case !r.expected.Check(exists, head.last):
+		state := "does not exist"
+		if exists {
+			state = fmt.Sprintf("is at revision %d", head.last)
+		}
+		return eventstore.AppendResult{}, false, &rejection{fmt.Errorf("%w: expected %s, stream %s", eventstore.ErrConcurrency, r.expected, state)}
+	}
+
+	rev := uint64(0)
+	if exists {
+		rev = head.last + 1
+	}
+	prefix := revPrefix(r.stream)
+	for i := range r.events {
+		e := &r.events[i]
+		*w.seq++
+		pos := u64(*w.seq)
+		if err := w.events.Put(pos, encodeRecord(e, r.stream, rev, w.now)); err != nil {
+			return eventstore.AppendResult{}, false, err
+		}
+		if err := w.ids.Put(idKey(e.ID, r.stream), pos); err != nil {
+			return eventstore.AppendResult{}, false, err
+		}
+		if err := w.revs.Put(revKey(prefix, rev), pos); err != nil {
+			return eventstore.AppendResult{}, false, err
+		}
+		rev++
+	}
+	head = streamHead{last: rev - 1, lastPos: *w.seq}
+	if err := w.streams.Put([]byte(r.stream), head.encode()); err != nil {
+		return eventstore.AppendResult{}, false, err
+	}
+	return eventstore.AppendResult{NextRevision: head.last, Position: position(head.lastPos)}, true, nil
+}
+
+// checkAfterFailure looks at the file after a failed commit. bbolt writes
+// the meta page that switches to a commit's pages, then syncs it; when only
+// that sync fails, the in-memory rollback leaves the file showing the commit,
+// whose durability is unknown. The store then refuses further appends (and
+// fails Ping) until it is reopened: Open syncs the file again, and the
+// callers' retries are answered as duplicates.
+func (s *Store) checkAfterFailure(before uint64, cause error) {
+	var head uint64
+	err := s.view(func(tx *bolt.Tx) error {
+		if k, _ := tx.Bucket(bucketEvents).Cursor().Last(); len(k) == 8 {
+			head = be64(k)
+		}
+		return nil
+	})
+	if err == nil && head == before {
+		return // rolled back cleanly: later commits may succeed
+	}
+	if err == nil {
+		err = fmt.Errorf("a failed commit is visible in the file (head %d, expected %d): %w", head, before, cause)
+	}
+	s.brokenErr.Store(&err)
+	s.log.Error("event log refuses appends until it is reopened", "path", s.path, "err", err)
+}
+
+// broken returns the reason the store refuses appends, or nil.
+func (s *Store) broken() error {
+	if p := s.brokenErr.Load(); p != nil {
+		return fmt.Errorf("event log must be reopened: %w", *p)
+	}
+	return nil
+}
+
+// publish makes pos the durable head and wakes the subscriptions waiting
+// for it. Only the committer calls it.
+func (s *Store) publish(pos uint64) {
+	old := s.head.Load()
+	s.head.Store(&headState{pos: pos, changed: make(chan struct{})})
+	close(old.changed)
+}

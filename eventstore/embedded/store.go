@@ -1,0 +1,260 @@
+package embedded
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/meetingd/meetingd/eventstore"
+)
+
+// Store is the embedded eventstore.Store: one bbolt file written by a single
+// committer goroutine. All methods are safe for concurrent use; see the
+// package documentation for the guarantees.
+type Store struct {
+	cfg  Config
+	log  *slog.Logger
+	db   *bolt.DB
+	path string
+
+	// mu guards closed; enter admits operations under its read lock and
+	// Close sets closed under its write lock before waiting for ops.
+	mu     sync.RWMutex
+	closed bool
+	done   chan struct{}  // closed by Close: wakes subscriptions
+	ops    sync.WaitGroup // admitted appends and read batches
+
+	reqs          chan *appendReq // to the committer (unbuffered)
+	quit          chan struct{}   // closed by Close once ops is drained
+	committerDone chan struct{}
+
+	// commitMu keeps read transactions from starting while a write
+	// transaction commits: bbolt publishes a commit's pages to new readers
+	// before its fsyncs have returned, and a reader must never see what a
+	// crash could still take back. The committer holds it (write) around
+	// tx.Commit; readers hold it (read) only while beginning a transaction.
+	commitMu sync.RWMutex
+
+	// seq is the position of the last event written; only the committer
+	// touches it after Open.
+	seq uint64
+
+	// head is the durable head: the last committed (fsynced) position and a
+	// channel closed when a later commit replaces it.
+	head atomic.Pointer[headState]
+
+	// brokenErr is set when a failed commit left the file in a state that
+	// only a reopen resolves (see checkAfterFailure).
+	brokenErr atomic.Pointer[error]
+
+	commits, appends, events, failures atomic.Uint64
+}
+
+type headState struct {
+	pos     uint64
+	changed chan struct{}
+}
+
+var _ eventstore.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the event log in cfg.Dir, takes the
+// file's exclusive lock (waiting at most cfg.LockTimeout for another process
+// to release it) and starts the committer. ctx bounds the opening only.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("open event log: %w", err)
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("open event log: %w", unavailable(err))
+	}
+	path := filepath.Join(cfg.Dir, FileName)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout: cfg.LockTimeout,
+		// The freelist is rebuilt by a scan on open instead of being written
+		// by every commit (as etcd does): fewer pages per commit.
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+		MaxSize:        int(cfg.MaxFileSize),
+	})
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		return nil, fmt.Errorf("open event log %s: locked by another process (waited %s): %w", path, cfg.LockTimeout, unavailable(err))
+	case err != nil:
+		return nil, fmt.Errorf("open event log %s: %w", path, unavailable(err))
+	}
+	s := &Store{
+		cfg:           cfg,
+		log:           log,
+		db:            db,
+		path:          path,
+		done:          make(chan struct{}),
+		reqs:          make(chan *appendReq),
+		quit:          make(chan struct{}),
+		committerDone: make(chan struct{}),
+	}
+	if err := s.init(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open event log %s: %w", path, err)
+	}
+	s.head.Store(&headState{pos: s.seq, changed: make(chan struct{})})
+	go s.commitLoop()
+	log.Info("event log opened", "path", path, "head", s.seq)
+	return s, nil
+}
+
+// init creates the buckets, checks the format and finds the head. It then
+// syncs the file: what a killed process left in the page cache is made
+// durable before anyone reads it.
+func (s *Store) init() error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return unavailable(err)
+			}
+		}
+		meta := tx.Bucket(bucketMeta)
+		switch v := meta.Get(keyFormat); {
+		case v == nil:
+			if err := meta.Put(keyFormat, u64(formatVersion)); err != nil {
+				return unavailable(err)
+			}
+		case len(v) != 8 || binary.BigEndian.Uint64(v) != formatVersion:
+			return fmt.Errorf("unsupported file format %x (want %d)", v, formatVersion)
+		}
+		if k, _ := tx.Bucket(bucketEvents).Cursor().Last(); k != nil {
+			if len(k) != 8 {
+				return fmt.Errorf("corrupt position key %x", k)
+			}
+			s.seq = binary.BigEndian.Uint64(k)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.db.Sync(); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// Close stops admitting calls (they fail with eventstore.ErrClosed), ends
+// live subscriptions (they yield eventstore.ErrClosed), waits for the appends
+// and read batches in flight, stops the committer and closes the file.
+// Closing again returns nil.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.done)
+	s.mu.Unlock()
+
+	s.ops.Wait()
+	close(s.quit)
+	<-s.committerDone
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close event log %s: %w", s.path, err)
+	}
+	s.log.Info("event log closed", "path", s.path, "head", s.seq)
+	return nil
+}
+
+// Ping reports whether the store can serve: it fails with
+// eventstore.ErrClosed after Close, and with eventstore.ErrUnavailable when
+// the file cannot be read or when a failed commit requires a reopen (see
+// Append).
+func (s *Store) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	if err := s.enter(); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	defer s.ops.Done()
+	if err := s.broken(); err != nil {
+		return fmt.Errorf("ping: %w", unavailable(err))
+	}
+	return s.view(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketEvents) == nil {
+			return fmt.Errorf("ping: %w: events bucket missing", eventstore.ErrUnavailable)
+		}
+		return nil
+	})
+}
+
+// CommitStats counts the committer's work since Open.
+type CommitStats struct {
+	// Commits is the number of write transactions committed; each costs
+	// one round of fsyncs (bbolt syncs the data pages, then the meta page).
+	Commits uint64
+	// Appends is the number of Append calls that wrote events.
+	Appends uint64
+	// Events is the number of events written.
+	Events uint64
+	// Failures is the number of commits that failed (every append in them
+	// returned eventstore.ErrUnavailable).
+	Failures uint64
+}
+
+// CommitStats returns the committer's counters, for metrics and for the
+// group-commit test. It is safe to call at any time, also after Close.
+func (s *Store) CommitStats() CommitStats {
+	return CommitStats{
+		Commits:  s.commits.Load(),
+		Appends:  s.appends.Load(),
+		Events:   s.events.Load(),
+		Failures: s.failures.Load(),
+	}
+}
+
+// enter admits an operation, which must call s.ops.Done when it ends.
+func (s *Store) enter() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return eventstore.ErrClosed
+	}
+	s.ops.Add(1)
+	return nil
+}
+
+// view runs fn in a read transaction that sees only durable commits.
+// Callers hold an admitted operation (enter).
+func (s *Store) view(fn func(tx *bolt.Tx) error) error {
+	s.commitMu.RLock()
+	tx, err := s.db.Begin(false)
+	s.commitMu.RUnlock()
+	if err != nil {
+		return unavailable(err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	return fn(tx)
+}
+
+// unavailable marks a storage error (full disk, I/O error, file too large)
+// as eventstore.ErrUnavailable, keeping the cause.
+func unavailable(err error) error {
+	if errors.Is(err, eventstore.ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", eventstore.ErrUnavailable, err)
+}
