@@ -1,0 +1,718 @@
+package domain
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Facts is everything known about one session: a set of facts that only
+// grows. Apply adds an event's facts, Merge adds another Facts'; both are
+// commutative, associative and idempotent (a join-semilattice), so any
+// permutation of a session's events, with any duplicates, and any split into
+// batches folded separately and merged, gives the same Facts and therefore
+// the same Meeting. Every reported number is derived by Meeting at read time.
+//
+// The facts and how each one merges:
+//   - intervals, keyed by (participant identity, joined_at): left_at is the
+//     maximum seen, 0 meaning open, so a closed copy replaces an open one and
+//     of two closed copies the later left_at wins;
+//   - per participant: the display name with the newest CometChat timestamp
+//     (ties: the lexicographically greatest name), platform and SDK of the
+//     newest join that sent initial_config (ties: the greatest pair), and
+//     whether any report said audio-only and whether any said not;
+//   - start: the earliest meeting_started/call_started created_at;
+//     end: the earliest meeting_ended created_at and the latest destroyed_at;
+//     the REST API's earliest startedAt and latest endedAt, kept apart;
+//   - abandonment: whether any SessionAbandoned was seen and its latest
+//     LastEventAt;
+//   - the earliest and the newest CometChat timestamp of any kind;
+//   - whether any event said "call";
+//   - recordings by URL, transcripts by URL (a webhook's copy beats the REST
+//     API's; otherwise the greatest by start, duration/end, date);
+//   - ringing: the latest time of each action, the earliest ringing time, and
+//     initiator, receiver and media (an initiated event's value beats the
+//     others'; ties: the lexicographically smallest);
+//   - unmatched REST participants: like intervals, but kept apart.
+//
+// The zero Facts is empty and takes its app and session from the first event
+// applied; NewFacts fixes them up front. Facts marshal to a versioned,
+// deterministic JSON (the projection runner keeps it between batches).
+// Apply, Merge and UnmarshalJSON must not run concurrently with any other
+// method; Meeting, MarshalJSON and Clone only read.
+type Facts struct {
+	appID, sessionID string
+
+	sawCall bool // some event said "call"
+
+	startedAt    int64 // min SessionStarted.CreatedAt
+	endCreatedAt int64 // min SessionEnded.CreatedAt
+	destroyedAt  int64 // max SessionEnded.DestroyedAt
+	reconStarted int64 // min SessionReconciled.StartedAt
+	reconEnded   int64 // max SessionReconciled.EndedAt
+	abandoned    bool
+	abandonedAt  int64 // max SessionAbandoned.LastEventAt
+	firstAt      int64 // min CometChat timestamp of any kind
+	lastAt       int64 // max CometChat timestamp of any kind
+
+	people    map[string]*person
+	unmatched map[string]*person
+	records   map[string]recordingFact
+	scripts   map[string]TranscriptionGenerated
+	ring      ringFacts
+
+	// dirty records whether the current Apply or Merge added a fact.
+	dirty bool
+}
+
+// NewFacts returns the empty Facts of one session.
+func NewFacts(appID, sessionID string) *Facts {
+	return &Facts{appID: appID, sessionID: sessionID}
+}
+
+// AppID returns the session's app id.
+func (f *Facts) AppID() string { return f.appID }
+
+// SessionID returns the session id.
+func (f *Facts) SessionID() string { return f.sessionID }
+
+// ErrOtherSession is returned by Merge for Facts of another session.
+var ErrOtherSession = errors.New("facts of another session")
+
+// Apply adds the facts of one event and reports whether anything was new
+// (false for a duplicate). Events of another app or session, and payloads
+// this version does not know, are ignored (false).
+func (f *Facts) Apply(ev Event) bool {
+	if !f.adopt(ev.AppID, ev.SessionID) {
+		return false
+	}
+	f.dirty = false
+	if ev.Kind == KindCall {
+		f.setBool(&f.sawCall)
+	}
+	switch p := ev.Payload.(type) {
+	case SessionStarted:
+		f.minPos(&f.startedAt, p.CreatedAt)
+		f.seen(p.CreatedAt)
+	case ParticipantJoined:
+		o := p.Occupant
+		if ps := f.occupant(&f.people, o, o.JoinedAt); ps != nil && p.Client != nil {
+			ps.client(f, p.Client.Platform, p.Client.SDK, o.JoinedAt)
+			ps.audio(f, p.Client.AudioOnly)
+		}
+	case ParticipantLeft:
+		f.occupant(&f.people, p.Occupant, max(p.Occupant.JoinedAt, p.Occupant.LeftAt))
+	case SessionEnded:
+		f.minPos(&f.endCreatedAt, p.CreatedAt)
+		f.maxPos(&f.destroyedAt, p.DestroyedAt)
+		f.seen(p.CreatedAt)
+		f.seen(p.DestroyedAt)
+		for _, o := range p.AllOccupants {
+			f.occupant(&f.people, o, max(o.JoinedAt, o.LeftAt))
+		}
+	case RecordingGenerated:
+		f.recording(p, true)
+	case TranscriptionGenerated:
+		f.transcript(p)
+	case CallRinging:
+		f.ringing(p)
+	case SessionAbandoned:
+		f.setBool(&f.abandoned)
+		f.maxPos(&f.abandonedAt, p.LastEventAt)
+	case SessionReconciled:
+		f.minPos(&f.reconStarted, p.StartedAt)
+		f.maxPos(&f.reconEnded, p.EndedAt)
+		f.seen(p.StartedAt)
+		f.seen(p.EndedAt)
+		for _, o := range p.Intervals {
+			f.occupant(&f.people, o, max(o.JoinedAt, o.LeftAt))
+		}
+		for _, o := range p.Unmatched {
+			f.occupant(&f.unmatched, o, max(o.JoinedAt, o.LeftAt))
+		}
+		for _, r := range p.Recordings {
+			f.recording(r, false)
+		}
+	}
+	return f.dirty
+}
+
+// Merge adds every fact of o to f and reports whether anything was new.
+func (f *Facts) Merge(o *Facts) (bool, error) {
+	if o == nil {
+		return false, nil
+	}
+	if o.appID != "" || o.sessionID != "" {
+		if !f.adopt(o.appID, o.sessionID) {
+			return false, fmt.Errorf("merge %s/%s into %s/%s: %w", o.appID, o.sessionID, f.appID, f.sessionID, ErrOtherSession)
+		}
+	}
+	f.dirty = false
+	if o.sawCall {
+		f.setBool(&f.sawCall)
+	}
+	f.minPos(&f.startedAt, o.startedAt)
+	f.minPos(&f.endCreatedAt, o.endCreatedAt)
+	f.maxPos(&f.destroyedAt, o.destroyedAt)
+	f.minPos(&f.reconStarted, o.reconStarted)
+	f.maxPos(&f.reconEnded, o.reconEnded)
+	if o.abandoned {
+		f.setBool(&f.abandoned)
+	}
+	f.maxPos(&f.abandonedAt, o.abandonedAt)
+	f.seen(o.firstAt)
+	f.seen(o.lastAt)
+	mergePeople(f, &f.people, o.people)
+	mergePeople(f, &f.unmatched, o.unmatched)
+	for _, r := range o.records {
+		f.recordingFact(r)
+	}
+	for _, t := range o.scripts {
+		f.transcript(t)
+	}
+	f.ring.merge(f, &o.ring)
+	return f.dirty, nil
+}
+
+// Clone returns an independent copy of f.
+func (f *Facts) Clone() *Facts {
+	c := NewFacts(f.appID, f.sessionID)
+	_, _ = c.Merge(f) // same session: cannot fail
+	return c
+}
+
+// Fold folds events (of one session) from scratch and derives the Meeting.
+func Fold(events []Event) Meeting {
+	var f Facts
+	for _, ev := range events {
+		f.Apply(ev)
+	}
+	return f.Meeting()
+}
+
+func (f *Facts) adopt(appID, sessionID string) bool {
+	if f.appID == "" && f.sessionID == "" {
+		f.appID, f.sessionID = appID, sessionID
+		return true
+	}
+	return f.appID == appID && f.sessionID == sessionID
+}
+
+func (f *Facts) setBool(b *bool) {
+	if !*b {
+		*b = true
+		f.dirty = true
+	}
+}
+
+// minPos lowers *dst to v; 0 means unknown on either side.
+func (f *Facts) minPos(dst *int64, v int64) {
+	if v > 0 && (*dst == 0 || v < *dst) {
+		*dst = v
+		f.dirty = true
+	}
+}
+
+func (f *Facts) maxPos(dst *int64, v int64) {
+	if v > *dst {
+		*dst = v
+		f.dirty = true
+	}
+}
+
+// seen widens [firstAt, lastAt] by a CometChat timestamp.
+func (f *Facts) seen(t int64) {
+	f.minPos(&f.firstAt, t)
+	f.maxPos(&f.lastAt, t)
+}
+
+// interval is [j, l) in Unix seconds; l == 0 while open.
+type interval struct{ j, l int64 }
+
+// person is what is known of one participant.
+type person struct {
+	id            string
+	name          string
+	nameAt        int64
+	platform, sdk string
+	clientAt      int64
+	hasClient     bool
+	audioYes      bool // some report said audio-only
+	audioNo       bool // some report said not audio-only
+	ivs           []interval
+}
+
+// occupant adds an occupant's interval, name and audio flag to the people of
+// *m; nameAt is the CometChat time the name was true at. It returns the
+// person, or nil for an occupant without identity or join time.
+func (f *Facts) occupant(m *map[string]*person, o Occupant, nameAt int64) *person {
+	id := o.Identity()
+	if id == "" || o.JoinedAt <= 0 {
+		return nil
+	}
+	l := o.LeftAt
+	if l != 0 && l < o.JoinedAt {
+		l = o.JoinedAt // a leave before the join: an empty interval
+	}
+	f.seen(o.JoinedAt)
+	f.seen(l)
+	ps := f.person(m, id)
+	ps.interval(f, o.JoinedAt, l)
+	ps.named(f, o.Name, nameAt)
+	ps.audio(f, o.AudioOnly)
+	return ps
+}
+
+func (f *Facts) person(m *map[string]*person, id string) *person {
+	if *m == nil {
+		*m = make(map[string]*person)
+	}
+	ps := (*m)[id]
+	if ps == nil {
+		ps = &person{id: id}
+		(*m)[id] = ps
+		f.dirty = true
+	}
+	return ps
+}
+
+// interval adds (j, l), keeping ivs sorted by j with one entry per j.
+func (ps *person) interval(f *Facts, j, l int64) {
+	i, found := slices.BinarySearchFunc(ps.ivs, j, func(iv interval, j int64) int {
+		switch {
+		case iv.j < j:
+			return -1
+		case iv.j > j:
+			return 1
+		}
+		return 0
+	})
+	if found {
+		if l > ps.ivs[i].l {
+			ps.ivs[i].l = l
+			f.dirty = true
+		}
+		return
+	}
+	ps.ivs = slices.Insert(ps.ivs, i, interval{j, l})
+	f.dirty = true
+}
+
+func (ps *person) named(f *Facts, name string, at int64) {
+	if name == "" {
+		return
+	}
+	if ps.name == "" || at > ps.nameAt || (at == ps.nameAt && name > ps.name) {
+		if name != ps.name || at != ps.nameAt {
+			ps.name, ps.nameAt = name, at
+			f.dirty = true
+		}
+	}
+}
+
+func (ps *person) client(f *Facts, platform, sdk string, at int64) {
+	if platform == "" && sdk == "" {
+		return
+	}
+	newer := !ps.hasClient || at > ps.clientAt ||
+		(at == ps.clientAt && (platform > ps.platform || (platform == ps.platform && sdk > ps.sdk)))
+	if newer {
+		ps.platform, ps.sdk, ps.clientAt, ps.hasClient = platform, sdk, at, true
+		f.dirty = true
+	}
+}
+
+// audio records an audio-only flag, when one was sent.
+func (ps *person) audio(f *Facts, v *bool) {
+	if v != nil {
+		ps.audioFlag(f, *v)
+	}
+}
+
+func (ps *person) audioFlag(f *Facts, audioOnly bool) {
+	switch {
+	case audioOnly && !ps.audioYes:
+		ps.audioYes = true
+		f.dirty = true
+	case !audioOnly && !ps.audioNo:
+		ps.audioNo = true
+		f.dirty = true
+	}
+}
+
+func mergePeople(f *Facts, dst *map[string]*person, src map[string]*person) {
+	for id, o := range src {
+		ps := f.person(dst, id)
+		for _, iv := range o.ivs {
+			ps.interval(f, iv.j, iv.l)
+		}
+		ps.named(f, o.name, o.nameAt)
+		if o.hasClient {
+			ps.client(f, o.platform, o.sdk, o.clientAt)
+		}
+		if o.audioYes {
+			ps.audioFlag(f, true)
+		}
+		if o.audioNo {
+			ps.audioFlag(f, false)
+		}
+	}
+}
+
+// recordingFact is a recording and whether a webhook (rather than the REST
+// API) reported it.
+type recordingFact struct {
+	RecordingGenerated
+	webhook bool
+}
+
+// beats orders two reports of the same recording URL.
+func (a recordingFact) beats(b recordingFact) bool {
+	if a.webhook != b.webhook {
+		return a.webhook
+	}
+	if a.StartTime != b.StartTime {
+		return a.StartTime > b.StartTime
+	}
+	if a.Duration != b.Duration {
+		return a.Duration > b.Duration
+	}
+	return a.RecordingDate > b.RecordingDate
+}
+
+func (f *Facts) recording(r RecordingGenerated, webhook bool) {
+	if r.URL == "" {
+		return
+	}
+	f.seen(r.StartTime)
+	f.recordingFact(recordingFact{r, webhook})
+}
+
+func (f *Facts) recordingFact(r recordingFact) {
+	if f.records == nil {
+		f.records = make(map[string]recordingFact)
+	}
+	old, ok := f.records[r.URL]
+	if !ok || r.beats(old) {
+		f.records[r.URL] = r
+		f.dirty = true
+	}
+}
+
+// transcriptBeats orders two reports of the same transcript URL.
+func transcriptBeats(a, b TranscriptionGenerated) bool {
+	switch {
+	case a.StartTime != b.StartTime:
+		return a.StartTime > b.StartTime
+	case a.EndTime != b.EndTime:
+		return a.EndTime > b.EndTime
+	case a.TID != b.TID:
+		return a.TID > b.TID
+	}
+	return a.TranscriptDate > b.TranscriptDate
+}
+
+func (f *Facts) transcript(t TranscriptionGenerated) {
+	if t.URL == "" {
+		return
+	}
+	f.seen(t.StartTime)
+	f.seen(t.EndTime)
+	if f.scripts == nil {
+		f.scripts = make(map[string]TranscriptionGenerated)
+	}
+	old, ok := f.scripts[t.URL]
+	if !ok || transcriptBeats(t, old) {
+		f.scripts[t.URL] = t
+		f.dirty = true
+	}
+}
+
+// Ringing actions, in the order that breaks ties between terminal actions
+// reported at the same second (the first wins).
+var ringActions = [...]string{"initiated", "rejected", "busy", "cancelled", "unanswered"}
+
+const numRingActions = len(ringActions)
+
+// ringFacts are the ringing flow's facts.
+type ringFacts struct {
+	at      [numRingActions]int64 // latest time of each action; 0 = not seen
+	firstAt int64                 // earliest initiatedAt/sentAt
+	// initiator, initiator's name, receiver, receiver type, media
+	attrs [numRingAttrs]pick
+}
+
+const (
+	attrInitiator = iota
+	attrInitiatorName
+	attrReceiver
+	attrReceiverType
+	attrMedia
+	numRingAttrs
+)
+
+// pick is a value chosen among several reports: a higher rank wins, then the
+// lexicographically smallest value; "" never wins.
+type pick struct {
+	Rank int8   `json:"r,omitempty"`
+	Val  string `json:"v"`
+}
+
+func (p *pick) offer(f *Facts, rank int8, val string) {
+	if val == "" {
+		return
+	}
+	if p.Val == "" || rank > p.Rank || (rank == p.Rank && val < p.Val) {
+		if rank != p.Rank || val != p.Val {
+			p.Rank, p.Val = rank, val
+			f.dirty = true
+		}
+	}
+}
+
+func (f *Facts) ringing(r CallRinging) {
+	at := max(r.SentAt, r.UpdatedAt)
+	f.seen(r.SentAt)
+	f.seen(r.UpdatedAt)
+	f.seen(r.InitiatedAt)
+	start := r.InitiatedAt
+	if start <= 0 {
+		start = r.SentAt
+	}
+	f.minPos(&f.ring.firstAt, start)
+	var rank int8
+	if i := ringAction(r.Action); i >= 0 {
+		f.maxPos(&f.ring.at[i], at)
+		if i == 0 {
+			rank = 1
+		}
+	}
+	f.ring.attrs[attrInitiator].offer(f, rank, r.Sender)
+	f.ring.attrs[attrInitiatorName].offer(f, rank, r.SenderName)
+	f.ring.attrs[attrReceiver].offer(f, rank, r.Receiver)
+	f.ring.attrs[attrReceiverType].offer(f, rank, r.ReceiverType)
+	f.ring.attrs[attrMedia].offer(f, rank, r.Media)
+}
+
+func ringAction(action string) int {
+	for i, a := range ringActions {
+		if strings.EqualFold(action, a) {
+			return i
+		}
+	}
+	return -1
+}
+
+func (r *ringFacts) merge(f *Facts, o *ringFacts) {
+	for i := range r.at {
+		f.maxPos(&r.at[i], o.at[i])
+	}
+	f.minPos(&r.firstAt, o.firstAt)
+	for i := range r.attrs {
+		r.attrs[i].offer(f, o.attrs[i].Rank, o.attrs[i].Val)
+	}
+}
+
+// factsVersion is the version of the stored JSON form of Facts.
+const factsVersion = 1
+
+// factsJSON is the stored form of Facts: every collection sorted, so equal
+// Facts marshal to equal bytes.
+type factsJSON struct {
+	V              int                      `json:"v"`
+	AppID          string                   `json:"app_id"`
+	SessionID      string                   `json:"session_id"`
+	SawCall        bool                     `json:"saw_call,omitempty"`
+	StartedAt      int64                    `json:"started_at,omitempty"`
+	EndCreatedAt   int64                    `json:"end_created_at,omitempty"`
+	DestroyedAt    int64                    `json:"destroyed_at,omitempty"`
+	ReconStarted   int64                    `json:"reconciled_started_at,omitempty"`
+	ReconEnded     int64                    `json:"reconciled_ended_at,omitempty"`
+	Abandoned      bool                     `json:"abandoned,omitempty"`
+	AbandonedAt    int64                    `json:"abandoned_last_event_at,omitempty"`
+	FirstAt        int64                    `json:"first_at,omitempty"`
+	LastAt         int64                    `json:"last_at,omitempty"`
+	People         []personJSON             `json:"people,omitempty"`
+	Unmatched      []personJSON             `json:"unmatched,omitempty"`
+	Recordings     []recordingJSON          `json:"recordings,omitempty"`
+	Transcriptions []TranscriptionGenerated `json:"transcriptions,omitempty"`
+	Ringing        *ringJSON                `json:"ringing,omitempty"`
+}
+
+type personJSON struct {
+	ID       string `json:"id"`
+	Name     string `json:"name,omitempty"`
+	NameAt   int64  `json:"name_at,omitempty"`
+	Platform string `json:"platform,omitempty"`
+	SDK      string `json:"sdk,omitempty"`
+	ClientAt int64  `json:"client_at,omitempty"`
+	Client   bool   `json:"client,omitempty"`
+	AudioYes bool   `json:"audio_yes,omitempty"`
+	AudioNo  bool   `json:"audio_no,omitempty"`
+	// Intervals are [joined_at, left_at] pairs, left_at 0 while open.
+	Intervals [][2]int64 `json:"intervals"`
+}
+
+type recordingJSON struct {
+	RecordingGenerated
+	Webhook bool `json:"webhook,omitempty"`
+}
+
+type ringJSON struct {
+	// At maps an action to its latest time.
+	At      map[string]int64 `json:"at,omitempty"`
+	FirstAt int64            `json:"first_at,omitempty"`
+	Attrs   map[string]pick  `json:"attrs,omitempty"`
+}
+
+var ringAttrNames = [numRingAttrs]string{"initiator", "initiator_name", "receiver", "receiver_type", "media"}
+
+// MarshalJSON returns the stored form of the facts (deterministic).
+func (f *Facts) MarshalJSON() ([]byte, error) {
+	w := factsJSON{
+		V: factsVersion, AppID: f.appID, SessionID: f.sessionID,
+		SawCall:   f.sawCall,
+		StartedAt: f.startedAt, EndCreatedAt: f.endCreatedAt, DestroyedAt: f.destroyedAt,
+		ReconStarted: f.reconStarted, ReconEnded: f.reconEnded,
+		Abandoned: f.abandoned, AbandonedAt: f.abandonedAt, FirstAt: f.firstAt, LastAt: f.lastAt,
+		People: peopleJSON(f.people), Unmatched: peopleJSON(f.unmatched),
+	}
+	for _, url := range sortedKeys(f.records) {
+		r := f.records[url]
+		w.Recordings = append(w.Recordings, recordingJSON{r.RecordingGenerated, r.webhook})
+	}
+	for _, url := range sortedKeys(f.scripts) {
+		w.Transcriptions = append(w.Transcriptions, f.scripts[url])
+	}
+	if f.ring != (ringFacts{}) {
+		rj := &ringJSON{FirstAt: f.ring.firstAt}
+		for i, at := range f.ring.at {
+			if at != 0 {
+				if rj.At == nil {
+					rj.At = make(map[string]int64)
+				}
+				rj.At[ringActions[i]] = at
+			}
+		}
+		for i, p := range f.ring.attrs {
+			if p.Val != "" {
+				if rj.Attrs == nil {
+					rj.Attrs = make(map[string]pick)
+				}
+				rj.Attrs[ringAttrNames[i]] = p
+			}
+		}
+		w.Ringing = rj
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON restores facts from their stored form. The stored facts are
+// merged into f, so unmarshalling into a non-empty Facts of the same session
+// is a Merge.
+func (f *Facts) UnmarshalJSON(data []byte) error {
+	var w factsJSON
+	if err := json.Unmarshal(data, &w); err != nil {
+		return fmt.Errorf("unmarshal facts: %w", err)
+	}
+	if w.V != factsVersion {
+		return fmt.Errorf("unmarshal facts: unsupported version %d (want %d): rebuild the read models", w.V, factsVersion)
+	}
+	o := &Facts{
+		appID: w.AppID, sessionID: w.SessionID, sawCall: w.SawCall,
+		startedAt: w.StartedAt, endCreatedAt: w.EndCreatedAt, destroyedAt: w.DestroyedAt,
+		reconStarted: w.ReconStarted, reconEnded: w.ReconEnded,
+		abandoned: w.Abandoned, abandonedAt: w.AbandonedAt, firstAt: w.FirstAt, lastAt: w.LastAt,
+	}
+	o.people = peopleFromJSON(w.People)
+	o.unmatched = peopleFromJSON(w.Unmatched)
+	for _, r := range w.Recordings {
+		o.recordingFact(recordingFact{r.RecordingGenerated, r.Webhook})
+	}
+	for _, t := range w.Transcriptions {
+		o.transcript(t)
+	}
+	if w.Ringing != nil {
+		o.ring.firstAt = w.Ringing.FirstAt
+		for name, at := range w.Ringing.At {
+			if i := ringAction(name); i >= 0 {
+				o.ring.at[i] = at
+			}
+		}
+		for i, name := range ringAttrNames {
+			if p, ok := w.Ringing.Attrs[name]; ok {
+				o.ring.attrs[i] = p
+			}
+		}
+	}
+	if _, err := f.Merge(o); err != nil {
+		return fmt.Errorf("unmarshal facts: %w", err)
+	}
+	return nil
+}
+
+func peopleJSON(m map[string]*person) []personJSON {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make([]personJSON, 0, len(m))
+	for _, id := range sortedKeys(m) {
+		ps := m[id]
+		pj := personJSON{
+			ID: ps.id, Name: ps.name, NameAt: ps.nameAt, Platform: ps.platform, SDK: ps.sdk,
+			ClientAt: ps.clientAt, Client: ps.hasClient, AudioYes: ps.audioYes, AudioNo: ps.audioNo,
+			Intervals: make([][2]int64, len(ps.ivs)),
+		}
+		for i, iv := range ps.ivs {
+			pj.Intervals[i] = [2]int64{iv.j, iv.l}
+		}
+		out = append(out, pj)
+	}
+	return out
+}
+
+// peopleFromJSON rebuilds people through the merge primitives, so that a
+// hand-edited or unsorted stored form still yields well-formed facts.
+func peopleFromJSON(in []personJSON) map[string]*person {
+	if len(in) == 0 {
+		return nil
+	}
+	var scratch Facts
+	m := make(map[string]*person, len(in))
+	for _, pj := range in {
+		if pj.ID == "" {
+			continue
+		}
+		ps := scratch.person(&m, pj.ID)
+		for _, iv := range pj.Intervals {
+			if j, l := iv[0], iv[1]; j > 0 {
+				if l != 0 && l < j {
+					l = j
+				}
+				ps.interval(&scratch, j, l)
+			}
+		}
+		ps.named(&scratch, pj.Name, pj.NameAt)
+		if pj.Client {
+			ps.client(&scratch, pj.Platform, pj.SDK, pj.ClientAt)
+		}
+		if pj.AudioYes {
+			ps.audioFlag(&scratch, true)
+		}
+		if pj.AudioNo {
+			ps.audioFlag(&scratch, false)
+		}
+	}
+	return m
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
