@@ -1,0 +1,67 @@
+// Package readmodel is the embedded read-model store: the projection runner's
+// projections.StateStore (fold state, read models and checkpoint, written in
+// one transaction) and the projections.Reports behind /v1, on bbolt, in
+// <Dir>/readmodels.db (the event log lives in its own file).
+//
+// # Layout
+//
+// Strings inside keys are length-prefixed (uvarint length, then the bytes),
+// so one app's keys — or one participant's — never share a prefix with
+// another's, whatever bytes the ids contain. Times are Unix seconds as 8
+// big-endian bytes with the sign bit flipped, so that keys sort by time. The
+// session id ends every key, raw, so that equal times sort by session id.
+//
+//	bucket           key                                          value
+//	meta             "layout"                                     layout version (1 byte)
+//	                 "checkpoint"                                 projections.Checkpoint, JSON
+//	sessions         app | session                                the session record (below)
+//	idx_time         app | started_at | session                   summary: status, duration, participant count,
+//	                                                              total attendance, 64-bit FNV-1a hash of each
+//	                                                              participant identity (binary)
+//	idx_participant  app | participant | started_at | session     status, attended_seconds, join_count,
+//	                                                              attendance_ratio (binary)
+//
+// A session record holds, in sections that each reader slices out without
+// decoding the others: the version written, the started_at indexed, the
+// domain.Meeting without participants (JSON), its participant rows (JSON,
+// s2-compressed), the domain.Facts (their JSON form, s2-compressed) and the
+// participant identities indexed. One record per session means one B-tree
+// leaf touched per session and write, whatever the list, the report or the
+// runner reads.
+//
+// The record keeps what the stored version indexed (its started_at and
+// participants), so that Write deletes exactly the old index entries when a
+// session's started_at moves or a participant row disappears, and ignores a
+// version older than the stored one. Write encodes the batch outside the
+// transaction (on every CPU), then commits every session of the batch, in key
+// order, their index entries and the checkpoint in one fsynced bbolt
+// transaction: a reader, or a restart, sees the batch whole or not at all.
+//
+// Meeting-list cursors are projections.Cursor: the (started_at, session) of
+// the last meeting of a page; the next page starts strictly below it.
+//
+// # Cost of each query
+//
+// With n sessions in the store (B-tree depth O(log n)):
+//
+//   - Meeting: one point lookup, O(log n), plus decoding that meeting.
+//   - Meetings: one range scan of idx_time (or, with ?participant=, of that
+//     participant's idx_participant range), newest first from the cursor or
+//     To, deciding the status filter from the index value; a point lookup in
+//     sessions for each returned meeting (its participant rows stay
+//     undecoded). O(log n + s + limit·log n), s the entries skipped by the
+//     status filter, plus one further matching entry to tell whether a next
+//     page exists.
+//   - ParticipantAttendance: one range scan of the participant's
+//     idx_participant entries in [From, To): O(log n + k), k their meetings;
+//     no meeting is decoded.
+//   - Durations: one ascending range scan of the app's idx_time entries in
+//     [From, To): O(log n + r), r the meetings that started in the range,
+//     reading only the index values (a 30-day report touches nothing else).
+//   - Write: per session one record read and write and 1 + p index writes
+//     (p its participants; deletes too when started_at moved),
+//     O((1 + p)·log n); one fsync per batch.
+//   - LoadFacts: one point lookup per key, in one read transaction, and the
+//     facts' decoding.
+//   - Reset: drops and recreates every bucket in one transaction.
+package readmodel

@@ -1,0 +1,330 @@
+package readmodel
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/klauspost/compress/s2"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/projections"
+)
+
+// ctxEvery is how many index entries a scan reads between checks of its ctx.
+const ctxEvery = 1024
+
+// Meeting returns a meeting with its participants, or projections.ErrNotFound.
+func (s *Store) Meeting(ctx context.Context, key projections.SessionKey) (domain.Meeting, error) {
+	var m domain.Meeting
+	if err := ctx.Err(); err != nil {
+		return m, fmt.Errorf("readmodel: meeting: %w", err)
+	}
+	if key.AppID == "" {
+		return m, fmt.Errorf("readmodel: meeting: no app id: %w", projections.ErrInvalidQuery)
+	}
+	err := s.view(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bucketSessions).Get(sessionKey(key))
+		if v == nil {
+			return fmt.Errorf("meeting %s/%s: %w", key.AppID, key.SessionID, projections.ErrNotFound)
+		}
+		rec, err := decodeRecord(v)
+		if err != nil {
+			return fmt.Errorf("meeting %s/%s: %w", key.AppID, key.SessionID, err)
+		}
+		if err := json.Unmarshal(rec.meeting, &m); err != nil {
+			return fmt.Errorf("decode meeting %s/%s: %w", key.AppID, key.SessionID, err)
+		}
+		people, err := s2.Decode(nil, rec.people)
+		if err != nil {
+			return fmt.Errorf("decode participants %s/%s: %w", key.AppID, key.SessionID, err)
+		}
+		var p participantsRecord
+		if err := json.Unmarshal(people, &p); err != nil {
+			return fmt.Errorf("decode participants %s/%s: %w", key.AppID, key.SessionID, err)
+		}
+		m.Participants, m.UnmatchedParticipants = p.Participants, p.Unmatched
+		return nil
+	})
+	if err != nil {
+		return domain.Meeting{}, fmt.Errorf("readmodel: %w", err)
+	}
+	return m, nil
+}
+
+// bounds are the [lo, hi) keys of an index range; hi == nil is the end of the
+// prefix.
+type bounds struct {
+	prefix, lo, hi []byte
+}
+
+// rangeOf returns the keys of prefix whose started_at is in [from, to).
+func rangeOf(prefix []byte, from, to time.Time) bounds {
+	r := bounds{prefix: prefix, lo: prefix}
+	if !from.IsZero() {
+		r.lo = appendTime(bytes.Clone(prefix), ceilUnix(from))
+	}
+	if !to.IsZero() {
+		r.hi = appendTime(bytes.Clone(prefix), ceilUnix(to))
+	} else {
+		r.hi = prefixEnd(prefix)
+	}
+	return r
+}
+
+// last positions c on the greatest key below r.hi (which may be outside r).
+func (r bounds) last(c *bolt.Cursor) (k, v []byte) {
+	if r.hi == nil {
+		return c.Last()
+	}
+	if k, _ := c.Seek(r.hi); k == nil {
+		return c.Last()
+	}
+	return c.Prev()
+}
+
+func (r bounds) in(k []byte) bool { return hasPrefixIn(k, r.prefix, r.lo) }
+
+// statusFilter returns the index status code a query keeps (0: every status).
+func statusFilter(s domain.Status) (byte, error) {
+	if s == "" {
+		return 0, nil
+	}
+	c := statusCode(s)
+	if c == codeOther {
+		return 0, fmt.Errorf("status %q: %w", s, projections.ErrInvalidQuery)
+	}
+	return c, nil
+}
+
+// Meetings lists meetings newest first (started_at, then session id,
+// descending), from the time index or, with a participant, that
+// participant's index.
+func (s *Store) Meetings(ctx context.Context, q projections.MeetingQuery) (projections.MeetingPage, error) {
+	page := projections.MeetingPage{Meetings: []domain.Meeting{}}
+	if err := ctx.Err(); err != nil {
+		return page, fmt.Errorf("readmodel: meetings: %w", err)
+	}
+	if q.AppID == "" {
+		return page, fmt.Errorf("readmodel: meetings: no app id: %w", projections.ErrInvalidQuery)
+	}
+	want, err := statusFilter(q.Status)
+	if err != nil {
+		return page, fmt.Errorf("readmodel: meetings: %w", err)
+	}
+	limit := q.Limit
+	switch {
+	case limit <= 0:
+		limit = projections.DefaultLimit
+	case limit > projections.MaxLimit:
+		limit = projections.MaxLimit
+	}
+	index, prefix := bucketByTime, appPrefix(q.AppID)
+	if q.Participant != "" {
+		index, prefix = bucketByPerson, personPrefix(q.AppID, q.Participant)
+	}
+	r := rangeOf(prefix, q.From, q.To)
+	if q.Cursor != "" {
+		cur, err := projections.ParseCursor(q.Cursor)
+		if err != nil {
+			return page, fmt.Errorf("readmodel: meetings: %w", err)
+		}
+		if after := append(appendTime(bytes.Clone(prefix), cur.StartedUnix), cur.SessionID...); r.hi == nil || bytes.Compare(after, r.hi) < 0 {
+			r.hi = after
+		}
+	}
+	app := appPrefix(q.AppID)
+	err = s.view(func(tx *bolt.Tx) error {
+		sessions := tx.Bucket(bucketSessions)
+		c := tx.Bucket(index).Cursor()
+		var lastStarted int64
+		var lastSession []byte
+		n := 0
+		for k, v := r.last(c); r.in(k); k, v = c.Prev() {
+			if n++; n%ctxEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			if len(v) < 1 {
+				return errCorrupt
+			}
+			if want != 0 && v[0] != want {
+				continue
+			}
+			if len(page.Meetings) == limit {
+				page.NextCursor = projections.Cursor{StartedUnix: lastStarted, SessionID: string(lastSession)}.String()
+				return nil
+			}
+			started, session := suffix(k, prefix)
+			v = sessions.Get(append(app[:len(app):len(app)], session...))
+			if v == nil {
+				return fmt.Errorf("index entry of session %q without a meeting: %w", session, errCorrupt)
+			}
+			rec, err := decodeRecord(v)
+			if err != nil {
+				return fmt.Errorf("session %q: %w", session, err)
+			}
+			var m domain.Meeting
+			if err := json.Unmarshal(rec.meeting, &m); err != nil {
+				return fmt.Errorf("decode meeting %q: %w", session, err)
+			}
+			page.Meetings = append(page.Meetings, m)
+			lastStarted, lastSession = started, session
+		}
+		return nil
+	})
+	if err != nil {
+		return projections.MeetingPage{}, fmt.Errorf("readmodel: meetings: %w", err)
+	}
+	return page, nil
+}
+
+// ParticipantAttendance reports one participant across meetings, from the
+// participant index alone.
+func (s *Store) ParticipantAttendance(ctx context.Context, q projections.ParticipantQuery) (projections.ParticipantReport, error) {
+	rep := projections.ParticipantReport{Participant: q.Participant, Meetings: []projections.ParticipantMeeting{}}
+	if err := ctx.Err(); err != nil {
+		return rep, fmt.Errorf("readmodel: participant attendance: %w", err)
+	}
+	if q.AppID == "" {
+		return rep, fmt.Errorf("readmodel: participant attendance: no app id: %w", projections.ErrInvalidQuery)
+	}
+	prefix := personPrefix(q.AppID, q.Participant)
+	r := rangeOf(prefix, q.From, q.To)
+	err := s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketByPerson).Cursor()
+		n := 0
+		for k, v := r.last(c); r.in(k); k, v = c.Prev() {
+			if n++; n%ctxEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			attended, joins, ratio, err := decodeAttendance(v)
+			if err != nil {
+				return err
+			}
+			started, session := suffix(k, prefix)
+			rep.Meetings = append(rep.Meetings, projections.ParticipantMeeting{
+				SessionID: string(session), StartedAt: timeOf(started),
+				AttendedSeconds: attended, AttendanceRatio: ratio, JoinCount: joins,
+			})
+			rep.TotalAttendedSeconds += attended
+		}
+		return nil
+	})
+	if err != nil {
+		return projections.ParticipantReport{}, fmt.Errorf("readmodel: participant attendance: %w", err)
+	}
+	rep.MeetingsAttended = len(rep.Meetings)
+	return rep, nil
+}
+
+// timeOf converts index seconds back to the read model's time (0: unknown).
+func timeOf(sec int64) time.Time {
+	if sec == 0 {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0).UTC()
+}
+
+// bucketStart returns the start of the UTC bucket holding sec, and whether
+// the width is known.
+func bucketStart(width projections.Bucket) (func(sec int64) int64, bool) {
+	floor := func(sec, d int64) int64 {
+		q := sec / d
+		if sec%d < 0 {
+			q--
+		}
+		return q * d
+	}
+	switch width {
+	case projections.Hour:
+		return func(sec int64) int64 { return floor(sec, 3600) }, true
+	case projections.Day:
+		return func(sec int64) int64 { return floor(sec, 86400) }, true
+	case projections.Week:
+		// 1970-01-05, four days after the epoch (a Thursday), was a Monday.
+		const monday = 4 * 86400
+		return func(sec int64) int64 { return floor(sec-monday, 7*86400) + monday }, true
+	}
+	return nil, false
+}
+
+// Durations aggregates the ended and abandoned meetings that started in
+// [q.From, q.To) into buckets, reading only the time index: one ascending
+// range scan whose values carry status, duration, attendance and the
+// participants' identity hashes.
+func (s *Store) Durations(ctx context.Context, q projections.DurationQuery) ([]projections.DurationBucket, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("readmodel: durations: %w", err)
+	}
+	if q.AppID == "" {
+		return nil, fmt.Errorf("readmodel: durations: no app id: %w", projections.ErrInvalidQuery)
+	}
+	startOf, ok := bucketStart(q.Bucket)
+	if !ok {
+		return nil, fmt.Errorf("readmodel: durations: bucket %q: %w", q.Bucket, projections.ErrInvalidQuery)
+	}
+	prefix := appPrefix(q.AppID)
+	r := rangeOf(prefix, q.From, q.To)
+	out := []projections.DurationBucket{}
+	err := s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketByTime).Cursor()
+		var (
+			cur    *projections.DurationBucket
+			curAt  int64
+			seen   = make(map[uint64]struct{})
+			sum    summary
+			n      int
+			finish = func() {
+				if cur != nil {
+					cur.AvgDurationSeconds = float64(cur.TotalDurationSeconds) / float64(cur.Meetings)
+					cur.UniqueParticipants = int64(len(seen))
+					out = append(out, *cur)
+					cur = nil
+				}
+			}
+		)
+		for k, v := c.Seek(r.lo); k != nil && bytes.HasPrefix(k, prefix) && (r.hi == nil || bytes.Compare(k, r.hi) < 0); k, v = c.Next() {
+			if n++; n%ctxEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			if len(v) < 1 {
+				return errCorrupt
+			}
+			if v[0] != codeEnded && v[0] != codeAbandoned {
+				continue
+			}
+			if err := decodeSummary(v, &sum); err != nil {
+				return err
+			}
+			started, _ := suffix(k, prefix)
+			at := startOf(started)
+			if cur == nil || at != curAt {
+				finish()
+				clear(seen)
+				cur, curAt = &projections.DurationBucket{Start: time.Unix(at, 0).UTC()}, at
+			}
+			cur.Meetings++
+			cur.TotalDurationSeconds += sum.duration
+			cur.MaxDurationSeconds = max(cur.MaxDurationSeconds, sum.duration)
+			cur.AttendanceSeconds += sum.attendance
+			for _, h := range sum.hashes {
+				seen[h] = struct{}{}
+			}
+		}
+		finish()
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("readmodel: durations: %w", err)
+	}
+	return out, nil
+}

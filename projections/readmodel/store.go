@@ -1,0 +1,435 @@
+package readmodel
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/s2"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/projections"
+)
+
+// FileName is the store's file inside Config.Dir.
+const FileName = "readmodels.db"
+
+// Config configures a Store.
+type Config struct {
+	// Dir is the data directory; the store lives in Dir/readmodels.db and Dir
+	// is created if missing. Required.
+	Dir string
+	// LockTimeout bounds the wait for the file lock that another process may
+	// hold on the store (default 10s; Open's ctx deadline shortens it).
+	LockTimeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.LockTimeout == 0 {
+		c.LockTimeout = 10 * time.Second
+	}
+}
+
+// Validate reports every problem of c.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Dir == "" {
+		errs = append(errs, errors.New("readmodel: Dir is required"))
+	}
+	if c.LockTimeout < 0 {
+		errs = append(errs, errors.New("readmodel: LockTimeout must not be negative"))
+	}
+	return errors.Join(errs...)
+}
+
+// Store is the embedded read-model store: the runner's projections.StateStore
+// and the projections.Reports behind /v1.
+//
+// It is safe for concurrent use: queries run in parallel with each other and
+// with Write (readers see the last committed batch); Write and Reset are
+// serialized by the engine. After Close every method returns an error.
+type Store struct {
+	db  *bolt.DB
+	log *slog.Logger
+}
+
+var (
+	_ projections.StateStore = (*Store)(nil)
+	_ projections.Reports    = (*Store)(nil)
+)
+
+// Open opens (creating if needed) the store in cfg.Dir.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("readmodel: open: %w", err)
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("readmodel: open: %w", err)
+	}
+	timeout := cfg.LockTimeout
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
+		timeout = max(time.Until(dl), time.Millisecond)
+	}
+	path := filepath.Join(cfg.Dir, FileName)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:      timeout,
+		FreelistType: bolt.FreelistMapType,
+		// The freelist is rebuilt on open instead of written by every
+		// commit: cheaper batches, a slower open of a large file.
+		NoFreelistSync: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("readmodel: open %s: %w", path, err)
+	}
+	s := &Store{db: db, log: log}
+	if err := db.Update(s.init); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("readmodel: open %s: %w", path, err)
+	}
+	log.Info("read-model store open", "path", path)
+	return s, nil
+}
+
+// init creates the buckets of an empty store and checks the layout of an
+// existing one.
+func (s *Store) init(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta != nil {
+		v := meta.Get(keyLayout)
+		if len(v) != 1 || v[0] != layoutVersion {
+			return fmt.Errorf("unsupported layout %v (want %d): delete %s and rebuild the read models", v, layoutVersion, FileName)
+		}
+	}
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	return tx.Bucket(bucketMeta).Put(keyLayout, []byte{layoutVersion})
+}
+
+// Close closes the store, waiting for running queries and writes.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("readmodel: close: %w", err)
+	}
+	return nil
+}
+
+// Ping reports whether the store can serve reads.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.view(func(tx *bolt.Tx) error { return nil })
+}
+
+// view runs fn in a read transaction and checks that the store's buckets exist.
+func (s *Store) view(fn func(tx *bolt.Tx) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bucketMeta) == nil {
+			return errors.New("readmodel: store not initialized")
+		}
+		return fn(tx)
+	})
+}
+
+// Reset drops every read model, fold state and the checkpoint.
+func (s *Store) Reset(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("readmodel: reset: %w", err)
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
+				return fmt.Errorf("drop bucket %s: %w", name, err)
+			}
+		}
+		return s.init(tx)
+	})
+	if err != nil {
+		return fmt.Errorf("readmodel: reset: %w", err)
+	}
+	s.log.Info("read models reset")
+	return nil
+}
+
+// Checkpoint returns the checkpoint of the last committed batch (the zero
+// Checkpoint for an empty store).
+func (s *Store) Checkpoint(ctx context.Context) (projections.Checkpoint, error) {
+	var cp projections.Checkpoint
+	if err := ctx.Err(); err != nil {
+		return cp, fmt.Errorf("readmodel: checkpoint: %w", err)
+	}
+	err := s.view(func(tx *bolt.Tx) error {
+		var err error
+		cp, err = readCheckpoint(tx)
+		return err
+	})
+	if err != nil {
+		return projections.Checkpoint{}, fmt.Errorf("readmodel: checkpoint: %w", err)
+	}
+	return cp, nil
+}
+
+func readCheckpoint(tx *bolt.Tx) (projections.Checkpoint, error) {
+	var cp projections.Checkpoint
+	v := tx.Bucket(bucketMeta).Get(keyCheckpoint)
+	if v == nil {
+		return cp, nil
+	}
+	if err := json.Unmarshal(v, &cp); err != nil {
+		return cp, fmt.Errorf("decode checkpoint: %w", err)
+	}
+	return cp, nil
+}
+
+// LoadFacts returns the stored fold state of keys, read in one transaction.
+func (s *Store) LoadFacts(ctx context.Context, keys []projections.SessionKey) (map[projections.SessionKey]*domain.Facts, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("readmodel: load facts: %w", err)
+	}
+	out := make(map[projections.SessionKey]*domain.Facts, len(keys))
+	err := s.view(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSessions)
+		for i, k := range keys {
+			if i%1024 == 1023 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			v := b.Get(sessionKey(k))
+			if v == nil {
+				continue
+			}
+			rec, err := decodeRecord(v)
+			if err != nil {
+				return fmt.Errorf("session %s/%s: %w", k.AppID, k.SessionID, err)
+			}
+			if len(rec.facts) == 0 {
+				continue
+			}
+			f := domain.NewFacts(k.AppID, k.SessionID)
+			data, err := s2.Decode(nil, rec.facts)
+			if err != nil {
+				return fmt.Errorf("session %s/%s: %w", k.AppID, k.SessionID, err)
+			}
+			if err := f.UnmarshalJSON(data); err != nil {
+				return fmt.Errorf("session %s/%s: %w", k.AppID, k.SessionID, err)
+			}
+			out[k] = f
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("readmodel: load facts: %w", err)
+	}
+	return out, nil
+}
+
+// encoded is one session update, encoded before the write transaction starts
+// so that the engine's writer lock is held only for the B-tree work.
+type encoded struct {
+	key     projections.SessionKey
+	sk      []byte
+	rec     record
+	ids     []string
+	summary []byte
+	status  domain.Status
+	rows    []domain.Attendance
+}
+
+// participantsRecord is the participants section of a record.
+type participantsRecord struct {
+	Participants []domain.Attendance `json:"p"`
+	Unmatched    []domain.Attendance `json:"u,omitempty"`
+}
+
+func encode(u projections.SessionUpdate, version uint64) (encoded, error) {
+	m := u.Meeting
+	e := encoded{key: u.Key, sk: sessionKey(u.Key), status: m.Status, rows: m.Participants, summary: summaryOf(m)}
+	e.rec = record{version: version, started: unixOf(m.StartedAt)}
+	var err error
+	if u.Facts != nil {
+		f, err := u.Facts.MarshalJSON()
+		if err != nil {
+			return e, err
+		}
+		e.rec.facts = s2.Encode(nil, f)
+	}
+	list := m
+	list.Participants, list.UnmatchedParticipants = nil, nil
+	if e.rec.meeting, err = json.Marshal(list); err != nil {
+		return e, err
+	}
+	people, err := json.Marshal(participantsRecord{m.Participants, m.UnmatchedParticipants})
+	if err != nil {
+		return e, err
+	}
+	e.rec.people = s2.Encode(nil, people)
+	e.ids = make([]string, len(m.Participants))
+	for i, r := range m.Participants {
+		e.ids[i] = r.Participant
+	}
+	return e, nil
+}
+
+// encodeAll encodes the batch's sessions, on every CPU for a large batch,
+// and sorts them by key so that the transaction walks each B-tree in order.
+func encodeAll(b projections.Batch) ([]encoded, error) {
+	n := len(b.Sessions)
+	enc := make([]encoded, n)
+	workers := min(runtime.GOMAXPROCS(0), (n+encodeChunk-1)/encodeChunk)
+	errs := make([]error, max(workers, 1))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < n; i += workers {
+				u := b.Sessions[i]
+				var err error
+				if enc[i], err = encode(u, b.Version); err != nil {
+					errs[w] = fmt.Errorf("encode %s/%s: %w", u.Key.AppID, u.Key.SessionID, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(enc, func(x, y encoded) int { return bytes.Compare(x.sk, y.sk) })
+	return enc, nil
+}
+
+// encodeChunk is the number of sessions that warrant one more encoding goroutine.
+const encodeChunk = 64
+
+// Write commits the batch in one fsynced transaction: each session's record
+// (facts and meeting) and index entries, then the checkpoint. A session whose
+// stored version is newer than b.Version is left as it is (an equal version
+// is written again); a session written without Facts keeps its stored facts;
+// the checkpoint never moves back.
+func (s *Store) Write(ctx context.Context, b projections.Batch) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("readmodel: write: %w", err)
+	}
+	enc, err := encodeAll(b)
+	if err != nil {
+		return fmt.Errorf("readmodel: write: %w", err)
+	}
+	cpData, err := json.Marshal(b.Checkpoint)
+	if err != nil {
+		return fmt.Errorf("readmodel: write: encode checkpoint: %w", err)
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		w := writer{sessions: tx.Bucket(bucketSessions), byTime: tx.Bucket(bucketByTime), byPerson: tx.Bucket(bucketByPerson)}
+		if w.sessions == nil {
+			return errors.New("store not initialized")
+		}
+		for i := range enc {
+			if err := w.put(&enc[i]); err != nil {
+				return err
+			}
+		}
+		cur, err := readCheckpoint(tx)
+		if err != nil {
+			return err
+		}
+		if b.Checkpoint.Position.Compare(cur.Position) >= 0 {
+			if err := tx.Bucket(bucketMeta).Put(keyCheckpoint, cpData); err != nil {
+				return err
+			}
+		}
+		// A cancelled write is rolled back whole rather than committed late.
+		return ctx.Err()
+	})
+	if err != nil {
+		return fmt.Errorf("readmodel: write: %w", err)
+	}
+	return nil
+}
+
+type writer struct {
+	sessions, byTime, byPerson *bolt.Bucket
+}
+
+// put writes one session, replacing the index entries of its previous version.
+func (w writer) put(e *encoded) error {
+	k := e.key
+	if k.AppID == "" || k.SessionID == "" {
+		return fmt.Errorf("session %q/%q: empty app or session id", k.AppID, k.SessionID)
+	}
+	if v := w.sessions.Get(e.sk); v != nil {
+		old, err := decodeRecord(v)
+		if err != nil {
+			return fmt.Errorf("session %s/%s: %w", k.AppID, k.SessionID, err)
+		}
+		if old.version > e.rec.version {
+			return nil // an older version: the stored state is newer
+		}
+		if e.rec.facts == nil {
+			e.rec.facts = bytes.Clone(old.facts)
+		}
+		oldIDs, err := old.participantIDs()
+		if err != nil {
+			return fmt.Errorf("session %s/%s: %w", k.AppID, k.SessionID, err)
+		}
+		moved := old.started != e.rec.started
+		if moved {
+			if err := w.byTime.Delete(timeKey(k.AppID, old.started, k.SessionID)); err != nil {
+				return err
+			}
+		}
+		var keep map[string]struct{}
+		if !moved {
+			keep = make(map[string]struct{}, len(e.ids))
+			for _, p := range e.ids {
+				keep[p] = struct{}{}
+			}
+		}
+		for _, p := range oldIDs {
+			if _, ok := keep[p]; ok {
+				continue // overwritten below
+			}
+			if err := w.byPerson.Delete(personKey(k.AppID, p, old.started, k.SessionID)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := w.sessions.Put(e.sk, e.rec.encode(e.ids)); err != nil {
+		return err
+	}
+	if err := w.byTime.Put(timeKey(k.AppID, e.rec.started, k.SessionID), e.summary); err != nil {
+		return err
+	}
+	for _, r := range e.rows {
+		pk := personKey(k.AppID, r.Participant, e.rec.started, k.SessionID)
+		if err := w.byPerson.Put(pk, attendanceOf(e.status, r)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hasPrefixIn reports whether k is non-nil, starts with prefix and is at least lo.
+func hasPrefixIn(k, prefix, lo []byte) bool {
+	return k != nil && bytes.HasPrefix(k, prefix) && bytes.Compare(k, lo) >= 0
+}

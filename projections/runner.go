@@ -1,0 +1,397 @@
+package projections
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/eventstore"
+)
+
+// Log is the part of the event log the runner reads.
+type Log interface {
+	SubscribeAll(ctx context.Context, from eventstore.Position, filter eventstore.Filter) iter.Seq2[eventstore.RecordedEvent, error]
+	ReadAll(ctx context.Context, from eventstore.Position, filter eventstore.Filter) iter.Seq2[eventstore.RecordedEvent, error]
+	Stats(ctx context.Context, filter eventstore.Filter) (eventstore.Stats, error)
+}
+
+// sessionFilter selects the session streams of the log.
+func sessionFilter() eventstore.Filter {
+	return eventstore.Filter{StreamPrefixes: []string{domain.StreamPrefix}}
+}
+
+// Config tunes the Runner.
+type Config struct {
+	// BatchSize flushes a batch once it holds this many events (default 2000).
+	BatchSize int
+	// BatchAge flushes a batch this long after its first event (default 200ms).
+	BatchAge time.Duration
+	// CacheSessions is how many sessions' fold state stay in memory (default 50,000).
+	CacheSessions int
+	// RetryMax bounds the wait between retries of a failing sink (default 30s).
+	RetryMax time.Duration
+	// ShutdownTimeout bounds the final flush when Run's ctx ends (default 10s).
+	ShutdownTimeout time.Duration
+}
+
+func (c *Config) setDefaults() {
+	if c.BatchSize == 0 {
+		c.BatchSize = 2000
+	}
+	if c.BatchAge == 0 {
+		c.BatchAge = 200 * time.Millisecond
+	}
+	if c.CacheSessions == 0 {
+		c.CacheSessions = 50_000
+	}
+	if c.RetryMax == 0 {
+		c.RetryMax = 30 * time.Second
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = 10 * time.Second
+	}
+}
+
+// Validate reports every problem of c.
+func (c Config) Validate() error {
+	var errs []error
+	if c.BatchSize < 1 {
+		errs = append(errs, errors.New("projections: BatchSize must be positive"))
+	}
+	if c.BatchAge <= 0 {
+		errs = append(errs, errors.New("projections: BatchAge must be positive"))
+	}
+	if c.CacheSessions < 1 {
+		errs = append(errs, errors.New("projections: CacheSessions must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// Runner folds the log into the read models. Run, CatchUp and Rebuild must not
+// be called concurrently; Status may be called at any time.
+type Runner struct {
+	cfg   Config
+	log   *slog.Logger
+	src   Log
+	store StateStore
+	sinks []Sink
+	cache *lru.Cache[SessionKey, *domain.Facts]
+	m     *Metrics
+
+	mu        sync.Mutex
+	committed Checkpoint
+}
+
+// New returns a Runner that reads src and writes to sinks, then store.
+func New(cfg Config, src Log, store StateStore, sinks []Sink, m *Metrics, log *slog.Logger) (*Runner, error) {
+	cfg.setDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if src == nil || store == nil {
+		return nil, errors.New("projections: nil log or state store")
+	}
+	cache, err := lru.New[SessionKey, *domain.Facts](cfg.CacheSessions)
+	if err != nil {
+		return nil, fmt.Errorf("projections: %w", err)
+	}
+	if m == nil {
+		m = nopMetrics()
+	}
+	return &Runner{cfg: cfg, log: log, src: src, store: store, sinks: sinks, cache: cache, m: m}, nil
+}
+
+// Progress is the runner's view of the lag behind the log.
+type Progress struct {
+	// Events counts the session events in the log.
+	Events uint64
+	// Projected is the committed checkpoint.
+	Projected Checkpoint
+	// Lag is Events − Projected.Events (0 when caught up).
+	Lag uint64
+}
+
+// Status returns the lag of the read models behind the log.
+func (r *Runner) Status(ctx context.Context) (Progress, error) {
+	cp, err := r.store.Checkpoint(ctx)
+	if err != nil {
+		return Progress{}, fmt.Errorf("status: %w", err)
+	}
+	st, err := r.src.Stats(ctx, sessionFilter())
+	if err != nil {
+		return Progress{}, fmt.Errorf("status: %w", err)
+	}
+	p := Progress{Events: st.Events, Projected: cp}
+	if st.Events > cp.Events {
+		p.Lag = st.Events - cp.Events
+	}
+	return p, nil
+}
+
+// Run folds from the checkpoint to the head of the log, then follows it live,
+// until ctx ends; it then flushes the batch in hand (within ShutdownTimeout)
+// and returns nil.
+func (r *Runner) Run(ctx context.Context) error {
+	cp, err := r.store.Checkpoint(ctx)
+	if err != nil {
+		return fmt.Errorf("projections: read checkpoint: %w", err)
+	}
+	r.setCommitted(cp)
+	r.log.Info("projections starting", "from", cp.Position.String(), "events", cp.Events)
+
+	type item struct {
+		ev  eventstore.RecordedEvent
+		err error
+	}
+	subCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	feed := make(chan item, r.cfg.BatchSize)
+	go func() {
+		defer close(feed)
+		for ev, err := range r.src.SubscribeAll(subCtx, cp.Position, sessionFilter()) {
+			select {
+			case feed <- item{ev, err}:
+			case <-subCtx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+
+	b := newBatcher(r.cfg.BatchSize, cp)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	flush := func(ctx context.Context) error {
+		timer.Stop()
+		return r.flush(ctx, b)
+	}
+	for {
+		select {
+		case it, ok := <-feed:
+			switch {
+			case !ok || (it.err != nil && ctx.Err() != nil):
+				return r.finalFlush(ctx, flush)
+			case it.err != nil:
+				return fmt.Errorf("projections: subscription: %w", it.err)
+			}
+			if b.empty() {
+				timer.Reset(r.cfg.BatchAge)
+			}
+			if b.add(it.ev) {
+				if err := flush(ctx); err != nil {
+					return r.stopped(ctx, err, flush)
+				}
+			}
+		case <-timer.C:
+			if err := flush(ctx); err != nil {
+				return r.stopped(ctx, err, flush)
+			}
+		case <-ctx.Done():
+			return r.finalFlush(ctx, flush)
+		}
+	}
+}
+
+// stopped turns a flush failure caused by shutdown into a clean final flush.
+func (r *Runner) stopped(ctx context.Context, err error, flush func(context.Context) error) error {
+	if ctx.Err() != nil {
+		return r.finalFlush(ctx, flush)
+	}
+	return err
+}
+
+func (r *Runner) finalFlush(ctx context.Context, flush func(context.Context) error) error {
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.cfg.ShutdownTimeout)
+	defer cancel()
+	if err := flush(fctx); err != nil {
+		return fmt.Errorf("projections: final flush: %w", err)
+	}
+	r.log.Info("projections stopped", "checkpoint", r.Committed().Position.String())
+	return nil
+}
+
+// CatchUp folds from the checkpoint to the head of the log as of the call, and returns.
+func (r *Runner) CatchUp(ctx context.Context) error {
+	cp, err := r.store.Checkpoint(ctx)
+	if err != nil {
+		return fmt.Errorf("projections: read checkpoint: %w", err)
+	}
+	r.setCommitted(cp)
+	b := newBatcher(r.cfg.BatchSize, cp)
+	for ev, err := range r.src.ReadAll(ctx, cp.Position, sessionFilter()) {
+		if err != nil {
+			return fmt.Errorf("projections: read log: %w", err)
+		}
+		if b.add(ev) {
+			if err := r.flush(ctx, b); err != nil {
+				return err
+			}
+		}
+	}
+	return r.flush(ctx, b)
+}
+
+// Rebuild drops every read model (the state store's and every sink's) and
+// folds the whole log again, up to its head as of the call.
+func (r *Runner) Rebuild(ctx context.Context) error {
+	for _, s := range append([]Sink{r.store}, r.sinks...) {
+		if err := s.Reset(ctx); err != nil {
+			return fmt.Errorf("projections: rebuild: reset: %w", err)
+		}
+	}
+	r.cache.Purge()
+	return r.CatchUp(ctx)
+}
+
+// Committed returns the checkpoint of the last committed batch.
+func (r *Runner) Committed() Checkpoint {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.committed
+}
+
+func (r *Runner) setCommitted(cp Checkpoint) {
+	r.mu.Lock()
+	r.committed = cp
+	r.mu.Unlock()
+}
+
+// flush folds the batch's events into their sessions' facts, writes the
+// changed sessions to every sink and then commits them with the checkpoint.
+func (r *Runner) flush(ctx context.Context, b *batcher) error {
+	if b.empty() {
+		return nil
+	}
+	start := time.Now()
+	updates, err := r.fold(ctx, b)
+	if err != nil {
+		return err
+	}
+	batch := Batch{Sessions: updates, Checkpoint: b.next, Version: b.next.Position.Commit}
+	for _, s := range r.sinks {
+		if err := r.retry(ctx, "sink", func() error { return s.Write(ctx, batch) }); err != nil {
+			return err
+		}
+	}
+	if err := r.retry(ctx, "state store", func() error { return r.store.Write(ctx, batch) }); err != nil {
+		return err
+	}
+	for _, u := range updates {
+		r.cache.Add(u.Key, u.Facts)
+	}
+	r.setCommitted(b.next)
+	r.m.batch(b.count, len(updates), time.Since(start))
+	b.reset()
+	return nil
+}
+
+// fold applies the batch's events to their sessions' facts (loaded from the
+// cache or the state store) and returns the changed sessions.
+func (r *Runner) fold(ctx context.Context, b *batcher) ([]SessionUpdate, error) {
+	facts := make(map[SessionKey]*domain.Facts, len(b.events))
+	var missing []SessionKey
+	decoded := make([]domain.Event, 0, len(b.events))
+	for _, rec := range b.events {
+		ev, err := domain.Unmarshal(rec.Type, rec.Data)
+		if err != nil {
+			// A type this version does not know (written by a newer one):
+			// skip it rather than stop every report; rebuild after upgrading.
+			r.m.skipped.Inc()
+			r.log.Warn("skipping undecodable event", "stream", rec.Stream, "revision", rec.Revision, "type", rec.Type, "error", err)
+			continue
+		}
+		decoded = append(decoded, ev)
+		key := SessionKey{AppID: ev.AppID, SessionID: ev.SessionID}
+		if _, ok := facts[key]; ok {
+			continue
+		}
+		// Facts merge idempotently, so folding into the cached copy is safe
+		// even if this batch's write fails and is folded again later.
+		if f, ok := r.cache.Get(key); ok {
+			facts[key] = f
+			continue
+		}
+		facts[key] = nil
+		missing = append(missing, key)
+	}
+	if len(missing) > 0 {
+		loaded, err := r.store.LoadFacts(ctx, missing)
+		if err != nil {
+			return nil, fmt.Errorf("projections: load facts: %w", err)
+		}
+		for _, k := range missing {
+			if f, ok := loaded[k]; ok && f != nil {
+				facts[k] = f
+			} else {
+				facts[k] = domain.NewFacts(k.AppID, k.SessionID)
+			}
+		}
+	}
+	for _, ev := range decoded {
+		facts[SessionKey{AppID: ev.AppID, SessionID: ev.SessionID}].Apply(ev)
+	}
+	updates := make([]SessionUpdate, 0, len(facts))
+	for k, f := range facts {
+		updates = append(updates, SessionUpdate{Key: k, Facts: f, Meeting: f.Meeting()})
+	}
+	return updates, nil
+}
+
+// retry calls op until it succeeds or ctx ends, backing off exponentially.
+func (r *Runner) retry(ctx context.Context, what string, op func() error) error {
+	attempt := 0
+	_, err := backoff.Retry(ctx, func() (struct{}, error) {
+		err := op()
+		if err != nil {
+			attempt++
+			r.m.sinkErrors.Inc()
+			r.log.Warn("projection write failed; retrying", "target", what, "attempt", attempt, "error", err)
+		}
+		return struct{}{}, err
+	}, backoff.WithBackOff(&backoff.ExponentialBackOff{
+		InitialInterval: 100 * time.Millisecond, RandomizationFactor: 0.2, Multiplier: 2, MaxInterval: r.cfg.RetryMax,
+	}), backoff.WithMaxElapsedTime(0))
+	if err != nil {
+		return fmt.Errorf("projections: write %s: %w", what, err)
+	}
+	return nil
+}
+
+// batcher accumulates the events of one batch.
+type batcher struct {
+	size   int
+	events []eventstore.RecordedEvent
+	next   Checkpoint
+	count  int
+}
+
+func newBatcher(size int, from Checkpoint) *batcher {
+	return &batcher{size: size, events: make([]eventstore.RecordedEvent, 0, size), next: from}
+}
+
+// add appends ev and reports whether the batch is full.
+func (b *batcher) add(ev eventstore.RecordedEvent) bool {
+	b.events = append(b.events, ev)
+	b.next.Position = ev.Position
+	b.next.Events++
+	b.count++
+	return len(b.events) >= b.size
+}
+
+func (b *batcher) empty() bool { return len(b.events) == 0 }
+
+func (b *batcher) reset() {
+	clear(b.events)
+	b.events = b.events[:0]
+	b.count = 0
+}
