@@ -10,6 +10,7 @@ import (
 
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
+	"github.com/meetingd/meetingd/projections"
 )
 
 // Error is an error with the HTTP status it should be answered with.
@@ -47,8 +48,10 @@ func statusOf(err error) (int, string) {
 		return apiErr.Status, apiErr.Error()
 	case errors.Is(err, domain.ErrMalformed):
 		return fiber.StatusBadRequest, err.Error()
-	case errors.Is(err, eventstore.ErrStreamNotFound):
+	case errors.Is(err, eventstore.ErrStreamNotFound), errors.Is(err, projections.ErrNotFound):
 		return fiber.StatusNotFound, "not found"
+	case errors.Is(err, projections.ErrBadCursor):
+		return fiber.StatusBadRequest, "cursor: not a cursor this server gave out"
 	case errors.Is(err, eventstore.ErrUnavailable), errors.Is(err, eventstore.ErrClosed):
 		return fiber.StatusServiceUnavailable, "storage unavailable, retry later"
 	case errors.Is(err, context.DeadlineExceeded):

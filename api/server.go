@@ -138,6 +138,7 @@ func (s *Server) routes() {
 	s.app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	s.app.Get("/readyz", s.ready)
 	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{})))
+	s.app.Get("/openapi.json", serveOpenAPI)
 
 	hook := s.app.Group("/webhooks")
 	if !s.cfg.InsecureDev || s.cfg.WebhookUser != "" {

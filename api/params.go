@@ -1,0 +1,230 @@
+package api
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/projections"
+)
+
+// Query and path parameters of the /v1 reports. Every parser returns the
+// value or a 400 *Error naming the parameter (badParam); none panics, whatever
+// the input (FuzzReportParams). Strings returned are copies: fiber's query and
+// path values alias the request buffer and must not outlive the handler.
+
+// Accepted time range of from and to: ClickHouse's DateTime ends in 2106, and
+// no CometChat meeting predates 1970.
+var (
+	minTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// maxSpan bounds to − from of a duration report by bucket width, which bounds
+// the number of buckets (744 hours, 732 days, 520 weeks).
+var maxSpan = map[projections.Bucket]time.Duration{
+	projections.Hour: 31 * 24 * time.Hour,
+	projections.Day:  732 * 24 * time.Hour,
+	projections.Week: 520 * 7 * 24 * time.Hour,
+}
+
+// maxCursorLength bounds an opaque page cursor.
+const maxCursorLength = 1024
+
+// parseTime parses a from/to value: RFC 3339 with any offset (fractional
+// seconds allowed) or a date YYYY-MM-DD meaning 00:00:00 UTC. An unescaped
+// '+' of the offset, which query decoding turns into a space, is accepted.
+// The result is in UTC.
+func parseTime(name, v string) (time.Time, error) {
+	const want = "must be an RFC 3339 time (2023-10-10T10:44:52Z) or a date (2023-10-10)"
+	if len(v) > 64 {
+		return time.Time{}, badParam(name, want)
+	}
+	var t time.Time
+	var err error
+	if len(v) == len(time.DateOnly) {
+		t, err = time.Parse(time.DateOnly, v)
+	} else {
+		if n := len(v); n > 6 && v[n-6] == ' ' {
+			v = v[:n-6] + "+" + v[n-5:]
+		}
+		t, err = time.Parse(time.RFC3339, v)
+	}
+	if err != nil {
+		return time.Time{}, badParam(name, want)
+	}
+	t = t.UTC()
+	if t.Before(minTime) || t.After(maxTime) {
+		return time.Time{}, badParam(name, "must be between %s and %s", minTime.Format(time.DateOnly), maxTime.Format(time.DateOnly))
+	}
+	return t, nil
+}
+
+// parseRange parses ?from= and ?to= (a half-open range [from, to)). Missing
+// values are the zero time (an open side) unless required. When both are
+// given, from must be before to.
+func parseRange(from, to string, required bool) (time.Time, time.Time, error) {
+	var f, t time.Time
+	var err error
+	switch {
+	case from != "":
+		if f, err = parseTime("from", from); err != nil {
+			return time.Time{}, time.Time{}, err
+		}
+	case required:
+		return time.Time{}, time.Time{}, badParam("from", "required")
+	}
+	switch {
+	case to != "":
+		if t, err = parseTime("to", to); err != nil {
+			return time.Time{}, time.Time{}, err
+		}
+	case required:
+		return time.Time{}, time.Time{}, badParam("to", "required")
+	}
+	if !f.IsZero() && !t.IsZero() && !f.Before(t) {
+		return time.Time{}, time.Time{}, badParam("to", "must be after from")
+	}
+	return f, t, nil
+}
+
+// parseBucket parses ?bucket= (hour, day or week; day when empty).
+func parseBucket(v string) (projections.Bucket, error) {
+	// The constants, not v: v aliases fiber's request buffer.
+	switch projections.Bucket(v) {
+	case "", projections.Day:
+		return projections.Day, nil
+	case projections.Hour:
+		return projections.Hour, nil
+	case projections.Week:
+		return projections.Week, nil
+	}
+	return "", badParam("bucket", "must be hour, day or week")
+}
+
+// checkSpan bounds the range of a duration report by its bucket width.
+func checkSpan(b projections.Bucket, from, to time.Time) error {
+	span, ok := maxSpan[b]
+	if !ok {
+		return badParam("bucket", "must be hour, day or week")
+	}
+	if to.Sub(from) > span {
+		return badParam("to", "a report by %s spans at most %d days", b, int(span/(24*time.Hour)))
+	}
+	return nil
+}
+
+// parseDurationParams parses the parameters of /v1/reports/durations: from and
+// to are required, the span is bounded by the bucket width.
+func parseDurationParams(from, to, bucket string) (time.Time, time.Time, projections.Bucket, error) {
+	b, err := parseBucket(bucket)
+	if err != nil {
+		return time.Time{}, time.Time{}, "", err
+	}
+	f, t, err := parseRange(from, to, true)
+	if err != nil {
+		return time.Time{}, time.Time{}, "", err
+	}
+	if err := checkSpan(b, f, t); err != nil {
+		return time.Time{}, time.Time{}, "", err
+	}
+	return f, t, b, nil
+}
+
+// parseLimit parses ?limit= (1..1000, 100 when empty).
+func parseLimit(v string) (int, error) {
+	if v == "" {
+		return defaultLimit, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > maxLimit {
+		return 0, badParam("limit", "must be a whole number from 1 to %d", maxLimit)
+	}
+	return n, nil
+}
+
+// parseCursor checks an opaque ?cursor= ("" for the first page). Only the
+// report store knows its cursors; it answers projections.ErrBadCursor for one
+// it did not give out, which statusOf maps to the same 400.
+func parseCursor(v string) (string, error) {
+	if len(v) > maxCursorLength || !printable(v) {
+		return "", badParam("cursor", "not a cursor this server gave out")
+	}
+	return strings.Clone(v), nil
+}
+
+// parseStatus parses ?status= (live, ended or abandoned; "" for any).
+func parseStatus(v string) (domain.Status, error) {
+	// The constants, not v: v aliases fiber's request buffer.
+	switch domain.Status(v) {
+	case "":
+		return "", nil
+	case domain.StatusLive:
+		return domain.StatusLive, nil
+	case domain.StatusEnded:
+		return domain.StatusEnded, nil
+	case domain.StatusAbandoned:
+		return domain.StatusAbandoned, nil
+	}
+	return "", badParam("status", "must be live, ended or abandoned")
+}
+
+// parseFormat chooses CSV or JSON: ?format=csv|json wins, else an Accept
+// header that prefers text/csv.
+func parseFormat(v string, acceptsCSV bool) (csv bool, err error) {
+	switch v {
+	case "":
+		return acceptsCSV, nil
+	case "csv":
+		return true, nil
+	case "json":
+		return false, nil
+	}
+	return false, badParam("format", "must be json or csv")
+}
+
+// parseID validates an identifier with the rules of domain's decoder: not
+// empty, at most domain.MaxIDLength bytes, valid UTF-8 without control
+// characters; a stream identifier (app or session id) also has no path
+// separators. optional allows "".
+func parseID(name, v string, stream, optional bool) (string, error) {
+	switch {
+	case v == "" && optional:
+		return "", nil
+	case v == "":
+		return "", badParam(name, "required")
+	case len(v) > domain.MaxIDLength:
+		return "", badParam(name, "longer than %d bytes", domain.MaxIDLength)
+	case !printable(v):
+		return "", badParam(name, "contains a control or invalid character")
+	case stream && (strings.ContainsAny(v, `/\`) || v == "." || v == ".."):
+		return "", badParam(name, "contains a path separator")
+	}
+	return strings.Clone(v), nil
+}
+
+// parsePathID unescapes a path parameter (fiber hands it over escaped: a
+// session id "a b" arrives as "a%20b") and validates it with parseID.
+func parsePathID(name, raw string, stream bool) (string, error) {
+	v, err := url.PathUnescape(raw)
+	if err != nil {
+		return "", badParam(name, "not a valid path segment")
+	}
+	return parseID(name, v, stream, false)
+}
+
+func printable(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}

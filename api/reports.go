@@ -1,0 +1,371 @@
+package api
+
+import (
+	"cmp"
+	"context"
+	"encoding/csv"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/eventstore"
+	"github.com/meetingd/meetingd/projections"
+)
+
+// ReportQuerier is what the report endpoints read (projections.Reports).
+// Implementations are safe for concurrent use and honour ctx; every query is
+// scoped to one app.
+type ReportQuerier interface {
+	// Meeting returns a meeting with its participants, or projections.ErrNotFound.
+	Meeting(ctx context.Context, key projections.SessionKey) (domain.Meeting, error)
+	// Meetings lists meetings newest first; an unknown cursor is
+	// projections.ErrBadCursor.
+	Meetings(ctx context.Context, q projections.MeetingQuery) (projections.MeetingPage, error)
+	// ParticipantAttendance reports one participant across meetings.
+	ParticipantAttendance(ctx context.Context, q projections.ParticipantQuery) (projections.ParticipantReport, error)
+	// Durations aggregates ended and abandoned meetings into ascending buckets.
+	Durations(ctx context.Context, q projections.DurationQuery) ([]projections.DurationBucket, error)
+}
+
+// StatusSource reports how far the read models lag behind the event log
+// (projections.Runner). Safe for concurrent use; honours ctx.
+type StatusSource interface {
+	Status(ctx context.Context) (projections.Progress, error)
+}
+
+// queryTimeout bounds one report query.
+const queryTimeout = 15 * time.Second
+
+// Reports serves the /v1 report endpoints and /v1/status. It implements
+// ReportRoutes.
+type Reports struct {
+	reports ReportQuerier
+	status  StatusSource
+}
+
+// NewReportRoutes returns the report endpoints over reports and status.
+func NewReportRoutes(reports ReportQuerier, status StatusSource) (*Reports, error) {
+	if reports == nil || status == nil {
+		return nil, errors.New("api: report routes need a ReportQuerier and a StatusSource")
+	}
+	return &Reports{reports: reports, status: status}, nil
+}
+
+// Mount registers the endpoints on the authenticated /v1 group.
+func (r *Reports) Mount(v1 fiber.Router) {
+	v1.Get("/meetings", r.meetings)
+	v1.Get("/meetings/:sessionId", r.meeting)
+	v1.Get("/meetings/:sessionId/attendance", r.attendance)
+	v1.Get("/participants/:participant/attendance", r.participant)
+	v1.Get("/reports/durations", r.durations)
+	v1.Get("/status", r.progress)
+}
+
+// sessionKey reads the app scope (required) and the :sessionId parameter.
+func sessionKey(c *fiber.Ctx) (projections.SessionKey, error) {
+	app, err := appScope(c, true)
+	if err != nil {
+		return projections.SessionKey{}, err
+	}
+	session, err := parsePathID("sessionId", c.Params("sessionId"), true)
+	if err != nil {
+		return projections.SessionKey{}, err
+	}
+	return projections.SessionKey{AppID: strings.Clone(app), SessionID: session}, nil
+}
+
+func (r *Reports) meeting(c *fiber.Ctx) error {
+	key, err := sessionKey(c)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), queryTimeout)
+	defer cancel()
+	m, err := r.reports.Meeting(ctx, key)
+	if err != nil {
+		return err
+	}
+	return c.JSON(meetingOut(m, true))
+}
+
+type attendanceAnswer struct {
+	SessionID    string              `json:"session_id"`
+	Participants []domain.Attendance `json:"participants"`
+}
+
+func (r *Reports) attendance(c *fiber.Ctx) error {
+	key, err := sessionKey(c)
+	if err != nil {
+		return err
+	}
+	asCSV, err := parseFormat(c.Query("format"), c.Accepts(fiber.MIMEApplicationJSON, mimeCSV) == mimeCSV)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), queryTimeout)
+	defer cancel()
+	m, err := r.reports.Meeting(ctx, key)
+	if err != nil {
+		return err
+	}
+	rows := attendanceOut(m.Participants)
+	if asCSV {
+		return writeAttendanceCSV(c, rows)
+	}
+	return c.JSON(attendanceAnswer{SessionID: key.SessionID, Participants: rows})
+}
+
+// meetingSummary is a meeting of the list: without participants (the keys
+// are left out, not emptied).
+type meetingSummary struct {
+	domain.Meeting
+	Participants          []domain.Attendance `json:"participants,omitempty"`
+	UnmatchedParticipants []domain.Attendance `json:"unmatched_participants,omitempty"`
+}
+
+type meetingsAnswer struct {
+	Meetings   []meetingSummary `json:"meetings"`
+	NextCursor *string          `json:"next_cursor"`
+}
+
+func (r *Reports) meetings(c *fiber.Ctx) error {
+	app, err := appScope(c, true)
+	if err != nil {
+		return err
+	}
+	q := projections.MeetingQuery{AppID: strings.Clone(app)}
+	if q.From, q.To, err = parseRange(c.Query("from"), c.Query("to"), false); err != nil {
+		return err
+	}
+	if q.Status, err = parseStatus(c.Query("status")); err != nil {
+		return err
+	}
+	if q.Participant, err = parseID("participant", c.Query("participant"), false, true); err != nil {
+		return err
+	}
+	if q.Limit, err = parseLimit(c.Query("limit")); err != nil {
+		return err
+	}
+	if q.Cursor, err = parseCursor(c.Query("cursor")); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), queryTimeout)
+	defer cancel()
+	page, err := r.reports.Meetings(ctx, q)
+	if err != nil {
+		return err
+	}
+	out := meetingsAnswer{Meetings: make([]meetingSummary, 0, len(page.Meetings))}
+	for _, m := range page.Meetings {
+		out.Meetings = append(out.Meetings, meetingSummary{Meeting: meetingOut(m, false)})
+	}
+	if page.NextCursor != "" {
+		out.NextCursor = &page.NextCursor
+	}
+	return c.JSON(out)
+}
+
+func (r *Reports) participant(c *fiber.Ctx) error {
+	app, err := appScope(c, true)
+	if err != nil {
+		return err
+	}
+	q := projections.ParticipantQuery{AppID: strings.Clone(app)}
+	if q.Participant, err = parsePathID("participant", c.Params("participant"), false); err != nil {
+		return err
+	}
+	if q.From, q.To, err = parseRange(c.Query("from"), c.Query("to"), false); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), queryTimeout)
+	defer cancel()
+	rep, err := r.reports.ParticipantAttendance(ctx, q)
+	if err != nil {
+		return err
+	}
+	rep.Participant = q.Participant
+	ms := make([]projections.ParticipantMeeting, len(rep.Meetings))
+	for i, m := range rep.Meetings {
+		m.StartedAt = m.StartedAt.UTC()
+		ms[i] = m
+	}
+	rep.Meetings = ms
+	return c.JSON(rep)
+}
+
+type durationsAnswer struct {
+	Buckets []projections.DurationBucket `json:"buckets"`
+}
+
+func (r *Reports) durations(c *fiber.Ctx) error {
+	app, err := appScope(c, true)
+	if err != nil {
+		return err
+	}
+	q := projections.DurationQuery{AppID: strings.Clone(app)}
+	if q.From, q.To, q.Bucket, err = parseDurationParams(c.Query("from"), c.Query("to"), c.Query("bucket")); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), queryTimeout)
+	defer cancel()
+	buckets, err := r.reports.Durations(ctx, q)
+	if err != nil {
+		return err
+	}
+	out := durationsAnswer{Buckets: make([]projections.DurationBucket, len(buckets))}
+	for i, b := range buckets {
+		b.Start = b.Start.UTC()
+		out.Buckets[i] = b
+	}
+	return c.JSON(out)
+}
+
+type statusAnswer struct {
+	// Events counts the session events in the log.
+	Events uint64 `json:"events"`
+	// ProjectedPosition is the log position the read models have folded.
+	ProjectedPosition eventstore.Position `json:"projected_position"`
+	// ProjectedEvents counts the session events folded.
+	ProjectedEvents uint64 `json:"projected_events"`
+	// LagEvents is Events − ProjectedEvents (0 when caught up).
+	LagEvents uint64 `json:"lag_events"`
+}
+
+// progress serves /v1/status. The log is shared by every app, so the answer
+// is too; the app scope is still checked, like on every /v1 endpoint.
+func (r *Reports) progress(c *fiber.Ctx) error {
+	if _, err := appScope(c, false); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), queryTimeout)
+	defer cancel()
+	p, err := r.status.Status(ctx)
+	if err != nil {
+		return err
+	}
+	return c.JSON(statusAnswer{
+		Events: p.Events, ProjectedPosition: p.Projected.Position,
+		ProjectedEvents: p.Projected.Events, LagEvents: p.Lag,
+	})
+}
+
+// meetingOut copies m for an answer: times in UTC, absent lists as [] (not
+// null), participants sorted like attendance rows, or left out.
+func meetingOut(m domain.Meeting, withParticipants bool) domain.Meeting {
+	m.StartedAt = m.StartedAt.UTC()
+	m.EndedAt = utcPtr(m.EndedAt)
+	m.InitiatedAt = utcPtr(m.InitiatedAt)
+	m.LastEventAt = m.LastEventAt.UTC()
+	recs := make([]domain.Recording, len(m.Recordings))
+	for i, r := range m.Recordings {
+		r.StartedAt = utcPtr(r.StartedAt)
+		recs[i] = r
+	}
+	m.Recordings = recs
+	trs := make([]domain.Transcription, len(m.Transcriptions))
+	for i, t := range m.Transcriptions {
+		t.StartedAt, t.EndedAt = utcPtr(t.StartedAt), utcPtr(t.EndedAt)
+		trs[i] = t
+	}
+	m.Transcriptions = trs
+	if withParticipants {
+		m.Participants = attendanceOut(m.Participants)
+		if m.UnmatchedParticipants != nil {
+			m.UnmatchedParticipants = attendanceOut(m.UnmatchedParticipants)
+		}
+	} else {
+		m.Participants, m.UnmatchedParticipants = nil, nil
+	}
+	return m
+}
+
+// attendanceOut copies rows in UTC, sorted by first_joined_at, then participant.
+func attendanceOut(rows []domain.Attendance) []domain.Attendance {
+	out := make([]domain.Attendance, len(rows))
+	for i, a := range rows {
+		a.FirstJoinedAt = a.FirstJoinedAt.UTC()
+		a.LastLeftAt = utcPtr(a.LastLeftAt)
+		ivs := make([]domain.Interval, len(a.Intervals))
+		for j, iv := range a.Intervals {
+			ivs[j] = domain.Interval{JoinedAt: iv.JoinedAt.UTC(), LeftAt: utcPtr(iv.LeftAt)}
+		}
+		a.Intervals = ivs
+		out[i] = a
+	}
+	slices.SortStableFunc(out, func(a, b domain.Attendance) int {
+		if c := a.FirstJoinedAt.Compare(b.FirstJoinedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Participant, b.Participant)
+	})
+	return out
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+const mimeCSV = "text/csv"
+
+// csvHeader is the header line of the attendance CSV.
+var csvHeader = []string{
+	"participant", "name", "first_joined_at", "last_left_at", "attended_seconds",
+	"attendance_ratio", "join_count", "intervals", "audio_only", "platform", "sdk",
+}
+
+// writeAttendanceCSV writes rows as CSV (encoding/csv: comma-separated, fields
+// quoted when needed, lines end in \n), one line per participant after the
+// header. Times are RFC 3339 UTC; an absent time or flag is an empty field;
+// intervals are "joined_at/left_at" (ISO 8601 interval notation) joined by
+// ";", an open interval ending in "/". Text that a spreadsheet would take for
+// a formula (starting with = + - @, tab or carriage return) is prefixed with '.
+func writeAttendanceCSV(c *fiber.Ctx, rows []domain.Attendance) error {
+	c.Set(fiber.HeaderContentType, mimeCSV+"; charset=utf-8")
+	w := csv.NewWriter(c)
+	if err := w.Write(csvHeader); err != nil {
+		return err
+	}
+	for _, a := range rows {
+		ivs := make([]string, len(a.Intervals))
+		for i, iv := range a.Intervals {
+			ivs[i] = csvTime(&iv.JoinedAt) + "/" + csvTime(iv.LeftAt)
+		}
+		audio := ""
+		if a.AudioOnly != nil {
+			audio = strconv.FormatBool(*a.AudioOnly)
+		}
+		rec := []string{
+			csvText(a.Participant), csvText(a.Name), csvTime(&a.FirstJoinedAt), csvTime(a.LastLeftAt),
+			strconv.FormatInt(a.AttendedSeconds, 10), strconv.FormatFloat(a.AttendanceRatio, 'f', -1, 64),
+			strconv.Itoa(a.JoinCount), strings.Join(ivs, ";"), audio, csvText(a.Platform), csvText(a.SDK),
+		}
+		if err := w.Write(rec); err != nil {
+			return err
+		}
+	}
+	w.Flush()
+	return w.Error()
+}
+
+func csvTime(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func csvText(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
