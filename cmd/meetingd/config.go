@@ -1,0 +1,162 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/meetingd/meetingd/api"
+)
+
+// config is the whole of meetingd's configuration (API.md's table).
+type config struct {
+	Addr            string
+	DataDir         string
+	WebhookUser     string
+	WebhookPassword string
+	InsecureDev     bool
+	APITokens       string
+	EventStore      string
+	ClickHouseDSN   string
+	StaleAfter      time.Duration
+	LogLevel        string
+
+	tokens api.Tokens
+}
+
+// setting is one configuration variable: its environment name, its flag and its help.
+type setting struct {
+	env, flag, def, help string
+	secret               bool
+}
+
+// settings lists every configuration variable.
+func settings() []setting {
+	return []setting{
+		{"MEETINGD_ADDR", "addr", "127.0.0.1:8080", "listen address", false},
+		{"MEETINGD_DATA_DIR", "data-dir", "./data", "directory of the embedded event store and read models", false},
+		{"MEETINGD_WEBHOOK_USER", "webhook-user", "", "HTTP Basic user that CometChat sends", false},
+		{"MEETINGD_WEBHOOK_PASSWORD", "webhook-password", "", "HTTP Basic password that CometChat sends", true},
+		{"MEETINGD_INSECURE_DEV", "insecure-dev", "", "1 accepts webhooks without credentials (development only)", false},
+		{"MEETINGD_API_TOKENS", "api-tokens", "", "comma list of token=appId (or token=*) for /v1", true},
+		{"MEETINGD_EVENTSTORE", "eventstore", "embedded", "'embedded', or an esdb:// or kurrentdb:// connection string", true},
+		{"MEETINGD_CLICKHOUSE_DSN", "clickhouse-dsn", "", "ClickHouse DSN (clickhouse://host:9000/db); empty: no ClickHouse", true},
+		{"MEETINGD_STALE_AFTER", "stale-after", "6h", "a meeting with no end and no event for this long becomes abandoned", false},
+		{"MEETINGD_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", false},
+	}
+}
+
+// loadConfig reads the environment, then the flags (flags win), and validates
+// the result, naming every problem at once.
+func loadConfig(name string, needWebhookAuth bool, args []string, stderr io.Writer, lookupEnv func(string) (string, bool)) (config, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	all := settings()
+	values := make(map[string]*string, len(all))
+	for _, s := range all {
+		def := s.def
+		if v, ok := lookupEnv(s.env); ok {
+			def = v
+		}
+		shown := def
+		if s.secret && def != "" && def != s.def {
+			shown = "(set)"
+		}
+		values[s.env] = fs.String(s.flag, def, fmt.Sprintf("%s [%s] (default %q)", s.help, s.env, shown))
+	}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: meetingd %s [flags]\n", name)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return config{}, err
+		}
+		return config{}, usageError{err.Error()}
+	}
+	get := func(env string) string { return strings.TrimSpace(*values[env]) }
+	cfg := config{
+		Addr:            get("MEETINGD_ADDR"),
+		DataDir:         get("MEETINGD_DATA_DIR"),
+		WebhookUser:     get("MEETINGD_WEBHOOK_USER"),
+		WebhookPassword: *values["MEETINGD_WEBHOOK_PASSWORD"],
+		APITokens:       get("MEETINGD_API_TOKENS"),
+		EventStore:      get("MEETINGD_EVENTSTORE"),
+		ClickHouseDSN:   get("MEETINGD_CLICKHOUSE_DSN"),
+		LogLevel:        get("MEETINGD_LOG_LEVEL"),
+	}
+	var errs []error
+	switch v := get("MEETINGD_INSECURE_DEV"); v {
+	case "", "0", "false":
+	case "1", "true":
+		cfg.InsecureDev = true
+	default:
+		errs = append(errs, fmt.Errorf("MEETINGD_INSECURE_DEV: want 1 or 0, got %q", v))
+	}
+	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("MEETINGD_ADDR: %q is not host:port", cfg.Addr))
+	}
+	if cfg.DataDir == "" {
+		errs = append(errs, errors.New("MEETINGD_DATA_DIR: must not be empty"))
+	}
+	if (cfg.WebhookUser == "") != (cfg.WebhookPassword == "") {
+		errs = append(errs, errors.New("MEETINGD_WEBHOOK_USER and MEETINGD_WEBHOOK_PASSWORD: set both or neither"))
+	} else if cfg.WebhookUser == "" && !cfg.InsecureDev && needWebhookAuth {
+		errs = append(errs, errors.New("MEETINGD_WEBHOOK_USER/MEETINGD_WEBHOOK_PASSWORD: required (CometChat's Basic Auth); set MEETINGD_INSECURE_DEV=1 to run without them in development"))
+	}
+	tokens, err := api.ParseTokens(cfg.APITokens)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("MEETINGD_API_TOKENS: %w", err))
+	}
+	cfg.tokens = tokens
+	switch {
+	case cfg.EventStore == "embedded":
+	case strings.HasPrefix(cfg.EventStore, "esdb://"), strings.HasPrefix(cfg.EventStore, "esdb+discover://"),
+		strings.HasPrefix(cfg.EventStore, "kurrentdb://"), strings.HasPrefix(cfg.EventStore, "kurrentdb+discover://"),
+		strings.HasPrefix(cfg.EventStore, "kurrent://"), strings.HasPrefix(cfg.EventStore, "kurrent+discover://"):
+	default:
+		errs = append(errs, fmt.Errorf("MEETINGD_EVENTSTORE: want 'embedded' or an esdb:// or kurrentdb:// connection string"))
+	}
+	if cfg.ClickHouseDSN != "" && !strings.HasPrefix(cfg.ClickHouseDSN, "clickhouse://") && !strings.HasPrefix(cfg.ClickHouseDSN, "tcp://") {
+		errs = append(errs, errors.New("MEETINGD_CLICKHOUSE_DSN: want clickhouse://host:port/database"))
+	}
+	if d, err := time.ParseDuration(get("MEETINGD_STALE_AFTER")); err != nil || d <= 0 {
+		errs = append(errs, fmt.Errorf("MEETINGD_STALE_AFTER: want a positive duration such as 6h, got %q", get("MEETINGD_STALE_AFTER")))
+	} else {
+		cfg.StaleAfter = d
+	}
+	if _, err := parseLevel(cfg.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return config{}, fmt.Errorf("invalid configuration:\n%w", indent(err))
+	}
+	return cfg, nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("MEETINGD_LOG_LEVEL: want debug, info, warn or error, got %q", s)
+	}
+	return l, nil
+}
+
+// indent prefixes every line of a joined error with "  - ".
+func indent(err error) error {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = "  - " + l
+	}
+	return errors.New(strings.Join(lines, "\n"))
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	l, _ := parseLevel(level)
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
