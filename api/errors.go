@@ -52,6 +52,9 @@ func statusOf(err error) (int, string) {
 		return fiber.StatusNotFound, "not found"
 	case errors.Is(err, projections.ErrBadCursor):
 		return fiber.StatusBadRequest, "cursor: not a cursor this server gave out"
+	case errors.Is(err, projections.ErrInvalidQuery):
+		// The store's message names the parameter (status, bucket, app).
+		return fiber.StatusBadRequest, err.Error()
 	case errors.Is(err, eventstore.ErrUnavailable), errors.Is(err, eventstore.ErrClosed):
 		return fiber.StatusServiceUnavailable, "storage unavailable, retry later"
 	case errors.Is(err, context.DeadlineExceeded):

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/meetingd/meetingd/api"
+	"github.com/meetingd/meetingd/eventstore/esdb"
 )
 
 // config is the whole of meetingd's configuration (API.md's table).
@@ -114,13 +115,8 @@ func loadConfig(name string, needWebhookAuth bool, args []string, stderr io.Writ
 		errs = append(errs, fmt.Errorf("MEETINGD_API_TOKENS: %w", err))
 	}
 	cfg.tokens = tokens
-	switch {
-	case cfg.EventStore == "embedded":
-	case strings.HasPrefix(cfg.EventStore, "esdb://"), strings.HasPrefix(cfg.EventStore, "esdb+discover://"),
-		strings.HasPrefix(cfg.EventStore, "kurrentdb://"), strings.HasPrefix(cfg.EventStore, "kurrentdb+discover://"),
-		strings.HasPrefix(cfg.EventStore, "kurrent://"), strings.HasPrefix(cfg.EventStore, "kurrent+discover://"):
-	default:
-		errs = append(errs, fmt.Errorf("MEETINGD_EVENTSTORE: want 'embedded' or an esdb:// or kurrentdb:// connection string"))
+	if cfg.EventStore != "embedded" && !esdb.IsConnectionString(cfg.EventStore) {
+		errs = append(errs, errors.New("MEETINGD_EVENTSTORE: want 'embedded' or an esdb:// or kurrentdb:// connection string"))
 	}
 	if cfg.ClickHouseDSN != "" && !strings.HasPrefix(cfg.ClickHouseDSN, "clickhouse://") && !strings.HasPrefix(cfg.ClickHouseDSN, "tcp://") {
 		errs = append(errs, errors.New("MEETINGD_CLICKHOUSE_DSN: want clickhouse://host:port/database"))

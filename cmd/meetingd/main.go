@@ -34,6 +34,7 @@ const usage = `usage: meetingd <command> [flags]
 commands:
   serve          run the service (see 'meetingd serve -h' for flags)
   import FILE    append CometChat webhooks from a JSON Lines file ('-' reads stdin)
+  rebuild        drop every read model and fold the whole event log again (serve stopped)
 
 configuration: MEETINGD_* environment variables, each also a flag of serve`
 
@@ -47,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 		return serve(ctx, args[1:], stderr, lookupEnv)
 	case "import":
 		return importCmd(ctx, args[1:], stdout, stderr, lookupEnv)
+	case "rebuild":
+		return rebuildCmd(ctx, args[1:], stdout, stderr, lookupEnv)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -36,17 +36,21 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	store, err := openStore(ctx, cfg, log)
+	p, err := openPipeline(ctx, cfg, reg, log)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if err := store.Close(); err != nil {
-			log.Error("closing event store", "error", err)
+		if err := p.Close(); err != nil {
+			log.Error("closing stores", "error", err)
 		}
 	}()
 
-	in, err := intake.New(intake.Config{}, store, log)
+	in, err := intake.New(intake.Config{}, p.store, log)
+	if err != nil {
+		return err
+	}
+	reports, err := api.NewReportRoutes(p.reports, p.runner)
 	if err != nil {
 		return err
 	}
@@ -54,7 +58,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 		WebhookUser: cfg.WebhookUser, WebhookPassword: cfg.WebhookPassword, InsecureDev: cfg.InsecureDev,
 		Tokens: cfg.tokens,
 	}, api.Deps{
-		Intake: in, Events: store, Ready: []api.Pinger{store}, Registry: reg, Gatherer: reg,
+		Intake: in, Events: p.store, Reports: reports, Ready: p.ready, Registry: reg, Gatherer: reg,
 	}, log)
 	if err != nil {
 		return err
@@ -67,6 +71,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return srv.Run(gctx, ln) })
+	g.Go(func() error { return p.runner.Run(gctx) })
 	err = g.Wait()
 	log.Info("meetingd stopped", "error", err)
 	return err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/eventstore/embedded"
+	"github.com/meetingd/meetingd/eventstore/esdb"
 )
 
 // eventStore is the event log with a readiness check.
@@ -16,7 +17,11 @@ type eventStore interface {
 	Ping(ctx context.Context) error
 }
 
+// openStore opens the configured event log: the embedded store in
+// DataDir/eventstore, or an EventStoreDB/KurrentDB cluster whose connection
+// string carries its TLS settings and credentials.
 func openStore(ctx context.Context, cfg config, log *slog.Logger) (eventStore, error) {
+	log = log.With("component", "eventstore")
 	if cfg.EventStore == "embedded" {
 		s, err := embedded.Open(ctx, embedded.Config{Dir: filepath.Join(cfg.DataDir, "eventstore")}, log)
 		if err != nil {
@@ -24,5 +29,9 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger) (eventStore, e
 		}
 		return s, nil
 	}
-	return nil, fmt.Errorf("MEETINGD_EVENTSTORE: the esdb adapter is not wired yet")
+	s, err := esdb.Open(ctx, esdb.Config{ConnectionString: cfg.EventStore}, log)
+	if err != nil {
+		return nil, fmt.Errorf("open EventStoreDB event store: %w", err)
+	}
+	return s, nil
 }

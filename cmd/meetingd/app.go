@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/meetingd/meetingd/api"
+	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/projections/readmodel"
+)
+
+// pipeline is the event log and everything that is folded from it: the
+// embedded read models (always: they hold the fold state and the
+// checkpoint), the optional external sinks, the runner that feeds them and
+// the store that answers /v1 reports. serve and rebuild share it.
+type pipeline struct {
+	store   eventStore
+	models  *readmodel.Store
+	reports projections.Reports
+	runner  *projections.Runner
+	ready   []api.Pinger
+	closers []func() error
+}
+
+// openPipeline opens the event log and the read models and assembles the
+// projection runner. reg may be nil (no metrics).
+func openPipeline(ctx context.Context, cfg config, reg prometheus.Registerer, log *slog.Logger) (p *pipeline, err error) {
+	p = &pipeline{}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, p.Close())
+		}
+	}()
+	if p.store, err = openStore(ctx, cfg, log); err != nil {
+		return p, err
+	}
+	p.closers = append(p.closers, p.store.Close)
+	p.ready = append(p.ready, p.store)
+
+	dir := filepath.Join(cfg.DataDir, "readmodels")
+	if p.models, err = readmodel.Open(ctx, readmodel.Config{Dir: dir}, log.With("component", "readmodel")); err != nil {
+		return p, fmt.Errorf("open read models in %s: %w", dir, err)
+	}
+	p.closers = append(p.closers, p.models.Close)
+	p.ready = append(p.ready, p.models)
+	p.reports = p.models
+
+	var sinks []projections.Sink
+	var m *projections.Metrics
+	if reg != nil {
+		if m, err = projections.NewMetrics(reg); err != nil {
+			return p, fmt.Errorf("projection metrics: %w", err)
+		}
+	}
+	p.runner, err = projections.New(projections.Config{}, p.store, p.models, sinks, m, log.With("component", "projections"))
+	if err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+// Close closes everything openPipeline opened, newest first.
+func (p *pipeline) Close() error {
+	var errs []error
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		errs = append(errs, p.closers[i]())
+	}
+	p.closers = nil
+	return errors.Join(errs...)
+}
