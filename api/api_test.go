@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/domain/domaintest"
 	"github.com/meetingd/meetingd/eventstore"
+	"github.com/meetingd/meetingd/eventstore/embedded"
 )
 
 const (
@@ -35,17 +37,36 @@ const (
 )
 
 type harness struct {
-	srv   *api.Server
-	store *memStore
-	reg   *prometheus.Registry
-	base  string
+	srv    *api.Server
+	store  *memStore // nil unless the harness runs on the fake
+	log    logStore
+	reg    *prometheus.Registry
+	base   string
+	client *http.Client
 }
 
+// logStore is the event log the harness serves from.
+type logStore interface {
+	Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.Event) (eventstore.AppendResult, error)
+	ReadStream(ctx context.Context, stream string, from uint64) iter.Seq2[eventstore.RecordedEvent, error]
+	api.Pinger
+}
+
+// newHarness serves the API on loopback over the in-memory fake.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	store := newMemStore()
+	h := newHarnessOn(t, store, func() time.Time { return time.Unix(1700000000, 0) })
+	h.store = store
+	return h
+}
+
+// newHarnessOn serves the API on loopback over store, with now as the
+// intake's clock.
+func newHarnessOn(t *testing.T, store logStore, now func() time.Time) *harness {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	in, err := intake.New(intake.Config{Now: func() time.Time { return time.Unix(1700000000, 0) }}, store, log)
+	in, err := intake.New(intake.Config{Now: now}, store, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,20 +87,40 @@ func newHarness(t *testing.T) *harness {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx, ln) }()
+	// A client of its own, whose idle keep-alive connections are closed
+	// before the server shuts down (shutdown waits for open connections).
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
 	t.Cleanup(func() {
+		client.CloseIdleConnections()
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("server stopped with %v", err)
 		}
 	})
-	return &harness{srv: srv, store: store, reg: reg, base: "http://" + ln.Addr().String()}
+	return &harness{srv: srv, log: store, reg: reg, base: "http://" + ln.Addr().String(), client: client}
+}
+
+// count returns how many events the harness's log holds in stream.
+func (h *harness) count(t *testing.T, stream string) int {
+	t.Helper()
+	n := 0
+	for _, err := range h.log.ReadStream(context.Background(), stream, 0) {
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			return 0
+		}
+		if err != nil {
+			t.Fatalf("read %s: %v", stream, err)
+		}
+		n++
+	}
+	return n
 }
 
 // send makes a real HTTP request to the running server.
 func (h *harness) send(req *http.Request) (*http.Response, error) {
 	u, _ := url.Parse(h.base + req.URL.RequestURI())
 	req.URL, req.Host, req.RequestURI = u, u.Host, ""
-	return http.DefaultClient.Do(req)
+	return h.client.Do(req)
 }
 
 func (h *harness) do(t *testing.T, req *http.Request) (int, map[string]any, string) {
@@ -317,45 +358,113 @@ func TestHealthReadyMetrics(t *testing.T) {
 }
 
 // TestDuplicateStorm posts the same webhook from 3 webhook ids, 50 times
-// each, concurrently: every delivery gets 200 and the event is stored once.
+// each, concurrently: every delivery gets 200 and the event is stored once,
+// on the fake and on the embedded store.
 func TestDuplicateStorm(t *testing.T) {
-	h := newHarness(t)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	ids := map[string]int{}
-	errs := make(chan error, 150)
-	for i := range 150 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			body := domaintest.Fixture(t, "meeting_participant_joined", domaintest.Vars{"<webhookID>": fmt.Sprintf("wh-%d", i%3)})
-			resp, err := h.send(webhookReq(body, hookUser, hookPass))
+	for _, tc := range []struct {
+		name string
+		new  func(t *testing.T) *harness
+	}{
+		{"fake", newHarness},
+		{"embedded", func(t *testing.T) *harness {
+			st, err := embedded.Open(context.Background(), embedded.Config{Dir: t.TempDir()}, slog.New(slog.DiscardHandler))
 			if err != nil {
-				errs <- err
-				return
+				t.Fatal(err)
 			}
-			defer resp.Body.Close()
-			var ans struct {
-				EventID string `json:"event_id"`
+			t.Cleanup(func() { _ = st.Close() })
+			return newHarnessOn(t, st, time.Now)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := tc.new(t)
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			ids := map[string]int{}
+			errs := make(chan error, 150)
+			for i := range 150 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					body := domaintest.Fixture(t, "meeting_participant_joined", domaintest.Vars{"<webhookID>": fmt.Sprintf("wh-%d", i%3)})
+					resp, err := h.send(webhookReq(body, hookUser, hookPass))
+					if err != nil {
+						errs <- err
+						return
+					}
+					defer resp.Body.Close()
+					var ans struct {
+						EventID string `json:"event_id"`
+					}
+					if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&ans) != nil {
+						errs <- fmt.Errorf("delivery not accepted: %d", resp.StatusCode)
+						return
+					}
+					mu.Lock()
+					ids[ans.EventID]++
+					mu.Unlock()
+				}()
 			}
-			if resp.StatusCode != 200 || json.NewDecoder(resp.Body).Decode(&ans) != nil {
-				errs <- errors.New("delivery not accepted")
-				return
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
 			}
-			mu.Lock()
-			ids[ans.EventID]++
-			mu.Unlock()
-		}()
+			if len(ids) != 1 {
+				t.Fatalf("deliveries got %d distinct event ids, want 1", len(ids))
+			}
+			if n := h.count(t, domain.StreamName("app-1", "v1.us.test.session-1")); n != 1 {
+				t.Fatalf("stored %d events, want 1", n)
+			}
+		})
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+}
+
+// TestEveryFixtureAcceptedAndStored posts every CometChat fixture to a
+// server on the embedded store: each is accepted (200, not quarantined) and
+// its event reads back from its session's stream.
+func TestEveryFixtureAcceptedAndStored(t *testing.T) {
+	st, err := embedded.Open(context.Background(), embedded.Config{Dir: t.TempDir()}, slog.New(slog.DiscardHandler))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ids) != 1 {
-		t.Fatalf("deliveries got %d distinct event ids, want 1", len(ids))
+	t.Cleanup(func() { _ = st.Close() })
+	// The real clock: the fixtures span 2023 to 2025.
+	h := newHarnessOn(t, st, time.Now)
+	names := domaintest.FixtureNames(t)
+	if len(names) < 12 {
+		t.Fatalf("found %d fixtures, want at least 12", len(names))
 	}
-	if n := h.store.count(domain.StreamName("app-1", "v1.us.test.session-1")); n != 1 {
-		t.Fatalf("stored %d events, want 1", n)
+	accepted := map[string]string{} // event id → fixture
+	for i, name := range names {
+		t.Run(name, func(t *testing.T) {
+			body := domaintest.Fixture(t, name, domaintest.Vars{"<sessionId>": fmt.Sprintf("v1.us.fixture.%d", i)})
+			status, ans, raw := h.do(t, webhookReq(body, hookUser, hookPass))
+			if status != 200 || ans["status"] != "accepted" || ans["duplicate"] != false {
+				t.Fatalf("status %d, answer %s; want 200 accepted", status, raw)
+			}
+			accepted[ans["event_id"].(string)] = name
+		})
+	}
+	// Every accepted fixture is in the log, in a session stream, once.
+	stored := map[string]string{}
+	for ev, err := range st.ReadAll(context.Background(), eventstore.Start, eventstore.Filter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(ev.Stream, domain.StreamPrefix) {
+			t.Errorf("event %s of type %s stored in %s, not a session stream", ev.ID, ev.Type, ev.Stream)
+		}
+		if prev, dup := stored[ev.ID.String()]; dup {
+			t.Errorf("event %s stored twice (%s, %s)", ev.ID, prev, ev.Stream)
+		}
+		stored[ev.ID.String()] = ev.Stream
+	}
+	for id, name := range accepted {
+		if _, ok := stored[id]; !ok {
+			t.Errorf("fixture %s accepted as %s but not in the log", name, id)
+		}
+	}
+	if len(stored) != len(names) {
+		t.Errorf("log holds %d events, want %d (one per fixture)", len(stored), len(names))
 	}
 }
