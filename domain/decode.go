@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -69,18 +70,21 @@ func (d Decoder) Decode(body []byte) (Webhook, error) {
 	// A map, not a struct: keys match exactly as CometChat spells them (a
 	// struct would also take "Trigger" or "APPID"), the same as inside data.
 	// A key sent twice: the last one wins, at every level.
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(body, &top); err != nil {
+	//
+	// The body is parsed once, into maps, strings, json.Numbers, bools and
+	// slices; the parser below walks that tree.
+	top, err := parseObject(body)
+	if err != nil {
 		return Webhook{}, fmt.Errorf("%w: body is not a JSON object: %v", ErrMalformed, err)
 	}
 	if isNull(top["trigger"]) {
 		return Webhook{}, fmt.Errorf("%w: trigger is missing", ErrMalformed)
 	}
-	var trig string
-	if err := json.Unmarshal(top["trigger"], &trig); err != nil || trig == "" {
+	trig, _ := top["trigger"].(string)
+	if trig == "" {
 		return Webhook{}, fmt.Errorf("%w: trigger must be a non-empty string", ErrMalformed)
 	}
-	if isNull(top["data"]) || !bytes.HasPrefix(bytes.TrimSpace(top["data"]), []byte("{")) {
+	if _, ok := top["data"].(map[string]any); !ok {
 		return Webhook{}, fmt.Errorf("%w: data is missing or not an object", ErrMalformed)
 	}
 	if !knownTrigger(Trigger(trig)) {
@@ -125,7 +129,7 @@ func (p *parser) fail(field, format string, args ...any) {
 	}
 }
 
-func (p *parser) event(ev *Event, typ string, data map[string]json.RawMessage) error {
+func (p *parser) event(ev *Event, typ string, data map[string]any) error {
 	kindFromType := map[string]Kind{"meet": KindMeeting, "meeting": KindMeeting, "call": KindCall}
 	switch p.trigger {
 	case TriggerMeetingStarted, TriggerMeetingParticipantJoined, TriggerMeetingParticipantLeft, TriggerMeetingEnded:
@@ -163,8 +167,8 @@ func (p *parser) event(ev *Event, typ string, data map[string]json.RawMessage) e
 			p.fail("data.destroyed_at", "is before data.created_at")
 		}
 		if raw, ok := data["all_occupants"]; ok && !isNull(raw) {
-			var items []json.RawMessage
-			if err := json.Unmarshal(raw, &items); err != nil {
+			items, ok := raw.([]any)
+			if !ok {
 				p.fail("data.all_occupants", "must be an array")
 			}
 			for i, item := range items {
@@ -210,7 +214,7 @@ func (p *parser) event(ev *Event, typ string, data map[string]json.RawMessage) e
 // "call-" followed by CometChat's call id.
 const RingingSessionPrefix = "call-"
 
-func (p *parser) ringing(call map[string]json.RawMessage) (CallRinging, string) {
+func (p *parser) ringing(call map[string]any) (CallRinging, string) {
 	r := CallRinging{
 		CallID:         p.streamID("data.call.id", call["id"], true),
 		ConversationID: p.str("data.call.conversationId", call["conversationId"]),
@@ -251,7 +255,7 @@ func (p *parser) ringing(call map[string]json.RawMessage) (CallRinging, string) 
 	return r, session
 }
 
-func (p *parser) occupant(field string, o map[string]json.RawMessage, needLeft bool) Occupant {
+func (p *parser) occupant(field string, o map[string]any, needLeft bool) Occupant {
 	occ := Occupant{
 		UID:       p.id(field+".uid", o["uid"], false),
 		Name:      p.id(field+".name", o["name"], false),
@@ -268,7 +272,7 @@ func (p *parser) occupant(field string, o map[string]json.RawMessage, needLeft b
 	return occ
 }
 
-func (p *parser) client(field string, c map[string]json.RawMessage) *ClientInfo {
+func (p *parser) client(field string, c map[string]any) *ClientInfo {
 	return &ClientInfo{
 		Platform:    p.str(field+".platform", c["platform"]),
 		SDK:         p.str(field+".sdk", c["sdk"]),
@@ -278,20 +282,36 @@ func (p *parser) client(field string, c map[string]json.RawMessage) *ClientInfo 
 	}
 }
 
-func isNull(raw json.RawMessage) bool {
-	t := bytes.TrimSpace(raw)
-	return len(t) == 0 || bytes.Equal(t, []byte("null"))
+// parseObject parses body, a JSON object, into a tree of map[string]any,
+// []any, string, json.Number, bool and nil. A key sent twice: the last one
+// wins, at every level.
+func parseObject(body []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var top map[string]any
+	if err := dec.Decode(&top); err != nil {
+		return nil, err
+	}
+	if top == nil {
+		return nil, errors.New("null")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the object")
+	}
+	return top, nil
 }
 
-// object decodes a JSON object; a missing or null value yields nil (and fails,
+func isNull(v any) bool { return v == nil }
+
+// object returns a JSON object; a missing or null value yields nil (and fails,
 // so that required blocks are named), use it only for blocks that must exist.
-func (p *parser) object(field string, raw json.RawMessage) map[string]json.RawMessage {
-	if isNull(raw) {
+func (p *parser) object(field string, v any) map[string]any {
+	if isNull(v) {
 		p.fail(field, "required")
 		return nil
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
+	m, ok := v.(map[string]any)
+	if !ok {
 		p.fail(field, "must be an object")
 		return nil
 	}
@@ -299,31 +319,27 @@ func (p *parser) object(field string, raw json.RawMessage) map[string]json.RawMe
 }
 
 // str accepts a JSON string or number and returns its text; absent → "".
-func (p *parser) str(field string, raw json.RawMessage) string {
-	if isNull(raw) {
+func (p *parser) str(field string, v any) string {
+	var s string
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		s = v
+	case json.Number:
+		s = v.String()
+	default:
+		p.fail(field, "must be a string")
 		return ""
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err == nil {
-		if len(s) > MaxIDLength*8 {
-			p.fail(field, "longer than %d bytes", MaxIDLength*8)
-			return ""
-		}
-		return s
+	if len(s) > MaxIDLength*8 {
+		p.fail(field, "longer than %d bytes", MaxIDLength*8)
+		return ""
 	}
-	var n json.Number
-	if err := json.Unmarshal(raw, &n); err == nil {
-		if len(n) > MaxIDLength*8 {
-			p.fail(field, "longer than %d bytes", MaxIDLength*8)
-			return ""
-		}
-		return n.String()
-	}
-	p.fail(field, "must be a string")
-	return ""
+	return s
 }
 
-func (p *parser) required(field string, raw json.RawMessage) string {
+func (p *parser) required(field string, raw any) string {
 	s := p.str(field, raw)
 	if strings.TrimSpace(s) == "" {
 		p.fail(field, "required")
@@ -332,13 +348,13 @@ func (p *parser) required(field string, raw json.RawMessage) string {
 }
 
 // id is str for identifiers (names, uids): bounded, printable.
-func (p *parser) id(field string, raw json.RawMessage, required bool) string {
+func (p *parser) id(field string, raw any, required bool) string {
 	return p.checkID(field, p.str(field, raw), required, false)
 }
 
 // streamID is id for the identifiers that name streams (app, session and call
 // ids): also no path separators.
-func (p *parser) streamID(field string, raw json.RawMessage, required bool) string {
+func (p *parser) streamID(field string, raw any, required bool) string {
 	return p.checkID(field, p.str(field, raw), required, true)
 }
 
@@ -367,18 +383,19 @@ func (p *parser) checkID(field, s string, required, stream bool) string {
 }
 
 // number parses a JSON number or a numeric string.
-func (p *parser) number(field string, raw json.RawMessage) (float64, bool) {
+func (p *parser) number(field string, raw any) (float64, bool) {
 	if isNull(raw) {
 		return 0, false
 	}
 	var text string
-	if err := json.Unmarshal(raw, &text); err != nil {
-		var n json.Number
-		if err := json.Unmarshal(raw, &n); err != nil {
-			p.fail(field, "must be a number or a numeric string")
-			return 0, false
-		}
-		text = n.String()
+	switch v := raw.(type) {
+	case string:
+		text = v
+	case json.Number:
+		text = v.String()
+	default:
+		p.fail(field, "must be a number or a numeric string")
+		return 0, false
 	}
 	text = strings.TrimSpace(text)
 	if text == "" {
@@ -408,7 +425,7 @@ func decimal(s string) bool {
 }
 
 // unix parses Unix seconds and rejects milliseconds, negatives and the far future.
-func (p *parser) unix(field string, raw json.RawMessage, required bool) int64 {
+func (p *parser) unix(field string, raw any, required bool) int64 {
 	f, ok := p.number(field, raw)
 	if !ok {
 		if required {
@@ -440,7 +457,7 @@ func (p *parser) unix(field string, raw json.RawMessage, required bool) int64 {
 	return int64(f)
 }
 
-func (p *parser) float(field string, raw json.RawMessage) float64 {
+func (p *parser) float(field string, raw any) float64 {
 	f, _ := p.number(field, raw)
 	if f < 0 {
 		p.fail(field, "must not be negative")
@@ -450,22 +467,31 @@ func (p *parser) float(field string, raw json.RawMessage) float64 {
 }
 
 // boolean accepts true/false, "true"/"false", "1"/"0" and 1/0; absent → nil.
-func (p *parser) boolean(field string, raw json.RawMessage) *bool {
+func (p *parser) boolean(field string, raw any) *bool {
 	if isNull(raw) {
 		return nil
 	}
 	var b bool
-	if err := json.Unmarshal(raw, &b); err == nil {
+	var s string
+	switch v := raw.(type) {
+	case bool:
+		b = v
 		return &b
+	case string:
+		s = strings.ToLower(strings.TrimSpace(v))
+	case json.Number:
+		s = v.String()
+	default:
+		p.fail(field, "must be a boolean, got %v", raw)
+		return nil
 	}
-	s := strings.Trim(strings.ToLower(strings.TrimSpace(string(raw))), `"`)
 	switch s {
 	case "true", "1", "yes":
 		b = true
 	case "false", "0", "no", "":
 		b = false
 	default:
-		p.fail(field, "must be a boolean, got %s", raw)
+		p.fail(field, "must be a boolean, got %q", s)
 		return nil
 	}
 	return &b
