@@ -51,13 +51,20 @@ func openPipeline(ctx context.Context, cfg config, reg prometheus.Registerer, lo
 	p.reports = p.models
 
 	var sinks []projections.Sink
+	if sinks, err = p.openClickHouse(ctx, cfg, sinks, log); err != nil {
+		return p, err
+	}
 	var m *projections.Metrics
 	if reg != nil {
 		if m, err = projections.NewMetrics(reg); err != nil {
 			return p, fmt.Errorf("projection metrics: %w", err)
 		}
 	}
-	p.runner, err = projections.New(projections.Config{}, p.store, p.models, sinks, m, log.With("component", "projections"))
+	state, sinks, err := instrumentSinks(reg, p.models, sinks)
+	if err != nil {
+		return p, err
+	}
+	p.runner, err = projections.New(projections.Config{}, p.store, state, sinks, m, log.With("component", "projections"))
 	if err != nil {
 		return p, err
 	}

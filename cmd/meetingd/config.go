@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
+	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,10 +27,13 @@ type config struct {
 	APITokens       string
 	EventStore      string
 	ClickHouseDSN   string
+	Reports         string
 	StaleAfter      time.Duration
 	LogLevel        string
+	WebhookRate     float64
 
 	tokens api.Tokens
+	jobs   jobConfig
 }
 
 // setting is one configuration variable: its environment name, its flag and its help.
@@ -38,7 +44,7 @@ type setting struct {
 
 // settings lists every configuration variable.
 func settings() []setting {
-	return []setting{
+	return append([]setting{
 		{"MEETINGD_ADDR", "addr", "127.0.0.1:8080", "listen address", false},
 		{"MEETINGD_DATA_DIR", "data-dir", "./data", "directory of the embedded event store and read models", false},
 		{"MEETINGD_WEBHOOK_USER", "webhook-user", "", "HTTP Basic user that CometChat sends", false},
@@ -47,9 +53,11 @@ func settings() []setting {
 		{"MEETINGD_API_TOKENS", "api-tokens", "", "comma list of token=appId (or token=*) for /v1", true},
 		{"MEETINGD_EVENTSTORE", "eventstore", "embedded", "'embedded', or an esdb:// or kurrentdb:// connection string", true},
 		{"MEETINGD_CLICKHOUSE_DSN", "clickhouse-dsn", "", "ClickHouse DSN (clickhouse://host:9000/db); empty: no ClickHouse", true},
+		reportsSetting,
 		{"MEETINGD_STALE_AFTER", "stale-after", "6h", "a meeting with no end and no event for this long becomes abandoned", false},
 		{"MEETINGD_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", false},
-	}
+		{"MEETINGD_WEBHOOK_RATE", "webhook-rate", "0", "webhook requests per second per client IP (burst: one second's worth); past it 429 with Retry-After; 0: no limit", false},
+	}, jobSettings()...)
 }
 
 // loadConfig reads the environment, then the flags (flags win), and validates
@@ -73,6 +81,9 @@ func loadConfig(name string, needWebhookAuth bool, args []string, stderr io.Writ
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: meetingd %s [flags]\n", name)
 		fs.PrintDefaults()
+		if name == "serve" {
+			fmt.Fprint(stderr, jobsUsage)
+		}
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -121,10 +132,19 @@ func loadConfig(name string, needWebhookAuth bool, args []string, stderr io.Writ
 	if cfg.ClickHouseDSN != "" && !strings.HasPrefix(cfg.ClickHouseDSN, "clickhouse://") && !strings.HasPrefix(cfg.ClickHouseDSN, "tcp://") {
 		errs = append(errs, errors.New("MEETINGD_CLICKHOUSE_DSN: want clickhouse://host:port/database"))
 	}
+	errs = append(errs, loadReports(&cfg, get)...)
 	if d, err := time.ParseDuration(get("MEETINGD_STALE_AFTER")); err != nil || d <= 0 {
 		errs = append(errs, fmt.Errorf("MEETINGD_STALE_AFTER: want a positive duration such as 6h, got %q", get("MEETINGD_STALE_AFTER")))
 	} else {
 		cfg.StaleAfter = d
+	}
+	if name == "serve" { // the jobs run in serve only; import and rebuild need no API key file
+		errs = append(errs, cfg.jobs.load(get, os.ReadFile)...)
+	}
+	if r, err := strconv.ParseFloat(get("MEETINGD_WEBHOOK_RATE"), 64); err != nil || r < 0 || math.IsInf(r, 0) || math.IsNaN(r) {
+		errs = append(errs, fmt.Errorf("MEETINGD_WEBHOOK_RATE: want requests per second (a number ≥ 0; 0: no limit), got %q", get("MEETINGD_WEBHOOK_RATE")))
+	} else {
+		cfg.WebhookRate = r
 	}
 	if _, err := parseLevel(cfg.LogLevel); err != nil {
 		errs = append(errs, err)

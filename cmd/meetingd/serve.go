@@ -11,7 +11,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/meetingd/meetingd/api"
 	"github.com/meetingd/meetingd/api/intake"
@@ -56,11 +55,18 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 	}
 	srv, err := api.New(api.Config{
 		WebhookUser: cfg.WebhookUser, WebhookPassword: cfg.WebhookPassword, InsecureDev: cfg.InsecureDev,
-		Tokens: cfg.tokens,
+		Tokens: cfg.tokens, ShutdownTimeout: cfg.jobs.ShutdownTimeout / 2, WebhookRate: cfg.WebhookRate,
 	}, api.Deps{
 		Intake: in, Events: p.store, Reports: reports, Ready: p.ready, Registry: reg, Gatherer: reg,
 	}, log)
 	if err != nil {
+		return err
+	}
+	sched, err := newScheduler(cfg, p, reg, log)
+	if err != nil {
+		return err
+	}
+	if err := registerLag(reg, p); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -69,10 +75,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 	}
 	log.Info("meetingd serving", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "eventstore", storeKind(cfg))
 
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return srv.Run(gctx, ln) })
-	g.Go(func() error { return p.runner.Run(gctx) })
-	err = g.Wait()
+	err = service{srv: srv, ln: ln, p: p, sched: sched, shutdown: cfg.jobs.ShutdownTimeout, log: log}.run(ctx)
 	log.Info("meetingd stopped", "error", err)
 	return err
 }

@@ -19,7 +19,7 @@ var (
 	bucketByTime   = []byte("idx_time")
 	bucketByPerson = []byte("idx_participant")
 
-	allBuckets = [][]byte{bucketMeta, bucketSessions, bucketByTime, bucketByPerson}
+	allBuckets = [][]byte{bucketMeta, bucketSessions, bucketByTime, bucketByPerson, bucketOpen, bucketOpenSessions}
 
 	keyCheckpoint = []byte("checkpoint")
 	keyLayout     = []byte("layout")

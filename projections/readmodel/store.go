@@ -91,9 +91,12 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:      timeout,
 		FreelistType: bolt.FreelistMapType,
-		// The freelist is rebuilt on open instead of written by every
-		// commit: cheaper batches, a slower open of a large file.
-		NoFreelistSync: true,
+		// The freelist is written by every commit (NoFreelistSync false):
+		// rebuilding it on open instead reads every page of the file, which
+		// made the whole file resident in serve (3.7 GB of RSS and a 14–30 s
+		// start with 1,000,000 meetings; BenchmarkServe in cmd/meetingd).
+		// A store written without it gets its freelist on the first commit.
+		NoFreelistSync: false,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("readmodel: open %s: %w", path, err)
@@ -116,6 +119,9 @@ func (s *Store) init(tx *bolt.Tx) error {
 		if len(v) != 1 || v[0] != layoutVersion {
 			return fmt.Errorf("unsupported layout %v (want %d): delete %s and rebuild the read models", v, layoutVersion, FileName)
 		}
+	}
+	if err := initOpenIndex(tx); err != nil { // before the sessions bucket exists on a new store
+		return err
 	}
 	for _, name := range allBuckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -253,6 +259,7 @@ type encoded struct {
 	ids     []string
 	summary []byte
 	status  domain.Status
+	last    int64 // LastEventAt, Unix seconds (open-meeting index)
 	rows    []domain.Attendance
 }
 
@@ -266,6 +273,7 @@ func encode(u projections.SessionUpdate, version uint64) (encoded, error) {
 	m := u.Meeting
 	e := encoded{key: u.Key, sk: sessionKey(u.Key), status: m.Status, rows: m.Participants, summary: summaryOf(m)}
 	e.rec = record{version: version, started: unixOf(m.StartedAt)}
+	e.last = unixOf(m.LastEventAt)
 	var err error
 	if u.Facts != nil {
 		f, err := u.Facts.MarshalJSON()
@@ -276,10 +284,10 @@ func encode(u projections.SessionUpdate, version uint64) (encoded, error) {
 	}
 	list := m
 	list.Participants, list.UnmatchedParticipants = nil, nil
-	if e.rec.meeting, err = json.Marshal(list); err != nil {
+	if e.rec.meeting, err = marshalJSON(list); err != nil {
 		return e, err
 	}
-	people, err := json.Marshal(participantsRecord{m.Participants, m.UnmatchedParticipants})
+	people, err := marshalJSON(participantsRecord{m.Participants, m.UnmatchedParticipants})
 	if err != nil {
 		return e, err
 	}
@@ -340,14 +348,20 @@ func (s *Store) Write(ctx context.Context, b projections.Batch) error {
 		return fmt.Errorf("readmodel: write: encode checkpoint: %w", err)
 	}
 	err = s.db.Update(func(tx *bolt.Tx) error {
-		w := writer{sessions: tx.Bucket(bucketSessions), byTime: tx.Bucket(bucketByTime), byPerson: tx.Bucket(bucketByPerson)}
+		w := &writer{sessions: tx.Bucket(bucketSessions), byTime: tx.Bucket(bucketByTime), byPerson: tx.Bucket(bucketByPerson)}
 		if w.sessions == nil {
 			return errors.New("store not initialized")
 		}
 		for i := range enc {
+			if err := indexOpen(tx, &enc[i], b.Version); err != nil {
+				return err
+			}
 			if err := w.put(&enc[i]); err != nil {
 				return err
 			}
+		}
+		if err := w.putIndexes(); err != nil {
+			return err
 		}
 		cur, err := readCheckpoint(tx)
 		if err != nil {
@@ -369,10 +383,38 @@ func (s *Store) Write(ctx context.Context, b projections.Batch) error {
 
 type writer struct {
 	sessions, byTime, byPerson *bolt.Bucket
+	// times and people are the index entries to put, gathered from the
+	// whole batch and put in key order by putIndexes: one B-tree walk per
+	// index instead of a random descent per entry (participant keys are
+	// scattered across the index).
+	times, people []entry
 }
 
-// put writes one session, replacing the index entries of its previous version.
-func (w writer) put(e *encoded) error {
+// entry is an index key and value.
+type entry struct{ k, v []byte }
+
+// putIndexes puts the gathered index entries, each index in key order.
+// Entries never collide with the deletes of put: every key ends with its
+// session id, and put deletes only its own session's old entries.
+func (w *writer) putIndexes() error {
+	for _, ix := range []struct {
+		b       *bolt.Bucket
+		entries []entry
+	}{{w.byTime, w.times}, {w.byPerson, w.people}} {
+		slices.SortFunc(ix.entries, func(x, y entry) int { return bytes.Compare(x.k, y.k) })
+		for _, e := range ix.entries {
+			if err := ix.b.Put(e.k, e.v); err != nil {
+				return err
+			}
+		}
+	}
+	w.times, w.people = nil, nil
+	return nil
+}
+
+// put writes one session and gathers its index entries (see putIndexes),
+// deleting the index entries of its previous version that they do not replace.
+func (w *writer) put(e *encoded) error {
 	k := e.key
 	if k.AppID == "" || k.SessionID == "" {
 		return fmt.Errorf("session %q/%q: empty app or session id", k.AppID, k.SessionID)
@@ -417,14 +459,9 @@ func (w writer) put(e *encoded) error {
 	if err := w.sessions.Put(e.sk, e.rec.encode(e.ids)); err != nil {
 		return err
 	}
-	if err := w.byTime.Put(timeKey(k.AppID, e.rec.started, k.SessionID), e.summary); err != nil {
-		return err
-	}
+	w.times = append(w.times, entry{timeKey(k.AppID, e.rec.started, k.SessionID), e.summary})
 	for _, r := range e.rows {
-		pk := personKey(k.AppID, r.Participant, e.rec.started, k.SessionID)
-		if err := w.byPerson.Put(pk, attendanceOf(e.status, r)); err != nil {
-			return err
-		}
+		w.people = append(w.people, entry{personKey(k.AppID, r.Participant, e.rec.started, k.SessionID), attendanceOf(e.status, r)})
 	}
 	return nil
 }

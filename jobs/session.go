@@ -1,0 +1,147 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"time"
+
+	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/eventstore"
+	"github.com/meetingd/meetingd/projections"
+)
+
+// Log is the part of the event store the jobs use (eventstore.Store).
+// Safe for concurrent use; every call honours ctx; Append is durable when it
+// returns without error and fails with eventstore.ErrConcurrency when the
+// expected revision does not hold.
+type Log interface {
+	ReadStream(ctx context.Context, stream string, from uint64) iter.Seq2[eventstore.RecordedEvent, error]
+	Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.Event) (eventstore.AppendResult, error)
+}
+
+// OpenMeetings finds meetings without a known end by their newest CometChat
+// timestamp (projections/readmodel implements it). Safe for concurrent use;
+// honours ctx. The index may lag the log; the jobs re-check every candidate
+// against the log.
+type OpenMeetings interface {
+	OpenMeetings(ctx context.Context, q projections.OpenQuery) ([]projections.OpenMeeting, error)
+}
+
+// session is one session's stream, read and folded.
+type session struct {
+	key      projections.SessionKey
+	stream   string
+	events   []domain.Event
+	facts    *domain.Facts
+	revision uint64 // of the last event read
+}
+
+// errNoStream means the session has no events in the log.
+var errNoStream = errors.New("no events")
+
+// loadSession reads and folds the session's stream. Events this version
+// cannot decode are skipped, as the projections skip them.
+func loadSession(ctx context.Context, log Log, key projections.SessionKey) (*session, error) {
+	s := &session{key: key, stream: domain.StreamName(key.AppID, key.SessionID), facts: domain.NewFacts(key.AppID, key.SessionID)}
+	n := 0
+	for rec, err := range log.ReadStream(ctx, s.stream, 0) {
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			return nil, fmt.Errorf("read %s: %w", s.stream, errNoStream)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", s.stream, err)
+		}
+		n++
+		s.revision = rec.Revision
+		ev, err := domain.Unmarshal(rec.Type, rec.Data)
+		if err != nil {
+			continue
+		}
+		s.events = append(s.events, ev)
+		s.facts.Apply(ev)
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("read %s: %w", s.stream, errNoStream)
+	}
+	return s, nil
+}
+
+// ownMetadata is stored with the events the jobs append.
+type ownMetadata struct {
+	// Source names the job: "job:stale-closer" or "job:reconcile".
+	Source     string    `json:"source"`
+	RecordedAt time.Time `json:"recorded_at"`
+}
+
+// appendOwn appends one of meetingd's own events to the session's stream,
+// expecting the revision the decision was made on. Its id derives from the
+// content, so repeating it stores nothing (Duplicate).
+func appendOwn(ctx context.Context, log Log, s *session, p domain.Payload, source string, now time.Time) (eventstore.AppendResult, error) {
+	ev := domain.Event{AppID: s.key.AppID, SessionID: s.key.SessionID, Kind: s.facts.Meeting().Kind, Payload: p}
+	data, err := ev.Marshal()
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	meta, err := json.Marshal(ownMetadata{Source: source, RecordedAt: now.UTC()})
+	if err != nil {
+		return eventstore.AppendResult{}, err
+	}
+	res, err := log.Append(ctx, s.stream, eventstore.Exact(s.revision), eventstore.Event{
+		ID: domain.EventID(ev), Type: ev.Type(), Data: data, Metadata: meta,
+	})
+	if err != nil {
+		return res, fmt.Errorf("append %s to %s: %w", ev.Type(), s.stream, err)
+	}
+	return res, nil
+}
+
+// pages yields the open meetings of q, page after page.
+func pages(ctx context.Context, idx OpenMeetings, q projections.OpenQuery) iter.Seq2[projections.OpenMeeting, error] {
+	return func(yield func(projections.OpenMeeting, error) bool) {
+		for {
+			page, err := idx.OpenMeetings(ctx, q)
+			if err != nil {
+				yield(projections.OpenMeeting{}, fmt.Errorf("list open meetings: %w", err))
+				return
+			}
+			for _, m := range page {
+				if !yield(m, nil) {
+					return
+				}
+			}
+			if len(page) < q.Limit {
+				return
+			}
+			last := page[len(page)-1]
+			q.After = &last
+		}
+	}
+}
+
+// runErrors keeps the first few errors of a run and counts the rest.
+type runErrors struct {
+	errs []error
+	n    int
+}
+
+const keptErrors = 5
+
+func (r *runErrors) add(err error) {
+	r.n++
+	if len(r.errs) < keptErrors {
+		r.errs = append(r.errs, err)
+	}
+}
+
+func (r *runErrors) err() error {
+	if r.n == 0 {
+		return nil
+	}
+	if r.n > len(r.errs) {
+		r.errs = append(r.errs, fmt.Errorf("… and %d more errors", r.n-len(r.errs)))
+	}
+	return errors.Join(r.errs...)
+}
