@@ -35,6 +35,7 @@ commands:
   serve          run the service (see 'meetingd serve -h' for flags)
   import FILE    append CometChat webhooks from a JSON Lines file ('-' reads stdin)
   rebuild        drop every read model and fold the whole event log again (serve stopped)
+  migrate        apply the ClickHouse schema migrations (MEETINGD_CLICKHOUSE_DSN); serve applies them too
 
 configuration: MEETINGD_* environment variables, each also a flag of serve`
 
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 		return importCmd(ctx, args[1:], stdout, stderr, lookupEnv)
 	case "rebuild":
 		return rebuildCmd(ctx, args[1:], stdout, stderr, lookupEnv)
+	case "migrate":
+		return migrateCmd(ctx, args[1:], stdout, stderr, lookupEnv)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, usage)
 		return nil

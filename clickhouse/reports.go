@@ -1,0 +1,387 @@
+package clickhouse
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/projections"
+)
+
+// Reports is the ClickHouse implementation of projections.Reports: it reads
+// the tables the Sink writes, through FINAL and without tombstones
+// (deleted = 0). Safe for concurrent use.
+type Reports struct {
+	conn Conn
+}
+
+var _ projections.Reports = (*Reports)(nil)
+
+// NewReports returns the reports of the migrated database of conn.
+func NewReports(conn Conn) *Reports { return &Reports{conn: conn} }
+
+// Ping reports whether ClickHouse answers.
+func (r *Reports) Ping(ctx context.Context) error {
+	if err := r.conn.Ping(ctx); err != nil {
+		return fmt.Errorf("clickhouse: %w", err)
+	}
+	return nil
+}
+
+// Meeting returns a meeting with its participants, or projections.ErrNotFound:
+// its head gives started_at, which with app and session is the meetings
+// row's primary key.
+func (r *Reports) Meeting(ctx context.Context, key projections.SessionKey) (domain.Meeting, error) {
+	if key.AppID == "" {
+		return domain.Meeting{}, fmt.Errorf("clickhouse: meeting: no app id: %w", projections.ErrInvalidQuery)
+	}
+	started, found, err := r.headStarted(ctx, key)
+	if err != nil {
+		return domain.Meeting{}, fmt.Errorf("clickhouse: meeting %s/%s: %w", key.AppID, key.SessionID, err)
+	}
+	if !found {
+		return domain.Meeting{}, fmt.Errorf("clickhouse: meeting %s/%s: %w", key.AppID, key.SessionID, projections.ErrNotFound)
+	}
+	q := `SELECT meeting, attendance FROM meetings FINAL
+		WHERE app_id = ? AND started_at = toDateTime(?) AND session_id = ? AND deleted = 0`
+	m, found, err := r.meetingRow(ctx, q, key.AppID, started, key.SessionID)
+	if err == nil && !found {
+		// Only after a flush cut off between the rows and the head (a crash):
+		// the live row is elsewhere in the app until the session is rewritten.
+		m, found, err = r.meetingRow(ctx, `SELECT meeting, attendance FROM meetings FINAL
+			WHERE app_id = ? AND session_id = ? AND deleted = 0 ORDER BY version DESC LIMIT 1`, key.AppID, key.SessionID)
+	}
+	if err != nil {
+		return domain.Meeting{}, fmt.Errorf("clickhouse: meeting %s/%s: %w", key.AppID, key.SessionID, err)
+	}
+	if !found {
+		return domain.Meeting{}, fmt.Errorf("clickhouse: meeting %s/%s: %w", key.AppID, key.SessionID, projections.ErrNotFound)
+	}
+	return m, nil
+}
+
+// headStarted returns the started_at (Unix seconds) of the session's head.
+func (r *Reports) headStarted(ctx context.Context, key projections.SessionKey) (int64, bool, error) {
+	rows, err := r.conn.Query(ctx, `SELECT toUInt32(started_at) FROM session_versions FINAL
+		WHERE app_id = ? AND session_id = ?`, key.AppID, key.SessionID)
+	if err != nil {
+		return 0, false, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return 0, false, rows.Err()
+	}
+	var s uint32
+	if err := rows.Scan(&s); err != nil {
+		return 0, false, err
+	}
+	return int64(s), true, rows.Err()
+}
+
+func (r *Reports) meetingRow(ctx context.Context, q string, args ...any) (domain.Meeting, bool, error) {
+	var m domain.Meeting
+	rows, err := r.conn.Query(ctx, q, args...)
+	if err != nil {
+		return m, false, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return m, false, rows.Err()
+	}
+	var meetingJSON, peopleJSON string
+	if err := rows.Scan(&meetingJSON, &peopleJSON); err != nil {
+		return m, false, err
+	}
+	if err := json.Unmarshal([]byte(meetingJSON), &m); err != nil {
+		return m, false, fmt.Errorf("decode meeting: %w", err)
+	}
+	var doc participantsDoc
+	if err := json.Unmarshal([]byte(peopleJSON), &doc); err != nil {
+		return m, false, fmt.Errorf("decode participants: %w", err)
+	}
+	m.Participants, m.UnmatchedParticipants = doc.Participants, doc.Unmatched
+	return m, true, rows.Err()
+}
+
+// bounds are a [From, To) range of started_at in whole seconds: lo is
+// inclusive, hi exclusive (hiOpen: no upper bound); empty when nothing fits.
+type bounds struct {
+	lo, hi int64
+	hiOpen bool
+	empty  bool
+}
+
+// maxDateTime is the largest DateTime (UInt32 seconds).
+const maxDateTime = math.MaxUint32
+
+func rangeOf(from, to time.Time) bounds {
+	b := bounds{hiOpen: true}
+	if !from.IsZero() {
+		b.lo = max(ceilUnix(from), 0)
+	}
+	if !to.IsZero() {
+		hi := ceilUnix(to)
+		if hi <= maxDateTime {
+			b.hi, b.hiOpen = hi, false
+		}
+	}
+	if b.lo > maxDateTime || (!b.hiOpen && b.hi <= b.lo) {
+		b.empty = true
+	}
+	return b
+}
+
+// ceilUnix is t in Unix seconds, rounded up: started_at ≥ t ⟺ started_at ≥ ceil(t).
+func ceilUnix(t time.Time) int64 {
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
+}
+
+// where appends the range's conditions on col.
+func (b bounds) where(col string, sql *strings.Builder, args *[]any) {
+	if b.lo > 0 {
+		sql.WriteString(" AND " + col + " >= toDateTime(?)")
+		*args = append(*args, b.lo)
+	}
+	if !b.hiOpen {
+		sql.WriteString(" AND " + col + " < toDateTime(?)")
+		*args = append(*args, b.hi)
+	}
+}
+
+func validStatus(s domain.Status) bool {
+	switch s {
+	case "", domain.StatusLive, domain.StatusEnded, domain.StatusAbandoned:
+		return true
+	}
+	return false
+}
+
+// Meetings lists meetings newest first, in one query.
+func (r *Reports) Meetings(ctx context.Context, q projections.MeetingQuery) (projections.MeetingPage, error) {
+	page := projections.MeetingPage{Meetings: []domain.Meeting{}}
+	if q.AppID == "" {
+		return page, fmt.Errorf("clickhouse: meetings: no app id: %w", projections.ErrInvalidQuery)
+	}
+	if !validStatus(q.Status) {
+		return page, fmt.Errorf("clickhouse: meetings: status %q: %w", q.Status, projections.ErrInvalidQuery)
+	}
+	limit := q.Limit
+	switch {
+	case limit <= 0:
+		limit = projections.DefaultLimit
+	case limit > projections.MaxLimit:
+		limit = projections.MaxLimit
+	}
+	var cur *projections.Cursor
+	if q.Cursor != "" {
+		c, err := projections.ParseCursor(q.Cursor)
+		if err != nil {
+			return page, fmt.Errorf("clickhouse: meetings: %w", err)
+		}
+		cur = &c
+	}
+	if err := ctx.Err(); err != nil {
+		return page, fmt.Errorf("clickhouse: meetings: %w", err)
+	}
+	rg := rangeOf(q.From, q.To)
+	if rg.empty {
+		return page, nil
+	}
+	// The page's keys come from a narrow scan of the range (the subquery);
+	// the documents are read for those keys alone, through the primary key.
+	var sub strings.Builder
+	args := []any{q.AppID}
+	sub.WriteString(`SELECT started_at, session_id FROM meetings FINAL WHERE app_id = ?`)
+	rg.where("started_at", &sub, &args)
+	if cur != nil {
+		if cur.StartedUnix < 0 {
+			return page, nil
+		}
+		sub.WriteString(" AND (started_at < toDateTime(?) OR (started_at = toDateTime(?) AND session_id < ?))")
+		args = append(args, cur.StartedUnix, cur.StartedUnix, cur.SessionID)
+	}
+	sub.WriteString(" AND deleted = 0")
+	if q.Status != "" {
+		sub.WriteString(" AND status = ?")
+		args = append(args, string(q.Status))
+	}
+	if q.Participant != "" {
+		sub.WriteString(" AND has(participants, ?)")
+		args = append(args, q.Participant)
+	}
+	sub.WriteString(" ORDER BY started_at DESC, session_id DESC LIMIT ?")
+	args = append(args, limit+1)
+	sql := `SELECT session_id, toUInt32(started_at), meeting FROM meetings FINAL
+		WHERE app_id = ? AND (started_at, session_id) IN (` + sub.String() + `) AND deleted = 0`
+	args = append([]any{q.AppID}, args...)
+
+	type listed struct {
+		session string
+		started int64
+		doc     string
+	}
+	var keys []listed
+	rows, err := r.conn.Query(ctx, sql, args...)
+	if err != nil {
+		return page, fmt.Errorf("clickhouse: meetings: %w", err)
+	}
+	for rows.Next() {
+		var l listed
+		var s uint32
+		if err := rows.Scan(&l.session, &s, &l.doc); err != nil {
+			rows.Close()
+			return page, fmt.Errorf("clickhouse: meetings: %w", err)
+		}
+		l.started = int64(s)
+		keys = append(keys, l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return page, fmt.Errorf("clickhouse: meetings: %w", err)
+	}
+	slices.SortFunc(keys, func(a, b listed) int {
+		return cmp.Or(cmp.Compare(b.started, a.started), cmp.Compare(b.session, a.session))
+	})
+	more := len(keys) > limit
+	if more {
+		keys = keys[:limit]
+	}
+	for _, k := range keys {
+		var m domain.Meeting
+		if err := json.Unmarshal([]byte(k.doc), &m); err != nil {
+			return page, fmt.Errorf("clickhouse: meetings: decode %s: %w", k.session, err)
+		}
+		page.Meetings = append(page.Meetings, m)
+	}
+	if more {
+		last := keys[len(keys)-1]
+		page.NextCursor = projections.Cursor{StartedUnix: last.started, SessionID: last.session}.String()
+	}
+	return page, nil
+}
+
+// ParticipantAttendance reports one participant across meetings from the
+// attendance table, whose primary key starts with (app, participant,
+// meeting_started_at).
+func (r *Reports) ParticipantAttendance(ctx context.Context, q projections.ParticipantQuery) (projections.ParticipantReport, error) {
+	rep := projections.ParticipantReport{Participant: q.Participant, Meetings: []projections.ParticipantMeeting{}}
+	if q.AppID == "" {
+		return rep, fmt.Errorf("clickhouse: participant attendance: no app id: %w", projections.ErrInvalidQuery)
+	}
+	if err := ctx.Err(); err != nil {
+		return rep, fmt.Errorf("clickhouse: participant attendance: %w", err)
+	}
+	rg := rangeOf(q.From, q.To)
+	if rg.empty {
+		return rep, nil
+	}
+	var sql strings.Builder
+	args := []any{q.AppID, q.Participant}
+	sql.WriteString(`SELECT session_id, toUInt32(meeting_started_at), attended_seconds, attendance_ratio, join_count
+		FROM attendance FINAL WHERE app_id = ? AND participant = ?`)
+	rg.where("meeting_started_at", &sql, &args)
+	sql.WriteString(" AND deleted = 0 ORDER BY meeting_started_at DESC, session_id DESC")
+	rows, err := r.conn.Query(ctx, sql.String(), args...)
+	if err != nil {
+		return rep, fmt.Errorf("clickhouse: participant attendance: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			pm       projections.ParticipantMeeting
+			started  uint32
+			attended uint64
+			joins    uint32
+		)
+		if err := rows.Scan(&pm.SessionID, &started, &attended, &pm.AttendanceRatio, &joins); err != nil {
+			return rep, fmt.Errorf("clickhouse: participant attendance: %w", err)
+		}
+		pm.StartedAt = fromDT(time.Unix(int64(started), 0))
+		pm.AttendedSeconds, pm.JoinCount = int64(attended), int(joins)
+		rep.Meetings = append(rep.Meetings, pm)
+		rep.TotalAttendedSeconds += pm.AttendedSeconds
+	}
+	if err := rows.Err(); err != nil {
+		return rep, fmt.Errorf("clickhouse: participant attendance: %w", err)
+	}
+	rep.MeetingsAttended = len(rep.Meetings)
+	return rep, nil
+}
+
+// bucketSQL is the expression of a bucket's number and the function from
+// that number to the bucket's start (Unix seconds, UTC): integer arithmetic
+// on the stored seconds, so the server's time zone does not matter.
+func bucketSQL(b projections.Bucket) (string, func(n int64) int64, bool) {
+	switch b {
+	case projections.Hour:
+		return "intDiv(toUInt32(started_at), 3600)", func(n int64) int64 { return n * 3600 }, true
+	case projections.Day:
+		return "intDiv(toUInt32(started_at), 86400)", func(n int64) int64 { return n * 86400 }, true
+	case projections.Week:
+		// Weeks start on Monday; 1970-01-05 (345600) was one. Shifted by
+		// +259200 so the dividend is never negative: floor((t-345600)/604800)
+		// = intDiv(t+259200, 604800) - 1.
+		return "intDiv(toUInt32(started_at) + 259200, 604800)", func(n int64) int64 { return (n-1)*604800 + 345600 }, true
+	}
+	return "", nil, false
+}
+
+// Durations aggregates ended and abandoned meetings into buckets in one
+// GROUP BY over the meetings of the range.
+func (r *Reports) Durations(ctx context.Context, q projections.DurationQuery) ([]projections.DurationBucket, error) {
+	if q.AppID == "" {
+		return nil, fmt.Errorf("clickhouse: durations: no app id: %w", projections.ErrInvalidQuery)
+	}
+	expr, startOf, ok := bucketSQL(q.Bucket)
+	if !ok {
+		return nil, fmt.Errorf("clickhouse: durations: bucket %q: %w", q.Bucket, projections.ErrInvalidQuery)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("clickhouse: durations: %w", err)
+	}
+	out := []projections.DurationBucket{}
+	rg := rangeOf(q.From, q.To)
+	if rg.empty {
+		return out, nil
+	}
+	var sql strings.Builder
+	args := []any{q.AppID}
+	sql.WriteString(`SELECT toInt64(` + expr + `) AS b, count(), sum(duration_seconds), max(duration_seconds),
+		uniqExactArray(participants), sum(total_attendance_seconds)
+		FROM meetings FINAL WHERE app_id = ?`)
+	rg.where("started_at", &sql, &args)
+	sql.WriteString(" AND deleted = 0 AND status IN ('ended', 'abandoned') GROUP BY b ORDER BY b")
+	rows, err := r.conn.Query(ctx, sql.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: durations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			n                           int64
+			count, total, maxD, uniq, a uint64
+		)
+		if err := rows.Scan(&n, &count, &total, &maxD, &uniq, &a); err != nil {
+			return nil, fmt.Errorf("clickhouse: durations: %w", err)
+		}
+		out = append(out, projections.DurationBucket{
+			Start: time.Unix(startOf(n), 0).UTC(), Meetings: int64(count), TotalDurationSeconds: int64(total),
+			AvgDurationSeconds: float64(total) / float64(count), MaxDurationSeconds: int64(maxD),
+			UniqueParticipants: int64(uniq), AttendanceSeconds: int64(a),
+		})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("clickhouse: durations: %w", err)
+	}
+	return out, nil
+}
