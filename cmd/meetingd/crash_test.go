@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/meetingd/meetingd/clickhouse/clickhousetest"
 )
 
 // crashRounds is how many SIGKILL rounds TestCrashConsistency runs
@@ -105,14 +107,14 @@ func TestCrashConsistency(t *testing.T) {
 		rounds, killedServe, killedRebuild, n, sessions)
 }
 
-// clickhouseForCrash returns the ClickHouse DSN for the crash test's own
-// database, or "" when no test server is configured.
+// clickhouseForCrash returns the DSN of a new database of the crash test's
+// own on the test ClickHouse server, or "" when no test server is configured.
 func clickhouseForCrash(t *testing.T) string {
-	dsn := os.Getenv("MEETINGD_TEST_CLICKHOUSE")
-	if dsn == "" {
+	if os.Getenv(clickhousetest.EnvVar) == "" {
+		t.Logf("%s is not set: the crash test runs without ClickHouse", clickhousetest.EnvVar)
 		return ""
 	}
-	return dsn
+	return clickhousetest.DSN(t)
 }
 
 // ackSet records, per session, the event ids that got a 200.
