@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"iter"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -38,12 +37,9 @@ type storedEvent struct {
 
 // sessionParam returns the unescaped :sessionId path parameter.
 func sessionParam(c *fiber.Ctx) (string, error) {
-	raw := c.Params("sessionId")
-	id, err := url.PathUnescape(raw)
-	if err != nil || id == "" {
-		return "", badParam("sessionId", "not a valid path segment")
-	}
-	return id, nil
+	// The same checks as the reports: a session id that the intake would
+	// never store (separators, control characters, too long) is a 400.
+	return parsePathID("sessionId", c.Params("sessionId"), true)
 }
 
 // pageParams reads ?limit= and a numeric ?cursor=.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"time"
 
@@ -33,6 +34,10 @@ type Config struct {
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// ShutdownTimeout bounds the wait for requests in flight (default 10s).
 	ShutdownTimeout time.Duration
+	// WebhookRate caps the webhook requests per second of each client (by
+	// IP address), with a burst of one second's worth; past it the intake
+	// answers 429 with Retry-After. 0 turns the limit off.
+	WebhookRate float64
 }
 
 func (c *Config) setDefaults() {
@@ -58,6 +63,9 @@ func (c Config) Validate() error {
 	}
 	if c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 || c.ShutdownTimeout < 0 {
 		errs = append(errs, errors.New("timeouts must not be negative"))
+	}
+	if c.WebhookRate < 0 || math.IsNaN(c.WebhookRate) || math.IsInf(c.WebhookRate, 0) {
+		errs = append(errs, errors.New("webhook rate must be a non-negative number (0: no limit)"))
 	}
 	return errors.Join(errs...)
 }
@@ -141,6 +149,12 @@ func (s *Server) routes() {
 	s.app.Get("/openapi.json", serveOpenAPI)
 
 	hook := s.app.Group("/webhooks")
+	if s.cfg.WebhookRate > 0 {
+		// Before authentication: it also slows down credential guessing.
+		hook.Use(rateLimit(newClientLimiter(s.cfg.WebhookRate, time.Now), func(*fiber.Ctx) {
+			s.metrics.webhook("", "rate_limited")
+		}))
+	}
 	if !s.cfg.InsecureDev || s.cfg.WebhookUser != "" {
 		hook.Use(webhookAuth(s.cfg.WebhookUser, s.cfg.WebhookPassword, func(*fiber.Ctx) {
 			s.metrics.webhook("", "unauthorized")

@@ -30,8 +30,13 @@ func sessionFilter() eventstore.Filter {
 
 // Config tunes the Runner.
 type Config struct {
-	// BatchSize flushes a batch once it holds this many events (default 2000).
+	// BatchSize flushes a batch of Run once it holds this many events (default 2000).
 	BatchSize int
+	// CatchUpBatchSize is the batch size of CatchUp and Rebuild (default
+	// 250,000 events): a batch holds folded facts, not events, and larger
+	// batches write each session, and the pages of the indexes, fewer times
+	// (BenchmarkRebuild).
+	CatchUpBatchSize int
 	// BatchAge flushes a batch this long after its first event (default 200ms).
 	BatchAge time.Duration
 	// CacheSessions is how many sessions' fold state stay in memory (default 50,000).
@@ -45,6 +50,9 @@ type Config struct {
 func (c *Config) setDefaults() {
 	if c.BatchSize == 0 {
 		c.BatchSize = 2000
+	}
+	if c.CatchUpBatchSize == 0 {
+		c.CatchUpBatchSize = 250_000
 	}
 	if c.BatchAge == 0 {
 		c.BatchAge = 200 * time.Millisecond
@@ -65,6 +73,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.BatchSize < 1 {
 		errs = append(errs, errors.New("projections: BatchSize must be positive"))
+	}
+	if c.CatchUpBatchSize < 1 {
+		errs = append(errs, errors.New("projections: CatchUpBatchSize must be positive"))
 	}
 	if c.BatchAge <= 0 {
 		errs = append(errs, errors.New("projections: BatchAge must be positive"))
@@ -175,19 +186,52 @@ func (r *Runner) Run(ctx context.Context) error {
 		timer.Stop()
 		return r.flush(ctx, b)
 	}
+	// recs is the chunk in hand: the event received and those already
+	// waiting behind it, up to the room left in the batch, folded together
+	// (one LoadFacts for the chunk's unknown sessions).
+	recs := make([]eventstore.RecordedEvent, 0, min(r.cfg.BatchSize, runChunk))
+	dec := make([]decoded, 0, cap(recs))
 	for {
 		select {
 		case it, ok := <-feed:
+			var failed error
+			recs = recs[:0]
+			for {
+				switch {
+				case !ok || (it.err != nil && ctx.Err() != nil):
+					failed = errStopped
+				case it.err != nil:
+					failed = fmt.Errorf("projections: subscription: %w", it.err)
+				default:
+					recs = append(recs, it.ev)
+				}
+				if failed != nil || len(recs) == cap(recs) || b.count+len(recs) >= b.size {
+					break
+				}
+				select {
+				case it, ok = <-feed:
+					continue
+				default:
+				}
+				break
+			}
+			if len(recs) > 0 {
+				if b.empty() {
+					timer.Reset(r.cfg.BatchAge)
+				}
+				dec = r.decode(recs, dec[:0])
+				clear(recs)
+				if err := r.apply(ctx, b, dec); err != nil {
+					return r.stopped(ctx, err, flush)
+				}
+			}
 			switch {
-			case !ok || (it.err != nil && ctx.Err() != nil):
+			case failed == errStopped:
 				return r.finalFlush(ctx, flush)
-			case it.err != nil:
-				return fmt.Errorf("projections: subscription: %w", it.err)
+			case failed != nil:
+				return failed
 			}
-			if b.empty() {
-				timer.Reset(r.cfg.BatchAge)
-			}
-			if b.add(it.ev) {
+			if b.full() {
 				if err := flush(ctx); err != nil {
 					return r.stopped(ctx, err, flush)
 				}
@@ -201,6 +245,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// errStopped marks the end of the subscription by shutdown.
+var errStopped = errors.New("projections: stopped")
 
 // stopped turns a flush failure caused by shutdown into a clean final flush.
 func (r *Runner) stopped(ctx context.Context, err error, flush func(context.Context) error) error {
@@ -220,19 +267,27 @@ func (r *Runner) finalFlush(ctx context.Context, flush func(context.Context) err
 	return nil
 }
 
-// CatchUp folds from the checkpoint to the head of the log as of the call, and returns.
+// CatchUp folds from the checkpoint to the head of the log as of the call,
+// and returns. The log is read and decoded ahead, on every CPU, while the
+// batch in hand is folded and written (see readAhead).
 func (r *Runner) CatchUp(ctx context.Context) error {
 	cp, err := r.store.Checkpoint(ctx)
 	if err != nil {
 		return fmt.Errorf("projections: read checkpoint: %w", err)
 	}
 	r.setCommitted(cp)
-	b := newBatcher(r.cfg.BatchSize, cp)
-	for ev, err := range r.src.ReadAll(ctx, cp.Position, sessionFilter()) {
-		if err != nil {
-			return fmt.Errorf("projections: read log: %w", err)
+	b := newBatcher(r.cfg.CatchUpBatchSize, cp)
+	chunks, stop := r.readAhead(ctx, r.src.ReadAll(ctx, cp.Position, sessionFilter()))
+	defer stop()
+	for c := range chunks {
+		<-c.done
+		if err := r.apply(ctx, b, c.events); err != nil {
+			return err
 		}
-		if b.add(ev) {
+		if c.err != nil {
+			return fmt.Errorf("projections: read log: %w", c.err)
+		}
+		if b.full() {
 			if err := r.flush(ctx, b); err != nil {
 				return err
 			}
@@ -266,17 +321,15 @@ func (r *Runner) setCommitted(cp Checkpoint) {
 	r.mu.Unlock()
 }
 
-// flush folds the batch's events into their sessions' facts, writes the
-// changed sessions to every sink and then commits them with the checkpoint.
+// flush derives the Meetings of the batch's sessions, writes them to every
+// sink and then commits them, with their facts and the checkpoint, to the
+// state store.
 func (r *Runner) flush(ctx context.Context, b *batcher) error {
 	if b.empty() {
 		return nil
 	}
 	start := time.Now()
-	updates, err := r.fold(ctx, b)
-	if err != nil {
-		return err
-	}
+	updates := derive(b.facts)
 	batch := Batch{Sessions: updates, Checkpoint: b.next, Version: b.next.Position.Commit}
 	for _, s := range r.sinks {
 		if err := r.retry(ctx, "sink", func() error { return s.Write(ctx, batch) }); err != nil {
@@ -295,56 +348,61 @@ func (r *Runner) flush(ctx context.Context, b *batcher) error {
 	return nil
 }
 
-// fold applies the batch's events to their sessions' facts (loaded from the
-// cache or the state store) and returns the changed sessions.
-func (r *Runner) fold(ctx context.Context, b *batcher) ([]SessionUpdate, error) {
-	facts := make(map[SessionKey]*domain.Facts, len(b.events))
+// apply folds decoded events into the batch: each event's session facts
+// come from the batch, the cache or (for all the chunk's other sessions, in
+// one call) the state store. Facts merge idempotently, so folding into the
+// cached copy is safe even if this batch's write fails and is folded again.
+// Events that did not decode are counted, logged and skipped; every event
+// advances the batch's checkpoint.
+func (r *Runner) apply(ctx context.Context, b *batcher, evs []decoded) error {
 	var missing []SessionKey
-	decoded := make([]domain.Event, 0, len(b.events))
-	for _, rec := range b.events {
-		ev, err := domain.Unmarshal(rec.Type, rec.Data)
-		if err != nil {
-			// A type this version does not know (written by a newer one):
-			// skip it rather than stop every report; rebuild after upgrading.
-			r.m.skipped.Inc()
-			r.log.Warn("skipping undecodable event", "stream", rec.Stream, "revision", rec.Revision, "type", rec.Type, "error", err)
+	for i := range evs {
+		d := &evs[i]
+		if d.err != nil {
 			continue
 		}
-		decoded = append(decoded, ev)
-		key := SessionKey{AppID: ev.AppID, SessionID: ev.SessionID}
-		if _, ok := facts[key]; ok {
+		key := SessionKey{AppID: d.ev.AppID, SessionID: d.ev.SessionID}
+		if _, ok := b.facts[key]; ok {
 			continue
 		}
-		// Facts merge idempotently, so folding into the cached copy is safe
-		// even if this batch's write fails and is folded again later.
 		if f, ok := r.cache.Get(key); ok {
-			facts[key] = f
+			b.facts[key] = f
 			continue
 		}
-		facts[key] = nil
+		b.facts[key] = nil
 		missing = append(missing, key)
 	}
 	if len(missing) > 0 {
 		loaded, err := r.store.LoadFacts(ctx, missing)
 		if err != nil {
-			return nil, fmt.Errorf("projections: load facts: %w", err)
+			for _, k := range missing {
+				delete(b.facts, k)
+			}
+			return fmt.Errorf("projections: load facts: %w", err)
 		}
 		for _, k := range missing {
 			if f, ok := loaded[k]; ok && f != nil {
-				facts[k] = f
+				b.facts[k] = f
 			} else {
-				facts[k] = domain.NewFacts(k.AppID, k.SessionID)
+				b.facts[k] = domain.NewFacts(k.AppID, k.SessionID)
 			}
 		}
 	}
-	for _, ev := range decoded {
-		facts[SessionKey{AppID: ev.AppID, SessionID: ev.SessionID}].Apply(ev)
+	for i := range evs {
+		d := &evs[i]
+		b.next.Position = d.pos
+		b.next.Events++
+		b.count++
+		if d.err != nil {
+			// A type this version does not know (written by a newer one):
+			// skip it rather than stop every report; rebuild after upgrading.
+			r.m.skipped.Inc()
+			r.log.Warn("skipping undecodable event", "stream", d.stream, "revision", d.revision, "type", d.typ, "error", d.err)
+			continue
+		}
+		b.facts[SessionKey{AppID: d.ev.AppID, SessionID: d.ev.SessionID}].Apply(d.ev)
 	}
-	updates := make([]SessionUpdate, 0, len(facts))
-	for k, f := range facts {
-		updates = append(updates, SessionUpdate{Key: k, Facts: f, Meeting: f.Meeting()})
-	}
-	return updates, nil
+	return nil
 }
 
 // retry calls op until it succeeds or ctx ends, backing off exponentially.
@@ -367,31 +425,25 @@ func (r *Runner) retry(ctx context.Context, what string, op func() error) error 
 	return nil
 }
 
-// batcher accumulates the events of one batch.
+// batcher accumulates one batch: the facts of the sessions its events
+// touched, already folded, and the checkpoint after its last event.
 type batcher struct {
-	size   int
-	events []eventstore.RecordedEvent
-	next   Checkpoint
-	count  int
+	size  int
+	facts map[SessionKey]*domain.Facts
+	next  Checkpoint
+	count int
 }
 
 func newBatcher(size int, from Checkpoint) *batcher {
-	return &batcher{size: size, events: make([]eventstore.RecordedEvent, 0, size), next: from}
+	return &batcher{size: size, facts: make(map[SessionKey]*domain.Facts), next: from}
 }
 
-// add appends ev and reports whether the batch is full.
-func (b *batcher) add(ev eventstore.RecordedEvent) bool {
-	b.events = append(b.events, ev)
-	b.next.Position = ev.Position
-	b.next.Events++
-	b.count++
-	return len(b.events) >= b.size
-}
+// full reports whether the batch holds size events or more.
+func (b *batcher) full() bool { return b.count >= b.size }
 
-func (b *batcher) empty() bool { return len(b.events) == 0 }
+func (b *batcher) empty() bool { return b.count == 0 }
 
 func (b *batcher) reset() {
-	clear(b.events)
-	b.events = b.events[:0]
+	clear(b.facts)
 	b.count = 0
 }

@@ -90,7 +90,7 @@ func checkMeetings(t *testing.T, st *memState, want map[projections.SessionKey][
 
 func newRunner(t *testing.T, l *memLog, st *memState, sinks ...projections.Sink) *projections.Runner {
 	t.Helper()
-	r, err := projections.New(projections.Config{BatchSize: 7, BatchAge: 10 * time.Millisecond}, l, st, sinks, nil, quietLog())
+	r, err := projections.New(projections.Config{BatchSize: 7, CatchUpBatchSize: 7, BatchAge: 10 * time.Millisecond}, l, st, sinks, nil, quietLog())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ const (
 )
 
 // meetingdBinary builds the binary once per test run.
-func meetingdBinary(t *testing.T) string {
+func meetingdBinary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "meetingd-bin-")
@@ -61,7 +61,7 @@ type child struct {
 	done   chan error
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -72,7 +72,7 @@ func freeAddr(t *testing.T) string {
 }
 
 // startServe starts `meetingd serve` on dataDir and waits until it is ready.
-func startServe(t *testing.T, dataDir, addr string, extraEnv ...string) *child {
+func startServe(t testing.TB, dataDir, addr string, extraEnv ...string) *child {
 	t.Helper()
 	cmd := exec.Command(meetingdBinary(t), "serve")
 	cmd.Env = append(os.Environ(),

@@ -84,6 +84,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 		return nil, fmt.Errorf("open event log: %w", unavailable(err))
 	}
 	path := filepath.Join(cfg.Dir, FileName)
+	switch err := verifyFile(path, cfg.LockTimeout); {
+	case errors.Is(err, errLocked):
+		return nil, fmt.Errorf("open event log %s: locked by another process (waited %s): %w", path, cfg.LockTimeout, unavailable(berrors.ErrTimeout))
+	case errors.Is(err, ErrCorrupt):
+		return nil, fmt.Errorf("open event log %s: %w; meetingd will not serve from it: restore the file from a backup, "+
+			"or move it aside to start an empty log", path, err)
+	case err != nil:
+		return nil, fmt.Errorf("open event log %s: %w", path, err)
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout: cfg.LockTimeout,
 		// The freelist is rebuilt by a scan on open instead of being written

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -245,16 +248,39 @@ func certPool(pem []byte) (*x509.CertPool, error) {
 	return pool, nil
 }
 
-// redact removes the user info of s from msg.
+// redact removes the user info of s from msg: every candidate (what comes
+// before each @ of the string, and the password in it) as it is,
+// URL-unescaped and as Go quoting escapes it (the client's messages quote
+// the string with %q), longest first.
 func redact(msg, s string) string {
 	_, rest, ok := strings.Cut(s, "://")
 	if !ok {
 		return msg
 	}
-	if at := strings.LastIndex(rest, "@"); at >= 0 {
-		if userinfo := rest[:at]; userinfo != "" {
-			msg = strings.ReplaceAll(msg, userinfo, "…")
+	var secrets []string
+	add := func(v string) {
+		if v == "" {
+			return
 		}
+		secrets = append(secrets, v, strings.Trim(strconv.Quote(v), `"`))
+		if u, err := url.PathUnescape(v); err == nil && u != v {
+			secrets = append(secrets, u, strings.Trim(strconv.Quote(u), `"`))
+		}
+	}
+	for i := strings.IndexByte(rest, '@'); i >= 0; {
+		userinfo := rest[:i]
+		add(userinfo)
+		_, password, _ := strings.Cut(userinfo, ":")
+		add(password)
+		next := strings.IndexByte(rest[i+1:], '@')
+		if next < 0 {
+			break
+		}
+		i += 1 + next
+	}
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	for _, v := range secrets {
+		msg = strings.ReplaceAll(msg, v, "…")
 	}
 	return msg
 }

@@ -3,7 +3,6 @@ package readmodel
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -35,7 +34,7 @@ func (s *Store) Meeting(ctx context.Context, key projections.SessionKey) (domain
 		if err != nil {
 			return fmt.Errorf("meeting %s/%s: %w", key.AppID, key.SessionID, err)
 		}
-		if err := json.Unmarshal(rec.meeting, &m); err != nil {
+		if err := unmarshalJSON(rec.meeting, &m); err != nil {
 			return fmt.Errorf("decode meeting %s/%s: %w", key.AppID, key.SessionID, err)
 		}
 		people, err := s2.Decode(nil, rec.people)
@@ -43,7 +42,7 @@ func (s *Store) Meeting(ctx context.Context, key projections.SessionKey) (domain
 			return fmt.Errorf("decode participants %s/%s: %w", key.AppID, key.SessionID, err)
 		}
 		var p participantsRecord
-		if err := json.Unmarshal(people, &p); err != nil {
+		if err := unmarshalJSON(people, &p); err != nil {
 			return fmt.Errorf("decode participants %s/%s: %w", key.AppID, key.SessionID, err)
 		}
 		m.Participants, m.UnmatchedParticipants = p.Participants, p.Unmatched
@@ -169,7 +168,7 @@ func (s *Store) Meetings(ctx context.Context, q projections.MeetingQuery) (proje
 				return fmt.Errorf("session %q: %w", session, err)
 			}
 			var m domain.Meeting
-			if err := json.Unmarshal(rec.meeting, &m); err != nil {
+			if err := unmarshalJSON(rec.meeting, &m); err != nil {
 				return fmt.Errorf("decode meeting %q: %w", session, err)
 			}
 			page.Meetings = append(page.Meetings, m)

@@ -1,0 +1,4 @@
+package api
+
+// LookupToken exposes the bearer-token lookup to the external tests.
+var LookupToken = Tokens.lookup

@@ -1,0 +1,167 @@
+package projections
+
+import (
+	"context"
+	"iter"
+	"runtime"
+	"sync"
+
+	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/eventstore"
+)
+
+// The runner's hot path, measured by BenchmarkRebuild: decoding the stored
+// events (JSON) and deriving and encoding the changed sessions cost more
+// than reading the log, so both are spread over every CPU, and the log is
+// read and decoded ahead while the batch in hand is folded and written.
+
+const (
+	// runChunk bounds the events that Run folds together.
+	runChunk = 1024
+	// aheadChunk is the size of the chunks that CatchUp reads ahead, and
+	// aheadChunks how many of them may wait decoded (≈ 64k events).
+	aheadChunk  = 2048
+	aheadChunks = 32
+	// parallelMin is the least number of items worth a second goroutine.
+	parallelMin = 256
+)
+
+// decoded is a log event in its domain form, or the reason it has none.
+type decoded struct {
+	pos eventstore.Position
+	ev  domain.Event
+	// err is the decoding error; stream, revision and typ then name the
+	// event for the log.
+	err      error
+	stream   string
+	revision uint64
+	typ      string
+}
+
+func decodeOne(rec *eventstore.RecordedEvent, d *decoded) {
+	ev, err := domain.Unmarshal(rec.Type, rec.Data)
+	*d = decoded{pos: rec.Position, ev: ev, err: err}
+	if err != nil {
+		d.stream, d.revision, d.typ = rec.Stream, rec.Revision, rec.Type
+	}
+}
+
+// decodeAll decodes recs into out (len(out) == len(recs)), in parallel
+// slices when there are enough of them.
+func decodeAll(recs []eventstore.RecordedEvent, out []decoded) {
+	parallel(len(recs), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			decodeOne(&recs[i], &out[i])
+		}
+	})
+}
+
+// decode appends the decoded recs to dst.
+func (r *Runner) decode(recs []eventstore.RecordedEvent, dst []decoded) []decoded {
+	n := len(dst)
+	dst = append(dst, make([]decoded, len(recs))...)
+	decodeAll(recs, dst[n:])
+	return dst
+}
+
+// parallel calls fn on contiguous slices [lo, hi) of [0, n), one per CPU
+// when n is large enough, and returns when all have returned.
+func parallel(n int, fn func(lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), n/parallelMin)
+	if workers <= 1 {
+		fn(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		lo, hi := n*w/workers, n*(w+1)/workers
+		wg.Go(func() { fn(lo, hi) })
+	}
+	wg.Wait()
+}
+
+// chunk is a run of consecutive log events, decoded by a worker; done is
+// closed when events is ready. A read error ends the stream of chunks: err
+// is set on the last chunk, after its events.
+type chunk struct {
+	events []decoded
+	err    error
+	done   chan struct{}
+}
+
+// readAhead reads seq in a goroutine, in chunks of aheadChunk events that
+// workers (one per CPU) decode while the caller folds the chunks before
+// them. Chunks arrive in log order, at most aheadChunks ahead of the caller.
+// stop ends the reading and waits for every goroutine; the caller must call
+// it (after which the channel yields nothing more).
+func (r *Runner) readAhead(ctx context.Context, seq iter.Seq2[eventstore.RecordedEvent, error]) (<-chan *chunk, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	type job struct {
+		recs []eventstore.RecordedEvent
+		c    *chunk
+	}
+	out := make(chan *chunk, aheadChunks)
+	jobs := make(chan job, aheadChunks)
+	var wg sync.WaitGroup
+	for range max(runtime.GOMAXPROCS(0), 1) {
+		wg.Go(func() {
+			for j := range jobs {
+				for i := range j.recs {
+					decodeOne(&j.recs[i], &j.c.events[i])
+				}
+				close(j.c.done)
+			}
+		})
+	}
+	wg.Go(func() {
+		defer close(jobs)
+		defer close(out)
+		recs := make([]eventstore.RecordedEvent, 0, aheadChunk)
+		send := func(err error) bool {
+			c := &chunk{events: make([]decoded, len(recs)), err: err, done: make(chan struct{})}
+			select {
+			case out <- c:
+			case <-ctx.Done():
+				return false
+			}
+			// Always handed to a worker once queued, so that done closes.
+			jobs <- job{recs, c}
+			recs = make([]eventstore.RecordedEvent, 0, aheadChunk)
+			return true
+		}
+		for ev, err := range seq {
+			if err != nil {
+				send(err)
+				return
+			}
+			recs = append(recs, ev)
+			if len(recs) == aheadChunk && !send(nil) {
+				return
+			}
+		}
+		if len(recs) > 0 {
+			send(nil)
+		}
+	})
+	return out, func() {
+		cancel()
+		for range out { // unblock the reader; the workers finish what is queued
+		}
+		wg.Wait()
+	}
+}
+
+// derive returns the updates of a batch: each session's facts and its
+// Meeting, derived in parallel.
+func derive(facts map[SessionKey]*domain.Facts) []SessionUpdate {
+	updates := make([]SessionUpdate, 0, len(facts))
+	for k, f := range facts {
+		updates = append(updates, SessionUpdate{Key: k, Facts: f})
+	}
+	parallel(len(updates), func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			updates[i].Meeting = updates[i].Facts.Meeting()
+		}
+	})
+	return updates
+}
