@@ -13,7 +13,7 @@
 # read models are reachable; 503 otherwise). deploy/README.md shows how Compose,
 # Kubernetes and the Caddy reverse proxy do it.
 
-ARG GO_VERSION=1.26.8
+ARG GO_VERSION=1.27.3
 
 # ---- build ------------------------------------------------------------------
 # Runs on the build machine's platform and cross-compiles for the target one.

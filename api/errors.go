@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"syscall"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -55,6 +56,8 @@ func statusOf(err error) (int, string) {
 	case errors.Is(err, projections.ErrInvalidQuery):
 		// The store's message names the parameter (status, bucket, app).
 		return fiber.StatusBadRequest, err.Error()
+	case errors.Is(err, syscall.ENOSPC):
+		return fiber.StatusServiceUnavailable, "event store out of disk space: nothing was stored, retry later"
 	case errors.Is(err, eventstore.ErrUnavailable), errors.Is(err, eventstore.ErrClosed):
 		return fiber.StatusServiceUnavailable, "storage unavailable, retry later"
 	case errors.Is(err, context.DeadlineExceeded):

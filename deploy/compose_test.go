@@ -431,14 +431,18 @@ func TestDockerfile(t *testing.T) {
 	if strings.Contains(all, "HEALTHCHECK") {
 		t.Error("HEALTHCHECK in an image without a shell or HTTP client")
 	}
-	// The builder's Go is the one go.mod asks for.
+	// The builder's Go is the toolchain go.mod names (else its go line):
+	// the one the Makefile and CI build and scan with.
 	gomod, err := os.ReadFile("../go.mod")
 	if err != nil {
 		t.Fatal(err)
 	}
-	goVersion := regexp.MustCompile(`(?m)^go ([0-9.]+)$`).FindSubmatch(gomod)
+	goVersion := regexp.MustCompile(`(?m)^toolchain go([0-9.]+)$`).FindSubmatch(gomod)
+	if goVersion == nil {
+		goVersion = regexp.MustCompile(`(?m)^go ([0-9.]+)$`).FindSubmatch(gomod)
+	}
 	if goVersion == nil || !strings.Contains(all, "ARG GO_VERSION="+string(goVersion[1])) {
-		t.Errorf("Dockerfile's GO_VERSION differs from go.mod's go %s", goVersion[1])
+		t.Errorf("Dockerfile's GO_VERSION differs from go.mod's toolchain %s", goVersion[1])
 	}
 	ignore, err := os.ReadFile("../.dockerignore")
 	if err != nil {

@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 vuln_version=${VULNCHECK_VERSION:-v1.9.0}
 vulndb_version=${VULNDB_VERSION:-v0.0.0-20261105234957-e22db6528018}
 # Installed, not `go run`: go run turns the tool's exit code 3 (vulnerabilities found) into 1.
-bindir=$(go env GOCACHE)/meetingd-vulncheck/$vuln_version
+bindir=$(go env GOCACHE)/meetingd-vulncheck/$vuln_version-$(go env GOVERSION)
 [ -x "$bindir/govulncheck" ] || GOBIN=$bindir go install "golang.org/x/vuln/cmd/govulncheck@$vuln_version"
 govulncheck() { "$bindir/govulncheck" "$@"; }
 log() { echo "vulncheck: $*" >&2; }
