@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -24,6 +26,26 @@ type proxy struct {
 	mu    sync.Mutex
 	ln    net.Listener
 	conns map[net.Conn]bool
+	delay atomic.Int64 // nanoseconds added before each chunk forwarded
+}
+
+// copySlow is io.Copy that waits p.delay before forwarding each chunk.
+func (p *proxy) copySlow(dst io.Writer, src io.Reader) {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			if d := p.delay.Load(); d > 0 {
+				time.Sleep(time.Duration(d))
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 func newProxy(t *testing.T, target string) *proxy {
@@ -56,8 +78,8 @@ func (p *proxy) restore() {
 			p.mu.Lock()
 			p.conns[c], p.conns[up] = true, true
 			p.mu.Unlock()
-			go func() { _, _ = io.Copy(up, c); up.Close(); c.Close() }()
-			go func() { _, _ = io.Copy(c, up); up.Close(); c.Close() }()
+			go func() { p.copySlow(up, c); up.Close(); c.Close() }()
+			go func() { p.copySlow(c, up); up.Close(); c.Close() }()
 		}
 	}()
 }
@@ -137,6 +159,45 @@ func TestClickHouseOutage(t *testing.T) {
 	}
 	srv.stop(t)
 
+	embedded := startServe(t, dataDir, freeAddr(t), chEnv, "MEETINGD_REPORTS=embedded")
+	waitCaughtUp(t, embedded.base)
+	if diff := cmp.Diff(reportSnapshot(t, embedded.base), fromClickHouse); diff != "" {
+		t.Fatalf("reports from ClickHouse differ from the embedded store's (-embedded +clickhouse):\n%s", diff)
+	}
+}
+
+// TestClickHouseSlow: ClickHouse answers slowly (every chunk each way
+// delayed by 150 ms) while webhooks keep arriving: every webhook is still
+// answered 200 (the intake never waits for ClickHouse), the sink falls behind
+// and catches up, and the reports served from ClickHouse equal the embedded
+// store's.
+func TestClickHouseSlow(t *testing.T) {
+	t.Parallel()
+	dsn := clickhousetest.DSN(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := newProxy(t, u.Host)
+	u.Host = px.addr
+	chEnv := "MEETINGD_CLICKHOUSE_DSN=" + u.String()
+
+	dataDir := t.TempDir()
+	srv := startServe(t, dataDir, freeAddr(t), chEnv)
+	px.delay.Store(int64(150 * time.Millisecond))
+	for _, b := range outageWebhooks(0, 40) {
+		status, ans, err := postWebhook(t.Context(), srv.base, b)
+		if err != nil || status != http.StatusOK {
+			t.Fatalf("webhook while ClickHouse is slow: %d %v %v", status, ans, err)
+		}
+	}
+	waitCaughtUp(t, srv.base)
+	px.delay.Store(0)
+	fromClickHouse := reportSnapshot(t, srv.base)
+	if n := len(fromClickHouse["list"].([]any)); n != 40 {
+		t.Fatalf("ClickHouse lists %d meetings, want 40", n)
+	}
+	srv.stop(t)
 	embedded := startServe(t, dataDir, freeAddr(t), chEnv, "MEETINGD_REPORTS=embedded")
 	waitCaughtUp(t, embedded.base)
 	if diff := cmp.Diff(reportSnapshot(t, embedded.base), fromClickHouse); diff != "" {
