@@ -98,6 +98,20 @@ func (p *proxy) cut() {
 	clear(p.conns)
 }
 
+// proxiedClickHouse creates a database of the test's own and returns a
+// proxy in front of the test server and the serve setting that reaches the
+// database through it.
+func proxiedClickHouse(t *testing.T) (*proxy, string) {
+	t.Helper()
+	u, err := url.Parse(clickhousetest.DSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := newProxy(t, u.Host)
+	u.Host = px.addr
+	return px, "MEETINGD_CLICKHOUSE_DSN=" + u.String()
+}
+
 // outageWebhooks are the webhooks of sessions [from, to): two people join,
 // one leaves, the meeting ends.
 func outageWebhooks(from, to int) [][]byte {
@@ -118,14 +132,7 @@ func outageWebhooks(from, to int) [][]byte {
 // served from ClickHouse equal the embedded store's.
 func TestClickHouseOutage(t *testing.T) {
 	t.Parallel()
-	dsn := clickhousetest.DSN(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	px := newProxy(t, u.Host)
-	u.Host = px.addr
-	chEnv := "MEETINGD_CLICKHOUSE_DSN=" + u.String()
+	px, chEnv := proxiedClickHouse(t)
 
 	dataDir := t.TempDir()
 	srv := startServe(t, dataDir, freeAddr(t), chEnv)
@@ -173,14 +180,7 @@ func TestClickHouseOutage(t *testing.T) {
 // store's.
 func TestClickHouseSlow(t *testing.T) {
 	t.Parallel()
-	dsn := clickhousetest.DSN(t)
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	px := newProxy(t, u.Host)
-	u.Host = px.addr
-	chEnv := "MEETINGD_CLICKHOUSE_DSN=" + u.String()
+	px, chEnv := proxiedClickHouse(t)
 
 	dataDir := t.TempDir()
 	srv := startServe(t, dataDir, freeAddr(t), chEnv)
