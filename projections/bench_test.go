@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"sync"
@@ -124,6 +125,10 @@ func BenchmarkRebuild(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer pprof.StopCPUProfile()
+		}
+		// As `meetingd rebuild` does (cmd/meetingd/rebuild.go), unless GOGC is set.
+		if _, set := os.LookupEnv("GOGC"); !set {
+			defer debug.SetGCPercent(debug.SetGCPercent(400))
 		}
 		var events uint64
 		var ms runtime.MemStats

@@ -30,6 +30,9 @@ const (
 type decoded struct {
 	pos eventstore.Position
 	ev  domain.Event
+	// facts are the facts of ev's session in the batch, once apply has
+	// looked them up (saves a second map lookup per event).
+	facts *domain.Facts
 	// err is the decoding error; stream, revision and typ then name the
 	// event for the log.
 	err      error

@@ -37,6 +37,19 @@ type Config struct {
 	// batches write each session, and the pages of the indexes, fewer times
 	// (BenchmarkRebuild).
 	CatchUpBatchSize int
+	// RebuildBatchSize is how many events Rebuild folds in memory before it
+	// writes them (default 1,000,000). A rebuild is a pure function of the
+	// log: a log of at most this many session events is folded whole and
+	// written as one batch to the empty read models, so that each session
+	// is encoded and written once and the embedded store loads every B-tree
+	// in key order (readmodel.Store.Write's bulk load). It bounds the
+	// memory of a rebuild: the folded facts of the batch's sessions and
+	// their encoding, about 1.8 GiB of heap for 1,000,000 events of
+	// BenchmarkRebuild's corpus (~12 events per session, with the GOGC of
+	// 400 that `meetingd rebuild` runs with). A larger log is written in
+	// batches of this size, each committed with its checkpoint as CatchUp
+	// does; the later ones take the store's incremental path.
+	RebuildBatchSize int
 	// BatchAge flushes a batch this long after its first event (default 200ms).
 	BatchAge time.Duration
 	// CacheSessions is how many sessions' fold state stay in memory (default 50,000).
@@ -53,6 +66,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.CatchUpBatchSize == 0 {
 		c.CatchUpBatchSize = 250_000
+	}
+	if c.RebuildBatchSize == 0 {
+		c.RebuildBatchSize = 1_000_000
 	}
 	if c.BatchAge == 0 {
 		c.BatchAge = 200 * time.Millisecond
@@ -76,6 +92,9 @@ func (c Config) Validate() error {
 	}
 	if c.CatchUpBatchSize < 1 {
 		errs = append(errs, errors.New("projections: CatchUpBatchSize must be positive"))
+	}
+	if c.RebuildBatchSize < 1 {
+		errs = append(errs, errors.New("projections: RebuildBatchSize must be positive"))
 	}
 	if c.BatchAge <= 0 {
 		errs = append(errs, errors.New("projections: BatchAge must be positive"))
@@ -271,12 +290,17 @@ func (r *Runner) finalFlush(ctx context.Context, flush func(context.Context) err
 // and returns. The log is read and decoded ahead, on every CPU, while the
 // batch in hand is folded and written (see readAhead).
 func (r *Runner) CatchUp(ctx context.Context) error {
+	return r.catchUp(ctx, r.cfg.CatchUpBatchSize)
+}
+
+// catchUp is CatchUp in batches of size events.
+func (r *Runner) catchUp(ctx context.Context, size int) error {
 	cp, err := r.store.Checkpoint(ctx)
 	if err != nil {
 		return fmt.Errorf("projections: read checkpoint: %w", err)
 	}
 	r.setCommitted(cp)
-	b := newBatcher(r.cfg.CatchUpBatchSize, cp)
+	b := newBatcher(size, cp)
 	chunks, stop := r.readAhead(ctx, r.src.ReadAll(ctx, cp.Position, sessionFilter()))
 	defer stop()
 	for c := range chunks {
@@ -297,7 +321,15 @@ func (r *Runner) CatchUp(ctx context.Context) error {
 }
 
 // Rebuild drops every read model (the state store's and every sink's) and
-// folds the whole log again, up to its head as of the call.
+// folds the whole log again, up to its head as of the call, in batches of
+// RebuildBatchSize events: the whole log at once unless it is larger. Every
+// batch goes to the sinks, then to the state store with its checkpoint, as
+// in CatchUp; the checkpoint of a batch is written in the same transaction
+// as its read models, after them. A rebuild that stops before its first
+// batch is committed (a crash, a kill) leaves empty read models without a
+// checkpoint, from which serve or the next rebuild starts from zero; one
+// that stops later leaves the batches committed so far, which serve's
+// catch-up continues from.
 func (r *Runner) Rebuild(ctx context.Context) error {
 	for _, s := range append([]Sink{r.store}, r.sinks...) {
 		if err := s.Reset(ctx); err != nil {
@@ -305,7 +337,7 @@ func (r *Runner) Rebuild(ctx context.Context) error {
 		}
 	}
 	r.cache.Purge()
-	return r.CatchUp(ctx)
+	return r.catchUp(ctx, r.cfg.RebuildBatchSize)
 }
 
 // Committed returns the checkpoint of the last committed batch.
@@ -362,11 +394,12 @@ func (r *Runner) apply(ctx context.Context, b *batcher, evs []decoded) error {
 			continue
 		}
 		key := SessionKey{AppID: d.ev.AppID, SessionID: d.ev.SessionID}
-		if _, ok := b.facts[key]; ok {
+		if f, ok := b.facts[key]; ok {
+			d.facts = f // nil while the chunk's LoadFacts is pending
 			continue
 		}
 		if f, ok := r.cache.Get(key); ok {
-			b.facts[key] = f
+			b.facts[key], d.facts = f, f
 			continue
 		}
 		b.facts[key] = nil
@@ -400,7 +433,11 @@ func (r *Runner) apply(ctx context.Context, b *batcher, evs []decoded) error {
 			r.log.Warn("skipping undecodable event", "stream", d.stream, "revision", d.revision, "type", d.typ, "error", d.err)
 			continue
 		}
-		b.facts[SessionKey{AppID: d.ev.AppID, SessionID: d.ev.SessionID}].Apply(d.ev)
+		f := d.facts
+		if f == nil {
+			f = b.facts[SessionKey{AppID: d.ev.AppID, SessionID: d.ev.SessionID}]
+		}
+		f.Apply(d.ev)
 	}
 	return nil
 }

@@ -104,16 +104,17 @@ func appendBytes(b, v []byte) []byte {
 var errCorrupt = errors.New("corrupt record")
 
 // recordStream returns the stream name of an encoded record without
-// decoding (or copying) the rest.
-func recordStream(v []byte) (string, error) {
+// decoding (or copying) the rest: it aliases v.
+func recordStream(v []byte) ([]byte, error) {
 	d := decoder{b: v}
 	d.header()
 	s := d.bytes()
-	return string(s), d.err
+	return s, d.err
 }
 
-// decodeRecord copies the record v, stored at pos, out of the file's memory.
-func decodeRecord(v []byte, pos uint64) (eventstore.RecordedEvent, error) {
+// decodeRecord copies the record v, stored at pos, out of the file's memory,
+// into a (see arena).
+func decodeRecord(v []byte, pos uint64, a *arena) (eventstore.RecordedEvent, error) {
 	d := decoder{b: v}
 	id, rev, at := d.header()
 	stream, typ := d.bytes(), d.bytes()
@@ -127,22 +128,15 @@ func decodeRecord(v []byte, pos uint64) (eventstore.RecordedEvent, error) {
 	return eventstore.RecordedEvent{
 		Event: eventstore.Event{
 			ID:       id,
-			Type:     string(typ),
-			Data:     clone(data),
-			Metadata: clone(meta),
+			Type:     a.string(typ),
+			Data:     a.bytes(data),
+			Metadata: a.bytes(meta),
 		},
-		Stream:     string(stream),
+		Stream:     a.string(stream),
 		Revision:   rev,
 		Position:   position(pos),
 		RecordedAt: time.Unix(0, at).UTC(),
 	}, nil
-}
-
-func clone(b []byte) []byte {
-	if len(b) == 0 {
-		return nil
-	}
-	return append([]byte(nil), b...)
 }
 
 type decoder struct {

@@ -3,6 +3,7 @@ package embedded
 import (
 	"bytes"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,17 +31,28 @@ func FuzzDecodeRecord(f *testing.F) {
 		if h, err := decodeHead(v); err == nil && !bytes.Equal(h.encode(), v) {
 			t.Fatalf("head %x decodes to %+v, which encodes to %x", v, h, h.encode())
 		}
-		rec, err := decodeRecord(v, 42)
+		var a arena
+		rec, err := decodeRecord(v, 42, &a)
 		stream, serr := recordStream(v)
 		if err != nil {
 			return
 		}
-		if serr != nil || stream != rec.Stream {
+		if serr != nil || string(stream) != rec.Stream {
 			t.Fatalf("recordStream(%x) = %q, %v; decodeRecord says %q", v, stream, serr, rec.Stream)
 		}
-		again, err := decodeRecord(encodeRecord(&rec.Event, rec.Stream, rec.Revision, rec.RecordedAt), 42)
-		if err != nil || !reflect.DeepEqual(again, rec) {
-			t.Fatalf("record %x: %+v re-encodes to %+v (%v)", v, rec, again, err)
+		// The record is a copy: neither overwriting the file's memory nor
+		// decoding more records into the same arena changes it.
+		want := rec
+		want.Type, want.Stream = strings.Clone(rec.Type), strings.Clone(rec.Stream)
+		want.Data, want.Metadata = bytes.Clone(rec.Data), bytes.Clone(rec.Metadata)
+		enc := encodeRecord(&rec.Event, rec.Stream, rec.Revision, rec.RecordedAt)
+		clear(v)
+		again, err := decodeRecord(enc, 42, &a)
+		if err != nil || !reflect.DeepEqual(again, want) || !reflect.DeepEqual(rec, want) {
+			t.Fatalf("record %+v re-encodes to %+v (%v); first decoding now %+v", want, again, err, rec)
+		}
+		if len(rec.Data) > 0 && cap(rec.Data) != len(rec.Data) {
+			t.Fatalf("data of capacity %d > length %d: an append would overwrite the arena", cap(rec.Data), len(rec.Data))
 		}
 		if rec.Position != (eventstore.Position{Commit: 42, Prepare: 42}) {
 			t.Fatalf("position %+v", rec.Position)

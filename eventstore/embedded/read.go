@@ -58,6 +58,7 @@ func (s *Store) readStreamBatch(prefix []byte, stream string, rev uint64, first 
 	}
 	defer s.ops.Done()
 	var out []eventstore.RecordedEvent
+	var a arena
 	err := s.view(func(tx *bolt.Tx) error {
 		if first {
 			v := tx.Bucket(bucketStreams).Get([]byte(stream))
@@ -87,7 +88,7 @@ func (s *Store) readStreamBatch(prefix []byte, stream string, rev uint64, first 
 			if rec == nil {
 				return fmt.Errorf("revision index points at missing position %d", pos)
 			}
-			e, err := decodeRecord(rec, pos)
+			e, err := decodeRecord(rec, pos, &a)
 			if err != nil {
 				return err
 			}
@@ -199,7 +200,8 @@ func (s *Store) readAllBatch(cur, upto uint64, filter eventstore.Filter) ([]even
 		return nil, cur, err
 	}
 	defer s.ops.Done()
-	var out []eventstore.RecordedEvent
+	out := make([]eventstore.RecordedEvent, 0, min(uint64(s.cfg.ReadBatchSize), upto-cur))
+	var a arena
 	next := cur
 	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketEvents).Cursor()
@@ -216,11 +218,11 @@ func (s *Store) readAllBatch(cur, upto uint64, filter eventstore.Filter) ([]even
 				if err != nil {
 					return fmt.Errorf("decode event at position %d: %w", pos, err)
 				}
-				if !filter.Match(stream) {
+				if !filter.Match(view(stream)) {
 					continue
 				}
 			}
-			e, err := decodeRecord(v, pos)
+			e, err := decodeRecord(v, pos, &a)
 			if err != nil {
 				return err
 			}

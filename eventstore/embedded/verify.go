@@ -87,6 +87,7 @@ func walkBucket(name string, b *bolt.Bucket) error {
 	events := name == string(bucketEvents)
 	var prev []byte
 	var want uint64 = 1
+	var scratch arena // each record is decoded and dropped
 	c := b.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.Next() {
 		if prev != nil && bytes.Compare(prev, k) >= 0 {
@@ -112,7 +113,8 @@ func walkBucket(name string, b *bolt.Bucket) error {
 		if pos != want {
 			return fmt.Errorf("events: position %d where %d was due: %d events missing", pos, want, pos-want)
 		}
-		if _, err := decodeRecord(v, pos); err != nil {
+		scratch.reuse()
+		if _, err := decodeRecord(v, pos, &scratch); err != nil {
 			return fmt.Errorf("events: %w", err)
 		}
 		want++

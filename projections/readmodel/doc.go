@@ -32,10 +32,16 @@
 // The record keeps what the stored version indexed (its started_at and
 // participants), so that Write deletes exactly the old index entries when a
 // session's started_at moves or a participant row disappears, and ignores a
-// version older than the stored one. Write encodes the batch outside the
-// transaction (on every CPU), then commits every session of the batch, in key
-// order, their index entries and the checkpoint in one fsynced bbolt
+// version older than the stored one. Write encodes the batch on every CPU
+// while its transaction puts the sessions already encoded, in key order, then
+// their index entries and the checkpoint, and commits in one fsynced bbolt
 // transaction: a reader, or a restart, sees the batch whole or not at all.
+//
+// A batch written to an empty store (a new one, or one just Reset: the whole
+// log of a rebuild, see projections.Config.RebuildBatchSize) is bulk-loaded:
+// every bucket is filled in key order with full pages and nothing is read
+// back, which stores the same keys and values as the incremental path
+// (TestBulkLoadMatchesIncremental).
 //
 // Meeting-list cursors are projections.Cursor: the (started_at, session) of
 // the last meeting of a page; the next page starts strictly below it.
@@ -60,7 +66,8 @@
 //     reading only the index values (a 30-day report touches nothing else).
 //   - Write: per session one record read and write and 1 + p index writes
 //     (p its participants; deletes too when started_at moved),
-//     O((1 + p)·log n); one fsync per batch.
+//     O((1 + p)·log n); one fsync per batch. On an empty store: sequential
+//     appends, each page written once.
 //   - LoadFacts: one point lookup per key, in one read transaction, and the
 //     facts' decoding.
 //   - Reset: drops and recreates every bucket in one transaction.
