@@ -59,7 +59,7 @@ vulncheck:
 	scripts/vulncheck.sh
 
 # The figures of BENCHMARKS.md, rewritten by cmd/benchreport: each benchmark
-# beside a baseline of the same run, medians of 3 rounds, within 14 minutes.
+# beside a baseline of the same run, medians of 3 rounds, within 13 minutes.
 # Data sets of 1,000,000 events and meetings are kept in $MEETINGD_BENCH_DIR
 # (default $TMPDIR/meetingd-bench) between runs. BENCHFLAGS=-quick checks the
 # harness on small data sets.
