@@ -80,6 +80,16 @@ func newHarnessOn(t *testing.T, store logStore, now func() time.Time) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h := serve(t, srv)
+	h.log, h.reg = store, reg
+	return h
+}
+
+// serve runs srv on loopback until the test ends and returns a harness with
+// its address and a client of its own, whose idle keep-alive connections are
+// closed before the server shuts down (shutdown waits for open connections).
+func serve(t *testing.T, srv *api.Server) *harness {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -87,8 +97,6 @@ func newHarnessOn(t *testing.T, store logStore, now func() time.Time) *harness {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx, ln) }()
-	// A client of its own, whose idle keep-alive connections are closed
-	// before the server shuts down (shutdown waits for open connections).
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
 	t.Cleanup(func() {
 		client.CloseIdleConnections()
@@ -97,7 +105,7 @@ func newHarnessOn(t *testing.T, store logStore, now func() time.Time) *harness {
 			t.Errorf("server stopped with %v", err)
 		}
 	})
-	return &harness{srv: srv, log: store, reg: reg, base: "http://" + ln.Addr().String(), client: client}
+	return &harness{srv: srv, base: "http://" + ln.Addr().String(), client: client}
 }
 
 // count returns how many events the harness's log holds in stream.

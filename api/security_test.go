@@ -3,7 +3,6 @@ package api_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -68,22 +67,9 @@ func newConfiguredHarness(t *testing.T, cfg api.Config, logTo io.Writer) *harnes
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx, ln) }()
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 30 * time.Second}
-	t.Cleanup(func() {
-		client.CloseIdleConnections()
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server stopped with %v", err)
-		}
-	})
-	return &harness{srv: srv, store: store, log: store, reg: reg, base: "http://" + ln.Addr().String(), client: client}
+	h := serve(t, srv)
+	h.store, h.log, h.reg = store, store, reg
+	return h
 }
 
 // paramRE matches a fiber route parameter (":sessionId", ":participant?").
