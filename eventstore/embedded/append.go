@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/meetingd/meetingd/eventstore"
@@ -80,32 +79,11 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 }
 
 func validate(stream string, events []eventstore.Event) error {
-	var errs []error
-	switch {
-	case stream == "":
-		errs = append(errs, errors.New("empty stream name"))
-	case len(stream) > MaxStreamNameBytes:
-		errs = append(errs, fmt.Errorf("stream name of %d bytes exceeds %d", len(stream), MaxStreamNameBytes))
+	var rule error
+	if len(stream) > MaxStreamNameBytes {
+		rule = fmt.Errorf("stream name of %d bytes exceeds %d", len(stream), MaxStreamNameBytes)
 	}
-	if len(events) == 0 {
-		errs = append(errs, errors.New("no events"))
-	}
-	seen := make(map[uuid.UUID]bool, len(events))
-	for i, e := range events {
-		if e.ID == uuid.Nil {
-			errs = append(errs, fmt.Errorf("event %d has no ID", i))
-		} else if seen[e.ID] {
-			errs = append(errs, fmt.Errorf("event %d repeats ID %s", i, e.ID))
-		}
-		seen[e.ID] = true
-		if e.Type == "" {
-			errs = append(errs, fmt.Errorf("event %d has no type", i))
-		}
-	}
-	if len(errs) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%w: %w", eventstore.ErrInvalidEvent, errors.Join(errs...))
+	return eventstore.ValidateAppend(stream, events, rule)
 }
 
 // commitLoop is the committer: it takes one request, gathers every other

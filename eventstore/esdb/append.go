@@ -10,7 +10,6 @@ import (
 	"time"
 
 	kdb "github.com/EventStore/EventStore-Client-Go/v4/esdb"
-	"github.com/google/uuid"
 
 	"github.com/meetingd/meetingd/eventstore"
 )
@@ -38,31 +37,11 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 }
 
 func validate(stream string, events []eventstore.Event) error {
-	var errs []error
-	if stream == "" {
-		errs = append(errs, errors.New("empty stream name"))
-	} else if strings.HasPrefix(stream, "$") {
-		errs = append(errs, errors.New("stream names starting with $ belong to the server"))
+	var rule error
+	if strings.HasPrefix(stream, "$") {
+		rule = errors.New("stream names starting with $ belong to the server")
 	}
-	if len(events) == 0 {
-		errs = append(errs, errors.New("no events"))
-	}
-	seen := make(map[uuid.UUID]bool, len(events))
-	for i, e := range events {
-		if e.ID == uuid.Nil {
-			errs = append(errs, fmt.Errorf("event %d has no ID", i))
-		} else if seen[e.ID] {
-			errs = append(errs, fmt.Errorf("event %d repeats ID %s", i, e.ID))
-		}
-		seen[e.ID] = true
-		if e.Type == "" {
-			errs = append(errs, fmt.Errorf("event %d has no type", i))
-		}
-	}
-	if len(errs) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%w: %w", eventstore.ErrInvalidEvent, errors.Join(errs...))
+	return eventstore.ValidateAppend(stream, events, rule)
 }
 
 func (s *Store) append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.Event) (eventstore.AppendResult, error) {
