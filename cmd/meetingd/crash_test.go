@@ -62,39 +62,14 @@ func TestCrashConsistency(t *testing.T) {
 			killedRebuild++
 		} else {
 			srv := startServe(t, dataDir, addr, env...)
-			ctx, cancel := context.WithCancel(context.Background())
-			var wg sync.WaitGroup
-			for w := range workers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					crashLoad(ctx, srv.base, fmt.Sprintf("r%d-w%d", round, w), acked)
-				}()
-			}
+			stopLoad := startLoad(srv.base, fmt.Sprintf("r%d", round), workers, acked)
 			time.Sleep(time.Duration(100+rng.IntN(1200)) * time.Millisecond)
 			srv.kill(t)
-			cancel()
-			wg.Wait()
+			stopLoad()
 			killedServe++
 		}
 
-		// Recover and check.
-		srv := startServe(t, dataDir, addr, env...)
-		waitCaughtUp(t, srv.base)
-		acked.check(t, srv.base)
-		before := reportSnapshot(t, srv.base)
-		if list, _ := before["list"].([]any); len(list) == 0 && acked.sessionCount() > 0 {
-			t.Fatalf("round %d: no meetings reported for %d sessions", round, acked.sessionCount())
-		}
-		srv.stop(t)
-		runRebuild(t, dataDir, env, 0)
-		srv = startServe(t, dataDir, addr, env...)
-		waitCaughtUp(t, srv.base)
-		after := reportSnapshot(t, srv.base)
-		srv.stop(t)
-		if diff := cmp.Diff(after, before); diff != "" {
-			t.Fatalf("round %d: reports after recovery differ from a fresh rebuild (-rebuild +recovered):\n%s", round, diff)
-		}
+		checkRecovery(t, dataDir, addr, env, acked, round)
 		if t.Failed() {
 			t.Fatalf("round %d failed (seed %d)", round, seed)
 		}
@@ -105,6 +80,49 @@ func TestCrashConsistency(t *testing.T) {
 	}
 	t.Logf("%d rounds (%d serve killed under load, %d rebuild killed): %d acknowledged webhooks in %d sessions, each in the log once; reports equal a fresh rebuild after every round",
 		rounds, killedServe, killedRebuild, n, sessions)
+}
+
+// startLoad starts workers clients posting whole meetings (crashLoad) to
+// base, their sessions named after prefix; the returned func stops them and
+// waits until they have.
+func startLoad(base, prefix string, workers int, acked *ackSet) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			crashLoad(ctx, base, fmt.Sprintf("%s-w%d", prefix, w), acked)
+		}()
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+	}
+}
+
+// checkRecovery restarts `meetingd serve` on dataDir after a round of
+// faults and checks that the projections catch up, that every acknowledged
+// webhook is in the log once, and that every report equals what a fresh
+// `meetingd rebuild` of the same log serves. It leaves the service stopped.
+func checkRecovery(t *testing.T, dataDir, addr string, env []string, acked *ackSet, round int) {
+	t.Helper()
+	srv := startServe(t, dataDir, addr, env...)
+	waitCaughtUp(t, srv.base)
+	acked.check(t, srv.base)
+	recovered := reportSnapshot(t, srv.base)
+	if list, _ := recovered["list"].([]any); len(list) == 0 && acked.sessionCount() > 0 {
+		t.Fatalf("round %d: no meetings reported for %d sessions", round, acked.sessionCount())
+	}
+	srv.stop(t)
+	runRebuild(t, dataDir, env, 0)
+	srv = startServe(t, dataDir, addr, env...)
+	waitCaughtUp(t, srv.base)
+	rebuilt := reportSnapshot(t, srv.base)
+	srv.stop(t)
+	if diff := cmp.Diff(rebuilt, recovered); diff != "" {
+		t.Fatalf("round %d: reports after recovery differ from a fresh rebuild (-rebuild +recovered):\n%s", round, diff)
+	}
 }
 
 // clickhouseForCrash returns the DSN of a new database of the crash test's
