@@ -67,7 +67,7 @@ var benchEpoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 func buildServeDir(b *testing.B, dir string, n int) {
 	b.Helper()
 	marker := filepath.Join(dir, "bench-meetings")
-	if got, _ := os.ReadFile(marker); string(got) == strconv.Itoa(n) {
+	if got, _ := os.ReadFile(marker); string(got) == benchMarker(n) {
 		return
 	}
 	if err := os.RemoveAll(dir); err != nil {
@@ -84,7 +84,7 @@ func buildServeDir(b *testing.B, dir string, n int) {
 		b.Fatal(err)
 	}
 	start := time.Now()
-	const batchSize = 2000
+	const batchSize = 20_000
 	bt := projections.Batch{}
 	write := func() {
 		bt.Version++
@@ -107,7 +107,7 @@ func buildServeDir(b *testing.B, dir string, n int) {
 		write()
 	}
 	fmt.Fprintf(os.Stderr, "built read models of %d meetings in %s (%s)\n", n, time.Since(start).Round(time.Second), dir)
-	if err := os.WriteFile(marker, []byte(strconv.Itoa(n)), 0o600); err != nil {
+	if err := os.WriteFile(marker, []byte(benchMarker(n)), 0o600); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -349,4 +349,10 @@ func fillLog(b *testing.B, dir string, n int) {
 	if err := os.WriteFile(marker, []byte(strconv.Itoa(n)), 0o600); err != nil {
 		b.Fatal(err)
 	}
+}
+
+// benchMarker is the content of the marker file of a read-model data set of
+// n meetings: a data set of another layout is built again.
+func benchMarker(n int) string {
+	return fmt.Sprintf("%d meetings, layout %d", n, readmodel.LayoutVersion)
 }

@@ -108,7 +108,7 @@ func buildLarge(n int) (*readmodel.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if got, _ := os.ReadFile(marker); string(got) == strconv.Itoa(n) {
+	if got, _ := os.ReadFile(marker); string(got) == benchMarker(n) {
 		return s, nil
 	}
 	if err := s.Reset(ctx); err != nil {
@@ -116,7 +116,7 @@ func buildLarge(n int) (*readmodel.Store, error) {
 	}
 	start := time.Now()
 	r := rand.New(rand.NewPCG(42, 42))
-	const batchSize = 1000
+	const batchSize = 20_000
 	for i := 0; i < n; i += batchSize {
 		bt := projections.Batch{Version: uint64(i/batchSize + 1)}
 		for j := i; j < min(i+batchSize, n); j++ {
@@ -127,7 +127,7 @@ func buildLarge(n int) (*readmodel.Store, error) {
 		}
 	}
 	fmt.Fprintf(os.Stderr, "built a %d-meeting store in %s (%s)\n", n, time.Since(start).Round(time.Millisecond), dir)
-	return s, os.WriteFile(marker, []byte(strconv.Itoa(n)), 0o600)
+	return s, os.WriteFile(marker, []byte(benchMarker(n)), 0o600)
 }
 
 // latencies records per-operation times and reports p50 and p99.
@@ -325,4 +325,10 @@ func BenchmarkLoadFacts(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// benchMarker is the content of the marker file of a data set of n
+// meetings: a data set of another layout is built again.
+func benchMarker(n int) string {
+	return fmt.Sprintf("%d meetings, layout %d", n, readmodel.LayoutVersion)
 }

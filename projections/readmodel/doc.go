@@ -18,16 +18,24 @@
 //	idx_time         app | started_at | session                   summary: status, duration, participant count,
 //	                                                              total attendance, 64-bit FNV-1a hash of each
 //	                                                              participant identity (binary)
+//	rows             app | started_at | session                   the domain.Meeting without participants, JSON
 //	idx_participant  app | participant | started_at | session     status, attended_seconds, join_count,
 //	                                                              attendance_ratio (binary)
 //
 // A session record holds, in sections that each reader slices out without
-// decoding the others: the version written, the started_at indexed, the
-// domain.Meeting without participants (JSON), its participant rows (JSON,
-// s2-compressed), the domain.Facts (their JSON form, s2-compressed) and the
-// participant identities indexed. One record per session means one B-tree
-// leaf touched per session and write, whatever the list, the report or the
-// runner reads.
+// decoding the others: the version written, the started_at indexed, its
+// participant rows (JSON, s2-compressed), the domain.Facts (their JSON form,
+// s2-compressed) and the participant identities indexed.
+//
+// The meeting itself (the list row) is kept apart, in the rows bucket under
+// the same key as its time index entry, so that a page of the meeting list
+// reads a few consecutive leaves (about ten for 100 meetings) instead of one
+// session record per meeting scattered over the file. That is what keeps
+// the pages a process maps small: the file is read through mmap, and every
+// page a query touches stays in the resident set of serve until the kernel
+// reclaims it (layout 1 kept the meeting in the record; a year of random
+// 30-day list pages over 1,000,000 meetings then touched most of the
+// 1.3 GB of records, BenchmarkServe in cmd/meetingd).
 //
 // The record keeps what the stored version indexed (its started_at and
 // participants), so that Write deletes exactly the old index entries when a
@@ -50,25 +58,29 @@
 //
 // With n sessions in the store (B-tree depth O(log n)):
 //
-//   - Meeting: one point lookup, O(log n), plus decoding that meeting.
+//   - Meeting: two point lookups (the session record, then its row),
+//     O(log n), plus decoding that meeting.
 //   - Meetings: one range scan of idx_time (or, with ?participant=, of that
 //     participant's idx_participant range), newest first from the cursor or
-//     To, deciding the status filter from the index value; a point lookup in
-//     sessions for each returned meeting (its participant rows stay
-//     undecoded). O(log n + s + limit·log n), s the entries skipped by the
-//     status filter, plus one further matching entry to tell whether a next
-//     page exists.
+//     To, deciding the status filter from the index value; the returned
+//     meetings' rows are read from the rows bucket, in the same key order
+//     (for the time index, neighbouring keys of the same leaves).
+//     O(log n + s + limit·log n), s the entries skipped by the status
+//     filter, plus one further matching entry to tell whether a next page
+//     exists.
 //   - ParticipantAttendance: one range scan of the participant's
 //     idx_participant entries in [From, To): O(log n + k), k their meetings;
 //     no meeting is decoded.
 //   - Durations: one ascending range scan of the app's idx_time entries in
 //     [From, To): O(log n + r), r the meetings that started in the range,
 //     reading only the index values (a 30-day report touches nothing else).
-//   - Write: per session one record read and write and 1 + p index writes
-//     (p its participants; deletes too when started_at moved),
+//   - Write: per session one record read and write, one row and 1 + p
+//     index writes (p its participants; deletes too when started_at moved),
 //     O((1 + p)·log n); one fsync per batch. On an empty store: sequential
 //     appends, each page written once.
 //   - LoadFacts: one point lookup per key, in one read transaction, and the
 //     facts' decoding.
-//   - Reset: drops and recreates every bucket in one transaction.
+//   - Reset: drops and recreates every bucket in one transaction. Open does
+//     the same to a store written with another layout (logged): read models
+//     are derived data, and the runner's catch-up rebuilds them from the log.
 package readmodel

@@ -18,16 +18,23 @@ var (
 	bucketSessions = []byte("sessions")
 	bucketByTime   = []byte("idx_time")
 	bucketByPerson = []byte("idx_participant")
+	bucketRows     = []byte("rows")
 
-	allBuckets = [][]byte{bucketMeta, bucketSessions, bucketByTime, bucketByPerson, bucketOpen, bucketOpenSessions}
+	allBuckets = [][]byte{bucketMeta, bucketSessions, bucketByTime, bucketByPerson, bucketRows, bucketOpen, bucketOpenSessions}
 
 	keyCheckpoint = []byte("checkpoint")
 	keyLayout     = []byte("layout")
 )
 
 // layoutVersion is the version of the key and value layout; a store written
-// with another layout must be rebuilt.
-const layoutVersion = 1
+// with another layout is emptied when opened and rebuilt from the event log
+// (see Open). Version 2 moved the meeting rows out of the session records
+// into their own bucket, in time order.
+const layoutVersion = LayoutVersion
+
+// LayoutVersion is the version of the stored layout this package writes
+// (benchmarks that keep data sets between runs key them by it).
+const LayoutVersion = 2
 
 // appendString appends s length-prefixed (uvarint length, then the bytes), so
 // that a sequence of such strings is prefix-free: the keys of one app (or one
@@ -219,25 +226,26 @@ func decodeAttendance(v []byte) (attended int64, joins int, ratio float64, err e
 // sections that each reader slices out without decoding the others.
 //
 //	format(1) version(8) started_at(8, as in keys)
-//	len(uvarint) meeting: domain.Meeting without participants, JSON
-//	len(uvarint) participants: participantsRecord, JSON
-//	len(uvarint) facts: domain.Facts, JSON (empty: none stored)
+//	len(uvarint) participants: participantsRecord, JSON, s2-compressed
+//	len(uvarint) facts: domain.Facts, JSON, s2-compressed (empty: none stored)
 //	n(uvarint) n × participant identity (length-prefixed): what the indexes hold
+//
+// The meeting itself (without participants) is not in the record but in the
+// rows bucket, under its time key (see the package documentation).
 //
 // The byte slices of a decoded record point into the transaction's memory.
 type record struct {
 	version uint64
 	started int64
-	meeting []byte
 	people  []byte
 	facts   []byte
 	ids     []byte // the encoded identity list, decoded by participantIDs
 }
 
-const recordFormat = 1
+const recordFormat = 2
 
 func (r *record) encode(ids []string) []byte {
-	size := 1 + 8 + 8 + 4*binary.MaxVarintLen64 + len(r.meeting) + len(r.people) + len(r.facts)
+	size := 1 + 8 + 8 + 3*binary.MaxVarintLen64 + len(r.people) + len(r.facts)
 	for _, p := range ids {
 		size += binary.MaxVarintLen64 + len(p)
 	}
@@ -245,7 +253,7 @@ func (r *record) encode(ids []string) []byte {
 	b = append(b, recordFormat)
 	b = binary.BigEndian.AppendUint64(b, r.version)
 	b = appendTime(b, r.started)
-	for _, sec := range [][]byte{r.meeting, r.people, r.facts} {
+	for _, sec := range [][]byte{r.people, r.facts} {
 		b = binary.AppendUvarint(b, uint64(len(sec)))
 		b = append(b, sec...)
 	}
@@ -264,7 +272,7 @@ func decodeRecord(v []byte) (record, error) {
 	}
 	r.version, r.started = binary.BigEndian.Uint64(v[1:]), readTime(v[9:])
 	rest := v[17:]
-	for _, sec := range []*[]byte{&r.meeting, &r.people, &r.facts} {
+	for _, sec := range []*[]byte{&r.people, &r.facts} {
 		l, n := binary.Uvarint(rest)
 		if n <= 0 || l > uint64(len(rest)-n) {
 			return r, errCorrupt

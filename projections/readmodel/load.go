@@ -17,7 +17,7 @@ const loadFillPercent = 1.0
 // empty reports whether the store holds no session and no index entry: a
 // new or just reset store, which Write fills by bulkLoad.
 func empty(tx *bolt.Tx) bool {
-	for _, name := range [][]byte{bucketSessions, bucketByTime, bucketByPerson, bucketOpen, bucketOpenSessions} {
+	for _, name := range [][]byte{bucketSessions, bucketByTime, bucketByPerson, bucketRows, bucketOpen, bucketOpenSessions} {
 		b := tx.Bucket(name)
 		if b == nil {
 			return false
@@ -36,20 +36,20 @@ func empty(tx *bolt.Tx) bool {
 // no old index entry to delete, and the open-meeting index holds the open
 // sessions (TestBulkLoadMatchesIncremental).
 type loader struct {
-	version                                     uint64
-	sessions, byTime, byPerson, open, openByKey *bolt.Bucket
-	// The index entries, put in key order by finish.
-	times, people, opens []entry
-	last                 []byte // the key of the last session added
+	version                                           uint64
+	sessions, byTime, byPerson, rows, open, openByKey *bolt.Bucket
+	// The index and row entries, put in key order by finish.
+	times, people, meetings, opens []entry
+	last                           []byte // the key of the last session added
 }
 
 func newLoader(tx *bolt.Tx, version uint64, sessions int) *loader {
 	l := &loader{
 		version: version, sessions: tx.Bucket(bucketSessions), byTime: tx.Bucket(bucketByTime),
-		byPerson: tx.Bucket(bucketByPerson), open: tx.Bucket(bucketOpen), openByKey: tx.Bucket(bucketOpenSessions),
-		times: make([]entry, 0, sessions),
+		byPerson: tx.Bucket(bucketByPerson), rows: tx.Bucket(bucketRows), open: tx.Bucket(bucketOpen),
+		openByKey: tx.Bucket(bucketOpenSessions), times: make([]entry, 0, sessions), meetings: make([]entry, 0, sessions),
 	}
-	for _, b := range []*bolt.Bucket{l.sessions, l.byTime, l.byPerson, l.open, l.openByKey} {
+	for _, b := range []*bolt.Bucket{l.sessions, l.byTime, l.byPerson, l.rows, l.open, l.openByKey} {
 		b.FillPercent = loadFillPercent
 	}
 	return l
@@ -74,7 +74,9 @@ func (l *loader) add(e *encoded) error {
 		}
 		l.opens = append(l.opens, entry{openKey(code, e.last, k.AppID, k.SessionID), nil})
 	}
-	l.times = append(l.times, entry{timeKey(k.AppID, e.rec.started, k.SessionID), e.summary})
+	tk := timeKey(k.AppID, e.rec.started, k.SessionID)
+	l.times = append(l.times, entry{tk, e.summary})
+	l.meetings = append(l.meetings, entry{tk, e.meeting})
 	for _, r := range e.rows {
 		l.people = append(l.people, entry{personKey(k.AppID, r.Participant, e.rec.started, k.SessionID), attendanceOf(e.status, r)})
 	}
@@ -86,7 +88,7 @@ func (l *loader) finish() error {
 	for _, ix := range []struct {
 		b       *bolt.Bucket
 		entries []entry
-	}{{l.byTime, l.times}, {l.byPerson, l.people}, {l.open, l.opens}} {
+	}{{l.byTime, l.times}, {l.rows, l.meetings}, {l.byPerson, l.people}, {l.open, l.opens}} {
 		slices.SortFunc(ix.entries, func(x, y entry) int { return bytes.Compare(x.k, y.k) })
 		for _, e := range ix.entries {
 			if err := ix.b.Put(e.k, e.v); err != nil {

@@ -99,6 +99,9 @@ func TestBulkLoadMatchesIncremental(t *testing.T) {
 	if len(dumps[0]["sessions"]) != len(us) {
 		t.Fatalf("bulk load stored %d sessions, want %d", len(dumps[0]["sessions"]), len(us))
 	}
+	if len(dumps[0]["rows"]) != len(us) || len(dumps[0]["idx_time"]) != len(us) {
+		t.Fatalf("bulk load stored %d rows and %d time entries, want %d", len(dumps[0]["rows"]), len(dumps[0]["idx_time"]), len(us))
+	}
 	if len(dumps[0]["idx_open"]) == 0 || len(dumps[0]["idx_participant"]) == 0 {
 		t.Fatalf("bulk load left an index empty: %d open, %d participant entries", len(dumps[0]["idx_open"]), len(dumps[0]["idx_participant"]))
 	}
@@ -123,5 +126,51 @@ func TestBulkLoadRejectsDuplicates(t *testing.T) {
 	}
 	if _, err := s.Meeting(context.Background(), u.Key); err == nil {
 		t.Fatal(fmt.Errorf("the refused write stored %v", u.Key))
+	}
+}
+
+// TestMovedMeetingKeepsOneRow: when a session's started_at moves (an earlier
+// join arrives), its row and time index entry move with it, leaving nothing
+// at the old time, and the meeting reads back whole from either query.
+func TestMovedMeetingKeepsOneRow(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s := open(t, dir)
+	const t0 = 1_700_000_000
+	writeBatch(t, s, 1, update("app-m", "s", t0, "ann", "bob"), update("app-m", "other", t0+5, "ann"))
+	moved := update("app-m", "s", t0-600, "ann")
+	writeBatch(t, s, 2, moved)
+	page, err := s.Meetings(ctx, projections.MeetingQuery{AppID: "app-m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range page.Meetings {
+		got = append(got, fmt.Sprintf("%s@%d", m.SessionID, m.StartedAt.Unix()))
+	}
+	if diff := cmp.Diff([]string{fmt.Sprintf("other@%d", t0+5), fmt.Sprintf("s@%d", t0-600)}, got); diff != "" {
+		t.Errorf("meeting list (-want +got):\n%s", diff)
+	}
+	m, err := s.Meeting(ctx, moved.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if jsonOf(m) != jsonOf(moved.Meeting) {
+		t.Errorf("moved meeting:\n got %s\nwant %s", jsonOf(m), jsonOf(moved.Meeting))
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	d := dump(t, dir)
+	if len(d["rows"]) != 2 || len(d["idx_time"]) != 2 {
+		t.Fatalf("%d rows and %d time entries after the move, want 2 and 2", len(d["rows"]), len(d["idx_time"]))
+	}
+	for k := range d["rows"] {
+		if _, ok := d["idx_time"][k]; !ok {
+			t.Errorf("row %q has no time index entry", k)
+		}
+	}
+	if len(d["idx_participant"]) != 2 {
+		t.Errorf("%d participant entries after the move, want 2 (ann in each meeting)", len(d["idx_participant"]))
 	}
 }

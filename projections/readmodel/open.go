@@ -4,14 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/projections"
 )
 
@@ -25,8 +23,7 @@ import (
 //
 // open_sessions remembers which idx_open entry a session has, so that Write
 // replaces it without decoding the stored meeting; a session that ends
-// leaves both buckets. A store written before the index existed is indexed
-// once, when it is opened.
+// leaves both buckets.
 var (
 	bucketOpen         = []byte("idx_open")
 	bucketOpenSessions = []byte("open_sessions")
@@ -132,54 +129,6 @@ func indexOpen(tx *bolt.Tx, e *encoded, version uint64) error {
 		return err
 	}
 	return idx.Put(openKey(code, e.last, e.key.AppID, e.key.SessionID), nil)
-}
-
-// initOpenIndex creates the open-meeting index of a store that lacks it and
-// indexes the sessions already stored (a store written by an earlier
-// version). It runs in the transaction that opens or resets the store,
-// before the other buckets are created.
-func initOpenIndex(tx *bolt.Tx) error {
-	if tx.Bucket(bucketOpen) != nil && tx.Bucket(bucketOpenSessions) != nil {
-		return nil
-	}
-	idx, err := tx.CreateBucketIfNotExists(bucketOpen)
-	if err != nil {
-		return fmt.Errorf("create bucket %s: %w", bucketOpen, err)
-	}
-	byKey, err := tx.CreateBucketIfNotExists(bucketOpenSessions)
-	if err != nil {
-		return fmt.Errorf("create bucket %s: %w", bucketOpenSessions, err)
-	}
-	sessions := tx.Bucket(bucketSessions)
-	if sessions == nil {
-		return nil
-	}
-	return sessions.ForEach(func(k, v []byte) error {
-		key, err := parseSessionKey(k)
-		if err != nil {
-			return fmt.Errorf("index open meetings: %w", err)
-		}
-		rec, err := decodeRecord(v)
-		if err != nil {
-			return fmt.Errorf("index open meetings: session %s/%s: %w", key.AppID, key.SessionID, err)
-		}
-		var m struct {
-			Status      domain.Status `json:"status"`
-			LastEventAt time.Time     `json:"last_event_at"`
-		}
-		if err := json.Unmarshal(rec.meeting, &m); err != nil {
-			return fmt.Errorf("index open meetings: session %s/%s: %w", key.AppID, key.SessionID, err)
-		}
-		code := statusCode(m.Status)
-		if !isOpenCode(code) {
-			return nil
-		}
-		st := openState{version: rec.version, code: code, last: unixOf(m.LastEventAt)}
-		if err := byKey.Put(k, st.encode()); err != nil {
-			return err
-		}
-		return idx.Put(openKey(code, st.last, key.AppID, key.SessionID), nil)
-	})
 }
 
 // OpenMeetings lists open meetings of one status, of every app, by their

@@ -139,17 +139,15 @@ func TestOpenMeetingsIndex(t *testing.T) {
 	}
 }
 
-// TestOpenMeetingsBackfill opens a store written before the index existed
-// (simulated by dropping its buckets) and finds its open meetings indexed.
-func TestOpenMeetingsBackfill(t *testing.T) {
+// TestOpenOtherLayoutStartsEmpty opens a store written with another layout
+// (simulated by rewriting its layout byte): it is emptied, checkpoint
+// included, so that the runner rebuilds it from the log, and then works.
+func TestOpenOtherLayoutStartsEmpty(t *testing.T) {
 	dir := t.TempDir()
+	ctx := t.Context()
 	s := open(t, dir)
 	const t0 = 1_700_000_000
-	writeBatch(t, s, 1,
-		openUpdate("a", "live", t0, t0+100, false, false),
-		openUpdate("a", "ended", t0, t0+100, true, false),
-		openUpdate("a", "gone", t0, t0+30, false, true),
-	)
+	writeBatch(t, s, 7, openUpdate("a", "live", t0, t0+100, false, false))
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +156,10 @@ func TestOpenMeetingsBackfill(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		return errors.Join(tx.DeleteBucket([]byte("idx_open")), tx.DeleteBucket([]byte("open_sessions")))
+		if _, err := tx.CreateBucket([]byte("from_an_old_version")); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte("meta")).Put([]byte("layout"), []byte{1})
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -168,16 +169,35 @@ func TestOpenMeetingsBackfill(t *testing.T) {
 	}
 
 	s = open(t, dir)
-	defer s.Close()
-	if diff := cmp.Diff([]string{"a/live@1700000100"}, openIDs(t, s, projections.OpenQuery{Status: domain.StatusLive})); diff != "" {
-		t.Errorf("live (-want +got):\n%s", diff)
+	cp, err := s.Checkpoint(ctx)
+	if err != nil || cp != (projections.Checkpoint{}) {
+		t.Fatalf("checkpoint after a layout change = %+v, %v; want zero", cp, err)
 	}
-	if diff := cmp.Diff([]string{"a/gone@1700000030"}, openIDs(t, s, projections.OpenQuery{Status: domain.StatusAbandoned})); diff != "" {
-		t.Errorf("abandoned (-want +got):\n%s", diff)
+	if _, err := s.Meeting(ctx, projections.SessionKey{AppID: "a", SessionID: "live"}); !errors.Is(err, projections.ErrNotFound) {
+		t.Fatalf("meeting after a layout change: %v; want ErrNotFound", err)
 	}
-	// The backfilled entries are maintained like any other.
-	writeBatch(t, s, 2, openUpdate("a", "live", t0, t0+100, true, false))
 	if got := openIDs(t, s, projections.OpenQuery{Status: domain.StatusLive}); len(got) != 0 {
-		t.Errorf("live after the end: %v", got)
+		t.Errorf("open meetings after a layout change: %v", got)
+	}
+	writeBatch(t, s, 8, openUpdate("a", "live", t0, t0+100, false, false))
+	if diff := cmp.Diff([]string{"a/live@1700000100"}, openIDs(t, s, projections.OpenQuery{Status: domain.StatusLive})); diff != "" {
+		t.Errorf("live after rewriting (-want +got):\n%s", diff)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The unknown bucket went with the rest.
+	db, err = bolt.Open(filepath.Join(dir, readmodel.FileName), 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket([]byte("from_an_old_version")) != nil {
+			t.Error("the old version's bucket survived")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -34,7 +34,11 @@ func (s *Store) Meeting(ctx context.Context, key projections.SessionKey) (domain
 		if err != nil {
 			return fmt.Errorf("meeting %s/%s: %w", key.AppID, key.SessionID, err)
 		}
-		if err := unmarshalJSON(rec.meeting, &m); err != nil {
+		row := tx.Bucket(bucketRows).Get(timeKey(key.AppID, rec.started, key.SessionID))
+		if row == nil {
+			return fmt.Errorf("meeting %s/%s without its row: %w", key.AppID, key.SessionID, errCorrupt)
+		}
+		if err := unmarshalJSON(row, &m); err != nil {
 			return fmt.Errorf("decode meeting %s/%s: %w", key.AppID, key.SessionID, err)
 		}
 		people, err := s2.Decode(nil, rec.people)
@@ -137,7 +141,7 @@ func (s *Store) Meetings(ctx context.Context, q projections.MeetingQuery) (proje
 	}
 	app := appPrefix(q.AppID)
 	err = s.view(func(tx *bolt.Tx) error {
-		sessions := tx.Bucket(bucketSessions)
+		rows := tx.Bucket(bucketRows)
 		c := tx.Bucket(index).Cursor()
 		var lastStarted int64
 		var lastSession []byte
@@ -159,16 +163,16 @@ func (s *Store) Meetings(ctx context.Context, q projections.MeetingQuery) (proje
 				return nil
 			}
 			started, session := suffix(k, prefix)
-			v = sessions.Get(append(app[:len(app):len(app)], session...))
+			tk := k // the time index's key is the row's key
+			if q.Participant != "" {
+				tk = append(appendTime(app[:len(app):len(app)], started), session...)
+			}
+			v = rows.Get(tk)
 			if v == nil {
 				return fmt.Errorf("index entry of session %q without a meeting: %w", session, errCorrupt)
 			}
-			rec, err := decodeRecord(v)
-			if err != nil {
-				return fmt.Errorf("session %q: %w", session, err)
-			}
 			var m domain.Meeting
-			if err := unmarshalJSON(rec.meeting, &m); err != nil {
+			if err := unmarshalJSON(v, &m); err != nil {
 				return fmt.Errorf("decode meeting %q: %w", session, err)
 			}
 			page.Meetings = append(page.Meetings, m)

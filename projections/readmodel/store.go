@@ -124,15 +124,16 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 // init creates the buckets of an empty store and checks the layout of an
 // existing one.
 func (s *Store) init(tx *bolt.Tx) error {
-	meta := tx.Bucket(bucketMeta)
-	if meta != nil {
-		v := meta.Get(keyLayout)
-		if len(v) != 1 || v[0] != layoutVersion {
-			return fmt.Errorf("unsupported layout %v (want %d): delete %s and rebuild the read models", v, layoutVersion, FileName)
+	if meta := tx.Bucket(bucketMeta); meta != nil {
+		if v := meta.Get(keyLayout); len(v) != 1 || v[0] != layoutVersion {
+			// Read models are derived data: a store of another layout is
+			// emptied, and the runner's catch-up rebuilds it from the log.
+			s.log.Warn("read models written with another layout are emptied and rebuilt from the event log",
+				"layout", v, "want", layoutVersion)
+			if err := dropAll(tx); err != nil {
+				return err
+			}
 		}
-	}
-	if err := initOpenIndex(tx); err != nil { // before the sessions bucket exists on a new store
-		return err
 	}
 	for _, name := range allBuckets {
 		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -140,6 +141,23 @@ func (s *Store) init(tx *bolt.Tx) error {
 		}
 	}
 	return tx.Bucket(bucketMeta).Put(keyLayout, []byte{layoutVersion})
+}
+
+// dropAll deletes every bucket of the file, known to this version or not.
+func dropAll(tx *bolt.Tx) error {
+	var names [][]byte
+	if err := tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+		names = append(names, bytes.Clone(name))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, name := range names {
+		if err := tx.DeleteBucket(name); err != nil {
+			return fmt.Errorf("drop bucket %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // Close closes the store, waiting for running queries and writes.
@@ -174,10 +192,8 @@ func (s *Store) Reset(ctx context.Context) error {
 		return fmt.Errorf("readmodel: reset: %w", err)
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range allBuckets {
-			if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, bolt.ErrBucketNotFound) {
-				return fmt.Errorf("drop bucket %s: %w", name, err)
-			}
+		if err := dropAll(tx); err != nil {
+			return err
 		}
 		return s.init(tx)
 	})
@@ -267,6 +283,7 @@ type encoded struct {
 	key     projections.SessionKey
 	sk      []byte
 	rec     record
+	meeting []byte // the meeting without participants, JSON: its rows entry
 	ids     []string
 	summary []byte
 	status  domain.Status
@@ -296,7 +313,7 @@ func encode(u projections.SessionUpdate, sk []byte, version uint64) (encoded, er
 	}
 	list := m
 	list.Participants, list.UnmatchedParticipants = nil, nil
-	if e.rec.meeting, err = marshalJSON(list); err != nil {
+	if e.meeting, err = marshalJSON(list); err != nil {
 		return e, err
 	}
 	people, err := marshalJSON(participantsRecord{m.Participants, m.UnmatchedParticipants})
@@ -406,7 +423,7 @@ func (s *Store) Write(ctx context.Context, b projections.Batch) error {
 	enc := startEncoding(b)
 	defer enc.wait()
 	err = s.db.Update(func(tx *bolt.Tx) error {
-		w := &writer{sessions: tx.Bucket(bucketSessions), byTime: tx.Bucket(bucketByTime), byPerson: tx.Bucket(bucketByPerson)}
+		w := &writer{sessions: tx.Bucket(bucketSessions), byTime: tx.Bucket(bucketByTime), byPerson: tx.Bucket(bucketByPerson), rows: tx.Bucket(bucketRows)}
 		if w.sessions == nil {
 			return errors.New("store not initialized")
 		}
@@ -451,12 +468,12 @@ func (s *Store) Write(ctx context.Context, b projections.Batch) error {
 }
 
 type writer struct {
-	sessions, byTime, byPerson *bolt.Bucket
-	// times and people are the index entries to put, gathered from the
-	// whole batch and put in key order by putIndexes: one B-tree walk per
-	// index instead of a random descent per entry (participant keys are
-	// scattered across the index).
-	times, people []entry
+	sessions, byTime, byPerson, rows *bolt.Bucket
+	// times, people and meetings are the index and row entries to put,
+	// gathered from the whole batch and put in key order by putIndexes: one
+	// B-tree walk per bucket instead of a random descent per entry
+	// (participant keys are scattered across the index).
+	times, people, meetings []entry
 }
 
 // entry is an index key and value.
@@ -469,7 +486,7 @@ func (w *writer) putIndexes() error {
 	for _, ix := range []struct {
 		b       *bolt.Bucket
 		entries []entry
-	}{{w.byTime, w.times}, {w.byPerson, w.people}} {
+	}{{w.byTime, w.times}, {w.rows, w.meetings}, {w.byPerson, w.people}} {
 		slices.SortFunc(ix.entries, func(x, y entry) int { return bytes.Compare(x.k, y.k) })
 		for _, e := range ix.entries {
 			if err := ix.b.Put(e.k, e.v); err != nil {
@@ -477,7 +494,7 @@ func (w *writer) putIndexes() error {
 			}
 		}
 	}
-	w.times, w.people = nil, nil
+	w.times, w.people, w.meetings = nil, nil, nil
 	return nil
 }
 
@@ -505,7 +522,11 @@ func (w *writer) put(e *encoded) error {
 		}
 		moved := old.started != e.rec.started
 		if moved {
-			if err := w.byTime.Delete(timeKey(k.AppID, old.started, k.SessionID)); err != nil {
+			tk := timeKey(k.AppID, old.started, k.SessionID)
+			if err := w.byTime.Delete(tk); err != nil {
+				return err
+			}
+			if err := w.rows.Delete(tk); err != nil {
 				return err
 			}
 		}
@@ -528,7 +549,9 @@ func (w *writer) put(e *encoded) error {
 	if err := w.sessions.Put(e.sk, e.rec.encode(e.ids)); err != nil {
 		return err
 	}
-	w.times = append(w.times, entry{timeKey(k.AppID, e.rec.started, k.SessionID), e.summary})
+	tk := timeKey(k.AppID, e.rec.started, k.SessionID)
+	w.times = append(w.times, entry{tk, e.summary})
+	w.meetings = append(w.meetings, entry{tk, e.meeting})
 	for _, r := range e.rows {
 		w.people = append(w.people, entry{personKey(k.AppID, r.Participant, e.rec.started, k.SessionID), attendanceOf(e.status, r)})
 	}
