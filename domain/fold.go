@@ -6,9 +6,8 @@ import (
 	"slices"
 	"strings"
 
-	// The stored facts are encoded with goccy/go-json: the bytes of
-	// encoding/json, several times faster (the projection runner writes them
-	// for every changed session of every batch).
+	// The stored facts are decoded with goccy/go-json (encoded by
+	// facts_json.go): the values of encoding/json, several times faster.
 	json "github.com/goccy/go-json"
 )
 
@@ -523,7 +522,8 @@ func (r *ringFacts) merge(f *Facts, o *ringFacts) {
 const factsVersion = 1
 
 // factsJSON is the stored form of Facts: every collection sorted, so equal
-// Facts marshal to equal bytes.
+// Facts marshal to equal bytes. MarshalJSON (facts_json.go) writes the bytes
+// encoding/json writes for it without building it.
 type factsJSON struct {
 	V              int                      `json:"v"`
 	AppID          string                   `json:"app_id"`
@@ -573,46 +573,6 @@ type ringJSON struct {
 
 var ringAttrNames = [numRingAttrs]string{"initiator", "initiator_name", "receiver", "receiver_type", "media"}
 
-// MarshalJSON returns the stored form of the facts (deterministic).
-func (f *Facts) MarshalJSON() ([]byte, error) {
-	w := factsJSON{
-		V: factsVersion, AppID: f.appID, SessionID: f.sessionID,
-		SawCall:   f.sawCall,
-		StartedAt: f.startedAt, EndCreatedAt: f.endCreatedAt, DestroyedAt: f.destroyedAt,
-		ReconStarted: f.reconStarted, ReconEnded: f.reconEnded,
-		Abandoned: f.abandoned, AbandonedAt: f.abandonedAt, FirstAt: f.firstAt, LastAt: f.lastAt,
-		People: peopleJSON(f.people), Unmatched: peopleJSON(f.unmatched),
-	}
-	for _, url := range sortedKeys(f.records) {
-		r := f.records[url]
-		w.Recordings = append(w.Recordings, recordingJSON{r.RecordingGenerated, r.webhook})
-	}
-	for _, url := range sortedKeys(f.scripts) {
-		w.Transcriptions = append(w.Transcriptions, f.scripts[url])
-	}
-	if f.ring != (ringFacts{}) {
-		rj := &ringJSON{FirstAt: f.ring.firstAt}
-		for i, at := range f.ring.at {
-			if at != 0 {
-				if rj.At == nil {
-					rj.At = make(map[string]int64)
-				}
-				rj.At[ringActions[i]] = at
-			}
-		}
-		for i, p := range f.ring.attrs {
-			if p.Val != "" {
-				if rj.Attrs == nil {
-					rj.Attrs = make(map[string]pick)
-				}
-				rj.Attrs[ringAttrNames[i]] = p
-			}
-		}
-		w.Ringing = rj
-	}
-	return json.Marshal(w)
-}
-
 // UnmarshalJSON restores facts from their stored form. The stored facts are
 // merged into f, so unmarshalling into a non-empty Facts of the same session
 // is a Merge.
@@ -655,26 +615,6 @@ func (f *Facts) UnmarshalJSON(data []byte) error {
 		return fmt.Errorf("unmarshal facts: %w", err)
 	}
 	return nil
-}
-
-func peopleJSON(m map[string]*person) []personJSON {
-	if len(m) == 0 {
-		return nil
-	}
-	out := make([]personJSON, 0, len(m))
-	for _, id := range sortedKeys(m) {
-		ps := m[id]
-		pj := personJSON{
-			ID: ps.id, Name: ps.name, NameAt: ps.nameAt, Platform: ps.platform, SDK: ps.sdk,
-			ClientAt: ps.clientAt, Client: ps.hasClient, AudioYes: ps.audioYes, AudioNo: ps.audioNo,
-			Intervals: make([][2]int64, len(ps.ivs)),
-		}
-		for i, iv := range ps.ivs {
-			pj.Intervals[i] = [2]int64{iv.j, iv.l}
-		}
-		out = append(out, pj)
-	}
-	return out
 }
 
 // peopleFromJSON rebuilds people through the merge primitives, so that a

@@ -27,14 +27,20 @@ const (
 )
 
 // decoded is a log event in its domain form, or the reason it has none.
+// It is kept small (a rebuild writes a million of them) and its slices are
+// reused from chunk to chunk (readAhead).
 type decoded struct {
 	pos eventstore.Position
 	ev  domain.Event
 	// facts are the facts of ev's session in the batch, once apply has
 	// looked them up (saves a second map lookup per event).
 	facts *domain.Facts
-	// err is the decoding error; stream, revision and typ then name the
-	// event for the log.
+	// bad is set when the event did not decode.
+	bad *undecodable
+}
+
+// undecodable names an event that did not decode, for the log.
+type undecodable struct {
 	err      error
 	stream   string
 	revision uint64
@@ -43,9 +49,9 @@ type decoded struct {
 
 func decodeOne(rec *eventstore.RecordedEvent, d *decoded) {
 	ev, err := domain.Unmarshal(rec.Type, rec.Data)
-	*d = decoded{pos: rec.Position, ev: ev, err: err}
+	d.pos, d.ev, d.facts, d.bad = rec.Position, ev, nil, nil
 	if err != nil {
-		d.stream, d.revision, d.typ = rec.Stream, rec.Revision, rec.Type
+		d.bad = &undecodable{err: err, stream: rec.Stream, revision: rec.Revision, typ: rec.Type}
 	}
 }
 
@@ -95,9 +101,12 @@ type chunk struct {
 // readAhead reads seq in a goroutine, in chunks of aheadChunk events that
 // workers (one per CPU) decode while the caller folds the chunks before
 // them. Chunks arrive in log order, at most aheadChunks ahead of the caller.
-// stop ends the reading and waits for every goroutine; the caller must call
-// it (after which the channel yields nothing more).
-func (r *Runner) readAhead(ctx context.Context, seq iter.Seq2[eventstore.RecordedEvent, error]) (<-chan *chunk, func()) {
+// The caller hands each chunk back with release once it has folded it, so
+// that its memory is reused for a later one (a rebuild would otherwise
+// allocate, zero and collect a few hundred MB of them). stop ends the
+// reading and waits for every goroutine; the caller must call it (after
+// which the channel yields nothing more).
+func (r *Runner) readAhead(ctx context.Context, seq iter.Seq2[eventstore.RecordedEvent, error]) (chunks <-chan *chunk, release func(*chunk), stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	type job struct {
 		recs []eventstore.RecordedEvent
@@ -105,6 +114,29 @@ func (r *Runner) readAhead(ctx context.Context, seq iter.Seq2[eventstore.Recorde
 	}
 	out := make(chan *chunk, aheadChunks)
 	jobs := make(chan job, aheadChunks)
+	// Spare buffers: read batches once decoded, decoded events once folded.
+	// More than the chunks in flight can hold, so that returning one never
+	// blocks; a full pool drops the buffer.
+	spareRecs := make(chan []eventstore.RecordedEvent, 2*aheadChunks)
+	spareEvents := make(chan []decoded, 2*aheadChunks)
+	newRecs := func() []eventstore.RecordedEvent {
+		select {
+		case recs := <-spareRecs:
+			return recs[:0]
+		default:
+			return make([]eventstore.RecordedEvent, 0, aheadChunk)
+		}
+	}
+	newEvents := func(n int) []decoded {
+		select {
+		case evs := <-spareEvents:
+			if cap(evs) >= n {
+				return evs[:n]
+			}
+		default:
+		}
+		return make([]decoded, n, max(n, aheadChunk))
+	}
 	var wg sync.WaitGroup
 	for range max(runtime.GOMAXPROCS(0), 1) {
 		wg.Go(func() {
@@ -113,15 +145,20 @@ func (r *Runner) readAhead(ctx context.Context, seq iter.Seq2[eventstore.Recorde
 					decodeOne(&j.recs[i], &j.c.events[i])
 				}
 				close(j.c.done)
+				clear(j.recs) // drop the references to the log's buffers
+				select {
+				case spareRecs <- j.recs:
+				default:
+				}
 			}
 		})
 	}
 	wg.Go(func() {
 		defer close(jobs)
 		defer close(out)
-		recs := make([]eventstore.RecordedEvent, 0, aheadChunk)
+		recs := newRecs()
 		send := func(err error) bool {
-			c := &chunk{events: make([]decoded, len(recs)), err: err, done: make(chan struct{})}
+			c := &chunk{events: newEvents(len(recs)), err: err, done: make(chan struct{})}
 			select {
 			case out <- c:
 			case <-ctx.Done():
@@ -129,7 +166,7 @@ func (r *Runner) readAhead(ctx context.Context, seq iter.Seq2[eventstore.Recorde
 			}
 			// Always handed to a worker once queued, so that done closes.
 			jobs <- job{recs, c}
-			recs = make([]eventstore.RecordedEvent, 0, aheadChunk)
+			recs = newRecs()
 			return true
 		}
 		for ev, err := range seq {
@@ -146,7 +183,15 @@ func (r *Runner) readAhead(ctx context.Context, seq iter.Seq2[eventstore.Recorde
 			send(nil)
 		}
 	})
-	return out, func() {
+	release = func(c *chunk) {
+		clear(c.events) // drop the references to events and facts
+		select {
+		case spareEvents <- c.events:
+		default:
+		}
+		c.events = nil
+	}
+	return out, release, func() {
 		cancel()
 		for range out { // unblock the reader; the workers finish what is queued
 		}

@@ -301,11 +301,13 @@ func (r *Runner) catchUp(ctx context.Context, size int) error {
 	}
 	r.setCommitted(cp)
 	b := newBatcher(size, cp)
-	chunks, stop := r.readAhead(ctx, r.src.ReadAll(ctx, cp.Position, sessionFilter()))
+	chunks, release, stop := r.readAhead(ctx, r.src.ReadAll(ctx, cp.Position, sessionFilter()))
 	defer stop()
 	for c := range chunks {
 		<-c.done
-		if err := r.apply(ctx, b, c.events); err != nil {
+		err := r.apply(ctx, b, c.events)
+		release(c)
+		if err != nil {
 			return err
 		}
 		if c.err != nil {
@@ -390,7 +392,7 @@ func (r *Runner) apply(ctx context.Context, b *batcher, evs []decoded) error {
 	var missing []SessionKey
 	for i := range evs {
 		d := &evs[i]
-		if d.err != nil {
+		if d.bad != nil {
 			continue
 		}
 		key := SessionKey{AppID: d.ev.AppID, SessionID: d.ev.SessionID}
@@ -426,11 +428,11 @@ func (r *Runner) apply(ctx context.Context, b *batcher, evs []decoded) error {
 		b.next.Position = d.pos
 		b.next.Events++
 		b.count++
-		if d.err != nil {
+		if bad := d.bad; bad != nil {
 			// A type this version does not know (written by a newer one):
 			// skip it rather than stop every report; rebuild after upgrading.
 			r.m.skipped.Inc()
-			r.log.Warn("skipping undecodable event", "stream", d.stream, "revision", d.revision, "type", d.typ, "error", d.err)
+			r.log.Warn("skipping undecodable event", "stream", bad.stream, "revision", bad.revision, "type", bad.typ, "error", bad.err)
 			continue
 		}
 		f := d.facts

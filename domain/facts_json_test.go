@@ -1,0 +1,103 @@
+package domain_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/meetingd/meetingd/domain"
+)
+
+// checkFactsJSON fails unless f's hand-written stored form is the bytes
+// encoding/json writes for it, and encoding/json's Marshal of f (which
+// compacts and HTML-escapes what MarshalJSON returns) leaves it unchanged.
+func checkFactsJSON(t *testing.T, f *domain.Facts) {
+	t.Helper()
+	want, wantErr := domain.FactsJSONByStdlib(f)
+	got, err := f.MarshalJSON()
+	if (err != nil) != (wantErr != nil) {
+		t.Fatalf("MarshalJSON error %v, encoding/json's %v", err, wantErr)
+	}
+	if err != nil {
+		return
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("MarshalJSON wrote\n%s\nencoding/json wrote\n%s", got, want)
+	}
+	if viaStdlib, err := json.Marshal(f); err != nil || !bytes.Equal(viaStdlib, want) {
+		t.Fatalf("json.Marshal(facts) = %s, %v; want %s", viaStdlib, err, want)
+	}
+	prefixed, err := f.AppendJSON([]byte("prefix"))
+	if err != nil || !bytes.Equal(prefixed, append([]byte("prefix"), want...)) {
+		t.Fatalf("AppendJSON = %s, %v", prefixed, err)
+	}
+}
+
+// TestFactsJSONMatchesStdlib compares the stored form of the facts of many
+// random sessions (participants, rejoins, recordings, transcripts, ringing,
+// abandonment, reconciliation) with encoding/json's.
+func TestFactsJSONMatchesStdlib(t *testing.T) {
+	rng := rand.New(rand.NewPCG(42, 7))
+	for n := range 3000 {
+		f := foldFacts(randomSession(rng, n))
+		checkFactsJSON(t, f)
+		checkFactsJSON(t, roundTripFacts(t, f))
+	}
+	checkFactsJSON(t, &domain.Facts{})
+	checkFactsJSON(t, domain.NewFacts("a", "s"))
+}
+
+// FuzzFactsJSONMatchesStdlib puts arbitrary strings, times and durations
+// into every string and number of the stored form (names, ids, URLs, dates,
+// ringing attributes) and compares MarshalJSON with encoding/json.
+func FuzzFactsJSONMatchesStdlib(f *testing.F) {
+	f.Add(uint64(1), "Ann", "https://r.test/1.mp4", int64(1700000000), 1.5)
+	f.Add(uint64(2), "<b>&amp;</b>\u2028\u2029\x00\x1f\"\\\b\f\n\r\t", "\xff\xfe invalid", int64(-1), 1e-7)
+	f.Add(uint64(3), "名前 😀", "", int64(math.MaxInt64), 1e21)
+	f.Add(uint64(4), "x", "y", int64(math.MinInt64), math.Inf(1))
+	f.Add(uint64(5), "", "\xed\xa0\x80", int64(0), -0.000001)
+	f.Fuzz(func(t *testing.T, seed uint64, s1, s2 string, at int64, dur float64) {
+		rng := rand.New(rand.NewPCG(seed, 1))
+		pickS := func() string { return []string{s1, s2, "x"}[rng.IntN(3)] }
+		pickT := func() int64 { return []int64{at, 1700000000, at + 1}[rng.IntN(3)] }
+		yes := true
+		var events []domain.Event
+		for range 2 + rng.IntN(6) {
+			ev := domain.Event{AppID: s1, SessionID: s2, Kind: domain.KindCall}
+			switch rng.IntN(6) {
+			case 0:
+				ev.Payload = domain.ParticipantJoined{
+					Occupant: domain.Occupant{UID: pickS(), Name: pickS(), JoinedAt: pickT(), AudioOnly: &yes},
+					Client:   &domain.ClientInfo{Platform: pickS(), SDK: pickS()},
+				}
+			case 1:
+				ev.Payload = domain.ParticipantLeft{Occupant: domain.Occupant{Name: pickS(), JoinedAt: pickT(), LeftAt: pickT()}}
+			case 2:
+				ev.Payload = domain.RecordingGenerated{URL: pickS(), StartTime: pickT(), Duration: dur, RecordingDate: pickS()}
+			case 3:
+				ev.Payload = domain.TranscriptionGenerated{TID: pickS(), URL: pickS(), StartTime: pickT(), EndTime: pickT(), TranscriptDate: pickS()}
+			case 4:
+				ev.Payload = domain.CallRinging{Action: []string{"initiated", "busy", pickS()}[rng.IntN(3)], Sender: pickS(),
+					SenderName: pickS(), Receiver: pickS(), ReceiverType: pickS(), Media: pickS(), SentAt: pickT(), InitiatedAt: pickT()}
+			default:
+				ev.Payload = domain.SessionReconciled{StartedAt: pickT(), EndedAt: pickT(),
+					Unmatched:  []domain.Occupant{{UID: pickS(), Name: pickS(), JoinedAt: pickT(), LeftAt: pickT()}},
+					Recordings: []domain.RecordingGenerated{{URL: pickS(), StartTime: pickT(), Duration: dur}}}
+			}
+			events = append(events, ev)
+		}
+		checkFactsJSON(t, foldFacts(events))
+	})
+}
+
+// TestRingNameOrder: the ringing maps of the stored form are written in the
+// order of their keys, as encoding/json writes maps.
+func TestRingNameOrder(t *testing.T) {
+	actions, attrs := domain.RingNameOrders()
+	if len(actions) != 5 || len(attrs) != 5 || !slices.IsSorted(actions) || !slices.IsSorted(attrs) {
+		t.Fatalf("ring names out of order: %v %v", actions, attrs)
+	}
+}
