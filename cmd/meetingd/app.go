@@ -43,8 +43,22 @@ func openPipeline(ctx context.Context, cfg config, reg prometheus.Registerer, lo
 	p.ready = append(p.ready, p.store)
 
 	dir := filepath.Join(cfg.DataDir, "readmodels")
-	if p.models, err = readmodel.Open(ctx, readmodel.Config{Dir: dir}, log.With("component", "readmodel")); err != nil {
+	budget := int64(-1) // MEETINGD_READMODEL_MAPPED_MIB=0: never release
+	if cfg.MappedMiB > 0 {
+		budget = cfg.MappedMiB << 20
+	}
+	if p.models, err = readmodel.Open(ctx, readmodel.Config{Dir: dir, MappedBudget: budget}, log.With("component", "readmodel")); err != nil {
 		return p, fmt.Errorf("open read models in %s: %w", dir, err)
+	}
+	if reg != nil {
+		models := p.models
+		err := reg.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "meetingd_readmodel_mapped_releases_total",
+			Help: "Times the read-model file's mapped pages were released from the resident set (MEETINGD_READMODEL_MAPPED_MIB).",
+		}, func() float64 { return float64(models.MappedReleases()) }))
+		if err != nil {
+			return p, fmt.Errorf("read-model metrics: %w", err)
+		}
 	}
 	p.closers = append(p.closers, p.models.Close)
 	p.ready = append(p.ready, p.models)

@@ -31,6 +31,7 @@ type config struct {
 	StaleAfter      time.Duration
 	LogLevel        string
 	WebhookRate     float64
+	MappedMiB       int64
 
 	tokens api.Tokens
 	jobs   jobConfig
@@ -57,6 +58,7 @@ func settings() []setting {
 		{"MEETINGD_STALE_AFTER", "stale-after", "6h", "a meeting with no end and no event for this long becomes abandoned", false},
 		{"MEETINGD_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", false},
 		{"MEETINGD_WEBHOOK_RATE", "webhook-rate", "0", "webhook requests per second per client IP (burst: one second's worth); past it 429 with Retry-After; 0: no limit", false},
+		{"MEETINGD_READMODEL_MAPPED_MIB", "readmodel-mapped-mib", "128", "MiB that the read-model file's mapped pages may add to the resident set before they are released to the page cache; 0: never release", false},
 	}, jobSettings()...)
 }
 
@@ -140,6 +142,11 @@ func loadConfig(name string, needWebhookAuth bool, args []string, stderr io.Writ
 	}
 	if name == "serve" { // the jobs run in serve only; import and rebuild need no API key file
 		errs = append(errs, cfg.jobs.load(get, os.ReadFile)...)
+	}
+	if n, err := strconv.ParseInt(get("MEETINGD_READMODEL_MAPPED_MIB"), 10, 64); err != nil || n < 0 || n > 1<<40 {
+		errs = append(errs, fmt.Errorf("MEETINGD_READMODEL_MAPPED_MIB: want MiB (a whole number ≥ 0; 0: never release), got %q", get("MEETINGD_READMODEL_MAPPED_MIB")))
+	} else {
+		cfg.MappedMiB = n
 	}
 	if r, err := strconv.ParseFloat(get("MEETINGD_WEBHOOK_RATE"), 64); err != nil || r < 0 || math.IsInf(r, 0) || math.IsNaN(r) {
 		errs = append(errs, fmt.Errorf("MEETINGD_WEBHOOK_RATE: want requests per second (a number ≥ 0; 0: no limit), got %q", get("MEETINGD_WEBHOOK_RATE")))

@@ -55,6 +55,25 @@ func TestJSONCodecMatchesStdlib(t *testing.T) {
 				t.Fatalf("%v %s: fast codec wrote\n%s\nencoding/json wrote\n%s", k, name, got, want)
 			}
 		}
+		for name, enc := range map[string]struct {
+			got func() ([]byte, error)
+			v   any
+		}{
+			"meeting row": {func() ([]byte, error) { return meetingRowJSON(m) }, list},
+			"people":      {func() ([]byte, error) { return peopleJSON(&m) }, participantsRecord{m.Participants, m.UnmatchedParticipants}},
+		} {
+			want, err := json.Marshal(enc.v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := enc.got()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("%v %s: append encoder wrote\n%s\nencoding/json wrote\n%s", k, name, got, want)
+			}
+		}
 		data, _ := json.Marshal(m)
 		var std, fast domain.Meeting
 		if err := json.Unmarshal(data, &std); err != nil {

@@ -13,7 +13,8 @@ import (
 	"github.com/meetingd/meetingd/projections"
 )
 
-// ctxEvery is how many index entries a scan reads between checks of its ctx.
+// ctxEvery is how many index entries a scan reads between checks of its ctx
+// and of the pages it mapped (Store.trim).
 const ctxEvery = 1024
 
 // Meeting returns a meeting with its participants, or projections.ErrNotFound.
@@ -151,6 +152,7 @@ func (s *Store) Meetings(ctx context.Context, q projections.MeetingQuery) (proje
 				if err := ctx.Err(); err != nil {
 					return err
 				}
+				s.trim()
 			}
 			if len(v) < 1 {
 				return errCorrupt
@@ -206,6 +208,7 @@ func (s *Store) ParticipantAttendance(ctx context.Context, q projections.Partici
 				if err := ctx.Err(); err != nil {
 					return err
 				}
+				s.trim()
 			}
 			attended, joins, ratio, err := decodeAttendance(v)
 			if err != nil {
@@ -298,6 +301,7 @@ func (s *Store) Durations(ctx context.Context, q projections.DurationQuery) ([]p
 				if err := ctx.Err(); err != nil {
 					return err
 				}
+				s.trim()
 			}
 			if len(v) < 1 {
 				return errCorrupt

@@ -19,6 +19,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/internal/mapped"
 	"github.com/meetingd/meetingd/projections"
 )
 
@@ -33,12 +34,23 @@ type Config struct {
 	// Dir is the data directory; the store lives in Dir/readmodels.db and Dir
 	// is created if missing. Required.
 	Dir string
+	// MappedBudget is how far, in bytes, the process's file-backed resident
+	// memory may grow before the store releases the pages of its file that
+	// queries and writes mapped (see internal/mapped: they stay in the page
+	// cache). 0 means DefaultMappedBudget; a negative budget never releases.
+	MappedBudget int64
 	// LockTimeout bounds the wait for the file lock that another process may
 	// hold on the store (default 10s; Open's ctx deadline shortens it).
 	LockTimeout time.Duration
 }
 
+// DefaultMappedBudget is the MappedBudget of a zero Config.
+const DefaultMappedBudget = 128 << 20
+
 func (c *Config) setDefaults() {
+	if c.MappedBudget == 0 {
+		c.MappedBudget = DefaultMappedBudget
+	}
 	if c.LockTimeout == 0 {
 		c.LockTimeout = 10 * time.Second
 	}
@@ -64,6 +76,7 @@ func (c Config) Validate() error {
 // serialized by the engine. After Close every method returns an error.
 type Store struct {
 	db  *bolt.DB
+	rel *mapped.Releaser // nil: pages are never released
 	log *slog.Logger
 }
 
@@ -112,9 +125,15 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("readmodel: open %s: %w", path, err)
 	}
-	s := &Store{db: db, log: log}
+	rel, err := mapped.New(path, cfg.MappedBudget)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("readmodel: open %s: %w", path, err)
+	}
+	s := &Store{db: db, rel: rel, log: log}
 	if err := db.Update(s.init); err != nil {
 		_ = db.Close()
+		_ = rel.Close()
 		return nil, fmt.Errorf("readmodel: open %s: %w", path, err)
 	}
 	log.Info("read-model store open", "path", path)
@@ -162,7 +181,11 @@ func dropAll(tx *bolt.Tx) error {
 
 // Close closes the store, waiting for running queries and writes.
 func (s *Store) Close() error {
-	if err := s.db.Close(); err != nil {
+	err := s.db.Close()
+	if rerr := s.rel.Close(); err == nil {
+		err = rerr
+	}
+	if err != nil {
 		return fmt.Errorf("readmodel: close: %w", err)
 	}
 	return nil
@@ -182,8 +205,25 @@ func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 		if tx.Bucket(bucketMeta) == nil {
 			return errors.New("readmodel: store not initialized")
 		}
-		return fn(tx)
+		err := fn(tx)
+		s.trim()
+		return err
 	})
+}
+
+// MappedReleases returns how many times the store released the mapped
+// pages of its file (see Config.MappedBudget).
+func (s *Store) MappedReleases() int64 { return s.rel.Releases() }
+
+// trim releases the pages of the file mapped by queries and writes once
+// they exceed the budget (see Config.MappedBudget). It must run inside a
+// transaction, which keeps bbolt from replacing the mapping meanwhile.
+func (s *Store) trim() {
+	if released, err := s.rel.Check(); err != nil {
+		s.log.Warn("release mapped read-model pages", "err", err)
+	} else if released {
+		s.log.Debug("released mapped read-model pages", "releases", s.rel.Releases())
+	}
 }
 
 // Reset drops every read model, fold state and the checkpoint.
@@ -311,12 +351,10 @@ func encode(u projections.SessionUpdate, sk []byte, version uint64) (encoded, er
 		}
 		e.rec.facts = s2.Encode(nil, f)
 	}
-	list := m
-	list.Participants, list.UnmatchedParticipants = nil, nil
-	if e.meeting, err = marshalJSON(list); err != nil {
+	if e.meeting, err = meetingRowJSON(m); err != nil {
 		return e, err
 	}
-	people, err := marshalJSON(participantsRecord{m.Participants, m.UnmatchedParticipants})
+	people, err := peopleJSON(&m)
 	if err != nil {
 		return e, err
 	}
@@ -464,6 +502,8 @@ func (s *Store) Write(ctx context.Context, b projections.Batch) error {
 	if err != nil {
 		return fmt.Errorf("readmodel: write: %w", err)
 	}
+	// The write read pages of the file too; release them if need be.
+	_ = s.db.View(func(*bolt.Tx) error { s.trim(); return nil })
 	return nil
 }
 

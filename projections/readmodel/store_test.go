@@ -15,6 +15,7 @@ import (
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/projections"
+	gencorpus "github.com/meetingd/meetingd/projections/corpus"
 	"github.com/meetingd/meetingd/projections/readmodel"
 	"github.com/meetingd/meetingd/projections/reportstest"
 )
@@ -288,5 +289,57 @@ func TestCursorRoundTrip(t *testing.T) {
 	}
 	if _, err := projections.ParseCursor(""); !errors.Is(err, projections.ErrBadCursor) {
 		t.Errorf("ParseCursor(\"\") = %v, want ErrBadCursor", err)
+	}
+}
+
+// TestMappedPagesReleased: with a small budget, queries over a store larger
+// than the budget release the file's mapped pages, and every answer stays
+// the same as with releases off.
+func TestMappedPagesReleased(t *testing.T) {
+	ctx := t.Context()
+	us := realisticUpdates(t, 3000)
+	answers := map[int64]string{}
+	for _, budget := range []int64{-1, 256 << 10} {
+		dir := t.TempDir()
+		s, err := readmodel.Open(ctx, readmodel.Config{Dir: dir, MappedBudget: budget}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeBatch(t, s, 1, us[:1000]...)
+		writeBatch(t, s, 2, us[1000:]...)
+		var got strings.Builder
+		for _, u := range us {
+			m, err := s.Meeting(ctx, u.Key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got.WriteString(jsonOf(m))
+		}
+		for i := range 3 {
+			app := gencorpus.AppID(i)
+			page, err := s.Meetings(ctx, projections.MeetingQuery{AppID: app, Limit: projections.MaxLimit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Meetings) < 100 {
+				t.Fatalf("%s: %d meetings listed", app, len(page.Meetings))
+			}
+			got.WriteString(jsonOf(page))
+			d, err := s.Durations(ctx, projections.DurationQuery{AppID: app, Bucket: projections.Day})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got.WriteString(jsonOf(d))
+		}
+		answers[budget] = got.String()
+		if releases := s.MappedReleases(); (budget > 0) != (releases > 0) {
+			t.Errorf("budget %d: %d releases", budget, releases)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if answers[-1] != answers[256<<10] {
+		t.Error("answers differ when mapped pages are released")
 	}
 }
