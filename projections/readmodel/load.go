@@ -3,7 +3,6 @@ package readmodel
 import (
 	"bytes"
 	"fmt"
-	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -39,15 +38,16 @@ type loader struct {
 	version                                           uint64
 	sessions, byTime, byPerson, rows, open, openByKey *bolt.Bucket
 	// The index and row entries, put in key order by finish.
-	times, people, meetings, opens []entry
-	last                           []byte // the key of the last session added
+	times         []timed
+	people, opens []entry
+	last          []byte // the key of the last session added
 }
 
 func newLoader(tx *bolt.Tx, version uint64, sessions int) *loader {
 	l := &loader{
 		version: version, sessions: tx.Bucket(bucketSessions), byTime: tx.Bucket(bucketByTime),
 		byPerson: tx.Bucket(bucketByPerson), rows: tx.Bucket(bucketRows), open: tx.Bucket(bucketOpen),
-		openByKey: tx.Bucket(bucketOpenSessions), times: make([]entry, 0, sessions), meetings: make([]entry, 0, sessions),
+		openByKey: tx.Bucket(bucketOpenSessions), times: make([]timed, 0, sessions),
 	}
 	for _, b := range []*bolt.Bucket{l.sessions, l.byTime, l.byPerson, l.rows, l.open, l.openByKey} {
 		b.FillPercent = loadFillPercent
@@ -75,26 +75,14 @@ func (l *loader) add(e *encoded) error {
 		l.opens = append(l.opens, entry{openKey(code, e.last, k.AppID, k.SessionID), nil})
 	}
 	tk := timeKey(k.AppID, e.rec.started, k.SessionID)
-	l.times = append(l.times, entry{tk, e.summary})
-	l.meetings = append(l.meetings, entry{tk, e.meeting})
+	l.times = append(l.times, timed{tk, e.summary, e.meeting})
 	for _, r := range e.rows {
 		l.people = append(l.people, entry{personKey(k.AppID, r.Participant, e.rec.started, k.SessionID), attendanceOf(e.status, r)})
 	}
 	return nil
 }
 
-// finish puts the gathered index entries, each index in key order.
+// finish puts the gathered index entries and rows, each bucket in key order.
 func (l *loader) finish() error {
-	for _, ix := range []struct {
-		b       *bolt.Bucket
-		entries []entry
-	}{{l.byTime, l.times}, {l.rows, l.meetings}, {l.byPerson, l.people}, {l.open, l.opens}} {
-		slices.SortFunc(ix.entries, func(x, y entry) int { return bytes.Compare(x.k, y.k) })
-		for _, e := range ix.entries {
-			if err := ix.b.Put(e.k, e.v); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return putInOrder(l.byTime, l.rows, l.times, bucketEntries{l.byPerson, l.people}, bucketEntries{l.open, l.opens})
 }

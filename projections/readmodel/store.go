@@ -509,33 +509,22 @@ func (s *Store) Write(ctx context.Context, b projections.Batch) error {
 
 type writer struct {
 	sessions, byTime, byPerson, rows *bolt.Bucket
-	// times, people and meetings are the index and row entries to put,
-	// gathered from the whole batch and put in key order by putIndexes: one
-	// B-tree walk per bucket instead of a random descent per entry
-	// (participant keys are scattered across the index).
-	times, people, meetings []entry
+	// times and people are the index entries and rows to put, gathered
+	// from the whole batch and put in key order by putIndexes.
+	times  []timed
+	people []entry
 }
 
 // entry is an index key and value.
 type entry struct{ k, v []byte }
 
-// putIndexes puts the gathered index entries, each index in key order.
+// putIndexes puts the gathered index entries and rows (see putInOrder).
 // Entries never collide with the deletes of put: every key ends with its
 // session id, and put deletes only its own session's old entries.
 func (w *writer) putIndexes() error {
-	for _, ix := range []struct {
-		b       *bolt.Bucket
-		entries []entry
-	}{{w.byTime, w.times}, {w.rows, w.meetings}, {w.byPerson, w.people}} {
-		slices.SortFunc(ix.entries, func(x, y entry) int { return bytes.Compare(x.k, y.k) })
-		for _, e := range ix.entries {
-			if err := ix.b.Put(e.k, e.v); err != nil {
-				return err
-			}
-		}
-	}
-	w.times, w.people, w.meetings = nil, nil, nil
-	return nil
+	err := putInOrder(w.byTime, w.rows, w.times, bucketEntries{w.byPerson, w.people})
+	w.times, w.people = nil, nil
+	return err
 }
 
 // put writes one session and gathers its index entries (see putIndexes),
@@ -590,8 +579,7 @@ func (w *writer) put(e *encoded) error {
 		return err
 	}
 	tk := timeKey(k.AppID, e.rec.started, k.SessionID)
-	w.times = append(w.times, entry{tk, e.summary})
-	w.meetings = append(w.meetings, entry{tk, e.meeting})
+	w.times = append(w.times, timed{tk, e.summary, e.meeting})
 	for _, r := range e.rows {
 		w.people = append(w.people, entry{personKey(k.AppID, r.Participant, e.rec.started, k.SessionID), attendanceOf(e.status, r)})
 	}
