@@ -12,15 +12,14 @@ import (
 // parallelSortMin is the length from which sortByKey sorts on several CPUs.
 const parallelSortMin = 1 << 16
 
-// sortByKey sorts s by the keys key returns, in increasing byte order, and
-// returns the sorted slice (s itself, or a new slice when the work was
+// sortByKey sorts s by cmp (which compares keys, in increasing byte
+// order), and returns the sorted slice (s itself, or a new slice when the work was
 // split). A large slice is cut into one part per CPU, the parts are sorted
 // at once, and then merged: sorting the index entries of a whole rebuilt
 // log (millions of participant entries) took a second on one goroutine
 // while the other CPU was idle (BenchmarkRebuild in projections).
 // Keys must be distinct, as index keys are.
-func sortByKey[T any](s []T, key func(*T) []byte) []T {
-	cmp := func(x, y T) int { return bytes.Compare(key(&x), key(&y)) }
+func sortByKey[T any](s []T, cmp func(x, y T) int) []T {
 	parts := min(runtime.GOMAXPROCS(0), len(s)/(parallelSortMin/2))
 	if parts < 2 || len(s) < parallelSortMin {
 		slices.SortFunc(s, cmp)
@@ -41,7 +40,7 @@ func sortByKey[T any](s []T, key func(*T) []byte) []T {
 		for lo := 0; lo < parts; lo += 2 * width {
 			mid, hi := min(lo+width, parts), min(lo+2*width, parts)
 			a, b, out := src[bounds[lo]:bounds[mid]], src[bounds[mid]:bounds[hi]], dst[bounds[lo]:bounds[hi]]
-			wg.Go(func() { merge(out, a, b, key) })
+			wg.Go(func() { merge(out, a, b, cmp) })
 		}
 		wg.Wait()
 		src, dst = dst, src
@@ -50,10 +49,10 @@ func sortByKey[T any](s []T, key func(*T) []byte) []T {
 }
 
 // merge writes the sorted runs a and b, merged, to out (len(a)+len(b) long).
-func merge[T any](out, a, b []T, key func(*T) []byte) {
+func merge[T any](out, a, b []T, cmp func(x, y T) int) {
 	i, j, k := 0, 0, 0
 	for i < len(a) && j < len(b) {
-		if bytes.Compare(key(&b[j]), key(&a[i])) < 0 {
+		if cmp(b[j], a[i]) < 0 {
 			out[k] = b[j]
 			j++
 		} else {
@@ -80,7 +79,7 @@ type bucketEntries struct {
 // bucket instead of a random descent per entry (participant keys are
 // scattered across their index).
 func putInOrder(byTime, rows *bolt.Bucket, times []timed, others ...bucketEntries) error {
-	times = sortByKey(times, func(t *timed) []byte { return t.k })
+	times = sortByKey(times, func(x, y timed) int { return bytes.Compare(x.k, y.k) })
 	for _, t := range times {
 		if err := byTime.Put(t.k, t.summary); err != nil {
 			return err
@@ -92,7 +91,7 @@ func putInOrder(byTime, rows *bolt.Bucket, times []timed, others ...bucketEntrie
 		}
 	}
 	for _, o := range others {
-		for _, e := range sortByKey(o.entries, func(e *entry) []byte { return e.k }) {
+		for _, e := range sortByKey(o.entries, compareEntries) {
 			if err := o.b.Put(e.k, e.v); err != nil {
 				return err
 			}
@@ -100,3 +99,5 @@ func putInOrder(byTime, rows *bolt.Bucket, times []timed, others ...bucketEntrie
 	}
 	return nil
 }
+
+func compareEntries(x, y entry) int { return bytes.Compare(x.k, y.k) }

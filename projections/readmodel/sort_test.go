@@ -21,7 +21,7 @@ func TestSortByKey(t *testing.T) {
 				}
 				want := slices.Clone(s)
 				slices.SortFunc(want, func(x, y entry) int { return bytes.Compare(x.k, y.k) })
-				got := sortByKey(s, func(e *entry) []byte { return e.k })
+				got := sortByKey(s, compareEntries)
 				if !slices.EqualFunc(got, want, func(x, y entry) bool { return bytes.Equal(x.k, y.k) && bytes.Equal(x.v, y.v) }) {
 					t.Fatal("sortByKey differs from slices.SortFunc")
 				}
