@@ -126,9 +126,14 @@ func BenchmarkRebuild(b *testing.B) {
 			}
 			defer pprof.StopCPUProfile()
 		}
-		// As `meetingd rebuild` does (cmd/meetingd/rebuild.go), unless GOGC is set.
-		if _, set := os.LookupEnv("GOGC"); !set {
-			defer debug.SetGCPercent(debug.SetGCPercent(400))
+		// As `meetingd rebuild` does (cmd/meetingd/rebuild.go), unless GOGC
+		// or GOMEMLIMIT is set: collect only near a memory limit, here a
+		// fixed 8 GiB (the command takes half of the memory it may use).
+		_, gogc := os.LookupEnv("GOGC")
+		_, memlimit := os.LookupEnv("GOMEMLIMIT")
+		if !gogc && !memlimit {
+			defer debug.SetMemoryLimit(debug.SetMemoryLimit(8 << 30))
+			defer debug.SetGCPercent(debug.SetGCPercent(-1))
 		}
 		var events uint64
 		var ms runtime.MemStats

@@ -2,6 +2,9 @@ package main
 
 import (
 	"io"
+	"log/slog"
+	"math"
+	"runtime/debug"
 	"strings"
 	"testing"
 )
@@ -35,5 +38,39 @@ func TestMappedMiBSetting(t *testing.T) {
 		if err != nil || cfg.MappedMiB != tc.want {
 			t.Errorf("%q: MappedMiB %d, %v; want %d", tc.value, cfg.MappedMiB, err, tc.want)
 		}
+	}
+}
+
+// gcPercent returns the collector's current GOGC (-1: off).
+func gcPercent() int {
+	p := debug.SetGCPercent(100)
+	debug.SetGCPercent(p)
+	return p
+}
+
+func TestRebuildGC(t *testing.T) {
+	before, beforeLimit := gcPercent(), debug.SetMemoryLimit(-1)
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want func(percent int, limit int64) bool
+	}{
+		{"GOGC set: untouched", map[string]string{"GOGC": "200"}, func(p int, l int64) bool { return p == before && l == beforeLimit }},
+		{"GOMEMLIMIT set: collect near it", map[string]string{"GOMEMLIMIT": "1GiB"}, func(p int, l int64) bool { return p == -1 }},
+		{"neither: a limit found, or GOGC 400", map[string]string{}, func(p int, l int64) bool {
+			return (p == -1 && l > 0 && l < math.MaxInt64) || p == rebuildGCPercent
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			restore := rebuildGC(func(k string) (string, bool) { v, ok := tc.env[k]; return v, ok }, slog.New(slog.DiscardHandler))
+			p, l := gcPercent(), debug.SetMemoryLimit(-1)
+			restore()
+			if !tc.want(p, l) {
+				t.Errorf("during the rebuild: GOGC %d, memory limit %d", p, l)
+			}
+			if gcPercent() != before || debug.SetMemoryLimit(-1) != beforeLimit {
+				t.Errorf("not restored: GOGC %d, memory limit %d", gcPercent(), debug.SetMemoryLimit(-1))
+			}
+		})
 	}
 }
