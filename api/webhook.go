@@ -2,12 +2,14 @@ package api
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/google/uuid"
 
 	"github.com/meetingd/meetingd/api/intake"
 	"github.com/meetingd/meetingd/domain"
@@ -50,9 +52,33 @@ func (s *Server) webhook(c *fiber.Ctx) error {
 	case intake.Quarantined:
 		return c.Status(fiber.StatusAccepted).JSON(webhookAnswer{Status: "quarantined", Reason: res.Reason, EventID: res.EventID.String()})
 	default:
-		dup := res.Outcome == intake.Duplicate
-		return c.JSON(webhookAnswer{Status: "accepted", EventID: res.EventID.String(), Duplicate: &dup})
+		c.Response().SetBodyRaw(acceptedAnswer(res.EventID, res.Outcome == intake.Duplicate))
+		c.Response().Header.SetContentType(fiber.MIMEApplicationJSON)
+		return nil
 	}
+}
+
+// acceptedAnswer is the JSON of webhookAnswer{Status: "accepted", EventID: id,
+// Duplicate: &dup}, written directly (it is every 200's body).
+func acceptedAnswer(id uuid.UUID, dup bool) []byte {
+	const head = `{"status":"accepted","event_id":"`
+	b := make([]byte, 0, len(head)+36+len(`","duplicate":false}`))
+	b = append(b, head...)
+	var text [36]byte // uuid's canonical form, as id.String writes it
+	hex.Encode(text[0:8], id[0:4])
+	text[8] = '-'
+	hex.Encode(text[9:13], id[4:6])
+	text[13] = '-'
+	hex.Encode(text[14:18], id[6:8])
+	text[18] = '-'
+	hex.Encode(text[19:23], id[8:10])
+	text[23] = '-'
+	hex.Encode(text[24:], id[10:])
+	b = append(b, text[:]...)
+	if dup {
+		return append(b, `","duplicate":true}`...)
+	}
+	return append(b, `","duplicate":false}`...)
 }
 
 func outcomeOf(err error) string {

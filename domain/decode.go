@@ -1,11 +1,9 @@
 package domain
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -280,25 +278,6 @@ func (p *parser) client(field string, c map[string]any) *ClientInfo {
 		Mode:        p.str(field+".mode", c["mode"]),
 		AudioOnly:   p.boolean(field+".is_audio_only", c["is_audio_only"]),
 	}
-}
-
-// parseObject parses body, a JSON object, into a tree of map[string]any,
-// []any, string, json.Number, bool and nil. A key sent twice: the last one
-// wins, at every level.
-func parseObject(body []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var top map[string]any
-	if err := dec.Decode(&top); err != nil {
-		return nil, err
-	}
-	if top == nil {
-		return nil, errors.New("null")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("data after the object")
-	}
-	return top, nil
 }
 
 func isNull(v any) bool { return v == nil }

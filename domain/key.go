@@ -1,10 +1,10 @@
 package domain
 
 import (
+	"crypto/sha1" //nolint:gosec // UUIDv5 is defined on SHA-1; not used for security.
 	"fmt"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/google/uuid"
 )
@@ -18,44 +18,77 @@ var idNamespace = uuid.MustParse("6f1f3c1e-4a53-5b7e-9d2b-6d656574696e")
 // webhook id, so the same event delivered through several webhook
 // configurations, or retried, has one key; two people joining in the same
 // second have two.
-func Key(e Event) string {
-	var b strings.Builder
-	b.WriteString("v1|")
-	b.WriteString(string(e.Trigger))
-	b.WriteByte('|')
-	b.WriteString(strconv.Quote(e.AppID))
-	b.WriteByte('|')
-	b.WriteString(strconv.Quote(e.SessionID))
-	b.WriteByte('|')
+func Key(e Event) string { return string(appendKey(nil, e)) }
+
+// appendKey appends e's Key to b.
+func appendKey(b []byte, e Event) []byte {
+	b = append(b, "v1|"...)
+	b = append(b, e.Trigger...)
+	b = append(b, '|')
+	b = strconv.AppendQuote(b, e.AppID)
+	b = append(b, '|')
+	b = strconv.AppendQuote(b, e.SessionID)
+	b = append(b, '|')
 	switch p := e.Payload.(type) {
 	case SessionStarted:
-		fmt.Fprintf(&b, "%d", p.CreatedAt)
+		b = strconv.AppendInt(b, p.CreatedAt, 10)
 	case ParticipantJoined:
-		fmt.Fprintf(&b, "%s|%d", strconv.Quote(p.Occupant.Identity()), p.Occupant.JoinedAt)
+		b = strconv.AppendQuote(b, p.Occupant.Identity())
+		b = appendInts(b, p.Occupant.JoinedAt)
 	case ParticipantLeft:
-		fmt.Fprintf(&b, "%s|%d|%d", strconv.Quote(p.Occupant.Identity()), p.Occupant.JoinedAt, p.Occupant.LeftAt)
+		b = strconv.AppendQuote(b, p.Occupant.Identity())
+		b = appendInts(b, p.Occupant.JoinedAt, p.Occupant.LeftAt)
 	case SessionEnded:
-		fmt.Fprintf(&b, "%d|%d", p.CreatedAt, p.DestroyedAt)
+		b = strconv.AppendInt(b, p.CreatedAt, 10)
+		b = appendInts(b, p.DestroyedAt)
 	case RecordingGenerated:
-		fmt.Fprintf(&b, "%s|%d", strconv.Quote(p.URL), p.StartTime)
+		b = strconv.AppendQuote(b, p.URL)
+		b = appendInts(b, p.StartTime)
 	case TranscriptionGenerated:
-		fmt.Fprintf(&b, "%s|%s|%d", strconv.Quote(p.TID), strconv.Quote(p.URL), p.StartTime)
+		b = strconv.AppendQuote(b, p.TID)
+		b = append(b, '|')
+		b = strconv.AppendQuote(b, p.URL)
+		b = appendInts(b, p.StartTime)
 	case CallRinging:
-		fmt.Fprintf(&b, "%s|%s|%d", p.Action, strconv.Quote(p.CallID), p.SentAt)
+		b = append(b, p.Action...)
+		b = append(b, '|')
+		b = strconv.AppendQuote(b, p.CallID)
+		b = appendInts(b, p.SentAt)
 	// meetingd's own events carry no trigger: their type name keeps them
 	// apart from each other and from webhook events with the same timestamp.
 	case SessionAbandoned:
-		fmt.Fprintf(&b, "%s|%d", TypeSessionAbandoned, p.LastEventAt)
+		b = append(b, TypeSessionAbandoned...)
+		b = appendInts(b, p.LastEventAt)
 	case SessionReconciled:
-		fmt.Fprintf(&b, "%s|%d", TypeSessionReconciled, p.FetchedAt)
+		b = append(b, TypeSessionReconciled...)
+		b = appendInts(b, p.FetchedAt)
 	default:
-		fmt.Fprintf(&b, "%T", p)
+		b = fmt.Appendf(b, "%T", p)
 	}
-	return b.String()
+	return b
 }
 
-// EventID is the UUIDv5 of the event's dedupe key.
-func EventID(e Event) uuid.UUID { return uuid.NewSHA1(idNamespace, []byte(Key(e))) }
+// appendInts appends "|n" for each n.
+func appendInts(b []byte, ns ...int64) []byte {
+	for _, n := range ns {
+		b = append(b, '|')
+		b = strconv.AppendInt(b, n, 10)
+	}
+	return b
+}
+
+// EventID is the UUIDv5 of the event's dedupe key (uuid.NewSHA1 of the
+// namespace and Key, computed without allocating for the usual keys).
+func EventID(e Event) uuid.UUID {
+	var buf [256]byte
+	b := append(buf[:0], idNamespace[:]...)
+	sum := sha1.Sum(appendKey(b, e))
+	var id uuid.UUID
+	copy(id[:], sum[:])
+	id[6] = (id[6] & 0x0f) | 0x50 // version 5
+	id[8] = (id[8] & 0x3f) | 0x80 // RFC 4122 variant
+	return id
+}
 
 // StreamPrefix starts the name of every session stream.
 const StreamPrefix = "session-"

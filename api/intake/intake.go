@@ -138,7 +138,7 @@ func (s *Service) Ingest(ctx context.Context, body []byte, source string) (Resul
 	if err != nil {
 		return Result{}, fmt.Errorf("ingest: %w", err)
 	}
-	meta, err := json.Marshal(Metadata{WebhookID: wh.WebhookID, Region: wh.Region, ReceivedAt: now, Source: source})
+	meta, err := Metadata{WebhookID: wh.WebhookID, Region: wh.Region, ReceivedAt: now, Source: source}.marshal()
 	if err != nil {
 		return Result{}, fmt.Errorf("ingest: %w", err)
 	}

@@ -42,9 +42,19 @@ func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0,
 func position(p uint64) eventstore.Position { return eventstore.Position{Commit: p, Prepare: p} }
 
 func idKey(id uuid.UUID, stream string) []byte {
-	k := make([]byte, 0, len(id)+len(stream))
+	return appendIDKey(make([]byte, 0, len(id)+len(stream)), id, stream)
+}
+
+func appendIDKey(k []byte, id uuid.UUID, stream string) []byte {
 	k = append(k, id[:]...)
 	return append(k, stream...)
+}
+
+// appendRevKey appends revKey(revPrefix(stream), rev) to k.
+func appendRevKey(k []byte, stream string, rev uint64) []byte {
+	k = binary.AppendUvarint(k, uint64(len(stream)))
+	k = append(k, stream...)
+	return binary.BigEndian.AppendUint64(k, rev)
 }
 
 // revPrefix is the common prefix of every revs key of stream.
@@ -65,8 +75,9 @@ type streamHead struct {
 	lastPos uint64 // its position
 }
 
-func (h streamHead) encode() []byte {
-	v := make([]byte, 0, 16)
+func (h streamHead) encode() []byte { return h.append(make([]byte, 0, 16)) }
+
+func (h streamHead) append(v []byte) []byte {
 	v = binary.BigEndian.AppendUint64(v, h.last)
 	return binary.BigEndian.AppendUint64(v, h.lastPos)
 }
@@ -83,17 +94,30 @@ func decodeHead(v []byte) (streamHead, error) {
 //	version(1) id(16) revision(uvarint) recordedAt(varint ns since the epoch)
 //	stream, type, data, metadata (each uvarint length ‖ bytes)
 func encodeRecord(e *eventstore.Event, stream string, rev uint64, at time.Time) []byte {
-	n := 1 + 16 + 2*binary.MaxVarintLen64 + 4*binary.MaxVarintLen32 +
+	return appendRecord(make([]byte, 0, recordSize(e, stream)), e, stream, rev, at)
+}
+
+// recordSize bounds the length of an encoded record.
+func recordSize(e *eventstore.Event, stream string) int {
+	return 1 + 16 + 2*binary.MaxVarintLen64 + 4*binary.MaxVarintLen32 +
 		len(stream) + len(e.Type) + len(e.Data) + len(e.Metadata)
-	b := make([]byte, 0, n)
+}
+
+// appendRecord appends the encoded record to b (see encodeRecord).
+func appendRecord(b []byte, e *eventstore.Event, stream string, rev uint64, at time.Time) []byte {
 	b = append(b, recordVersion)
 	b = append(b, e.ID[:]...)
 	b = binary.AppendUvarint(b, rev)
 	b = binary.AppendVarint(b, at.UnixNano())
-	b = appendBytes(b, []byte(stream))
-	b = appendBytes(b, []byte(e.Type))
+	b = appendString(b, stream)
+	b = appendString(b, e.Type)
 	b = appendBytes(b, e.Data)
 	return appendBytes(b, e.Metadata)
+}
+
+func appendString(b []byte, v string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(v)))
+	return append(b, v...)
 }
 
 func appendBytes(b, v []byte) []byte {

@@ -34,6 +34,7 @@ type Store struct {
 	ops    sync.WaitGroup // admitted appends and read batches
 
 	reqs          chan *appendReq // to the committer (unbuffered)
+	reqPool       sync.Pool       // of *appendReq (see appendReq.recycle)
 	quit          chan struct{}   // closed by Close once ops is drained
 	committerDone chan struct{}
 
@@ -47,6 +48,8 @@ type Store struct {
 	// seq is the position of the last event written; only the committer
 	// touches it after Open.
 	seq uint64
+	// keyBuf is the committer's scratch space for keys, kept across commits.
+	keyBuf []byte
 
 	// head is the durable head: the last committed (fsynced) position and a
 	// channel closed when a later commit replaces it.
@@ -114,6 +117,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 		path:          path,
 		done:          make(chan struct{}),
 		reqs:          make(chan *appendReq),
+		reqPool:       sync.Pool{New: newAppendReq},
 		quit:          make(chan struct{}),
 		committerDone: make(chan struct{}),
 	}
