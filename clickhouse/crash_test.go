@@ -88,13 +88,13 @@ func (u upTo) ReadAll(ctx context.Context, from eventstore.Position, f eventstor
 
 // TestCrashRetry: the sink flushes, the process dies before the checkpoint
 // (after ClickHouse acknowledged the batch, or half-way through the flush:
-// rows stored, heads not), restarts, flushes again — first up to an older
+// rows stored, roll-ups or heads not), restarts, flushes again — first up to an older
 // position than the one it died at, then to the end — and every report then
 // equals the embedded store's, with no row counted twice.
 func TestCrashRetry(t *testing.T) {
 	t.Parallel()
 	evs, keys := corpus(7, 80)
-	for _, mode := range []string{"after ack", "before heads"} {
+	for _, mode := range []string{"after ack", "before heads", "before roll-ups"} {
 		t.Run(mode, func(t *testing.T) {
 			log := openLog(t, evs)
 			var positions []eventstore.Position
@@ -124,6 +124,12 @@ func TestCrashRetry(t *testing.T) {
 					t.Fatal(err)
 				}
 				sink = &dieAfterAck{Sink: s, n: 2, die: die}
+			case "before roll-ups":
+				s, err := clickhouse.NewSink(cfg, &dieBeforeRollups{Conn: conn, n: 2, die: die}, quietLog())
+				if err != nil {
+					t.Fatal(err)
+				}
+				sink = s
 			default:
 				s, err := clickhouse.NewSink(cfg, &dieBeforeHeads{Conn: conn, n: 2, die: die}, quietLog())
 				if err != nil {

@@ -27,6 +27,7 @@
 //	recordings        app_id, session_id, kind, url                          —
 //	calls             app_id, session_id                                     —
 //	session_versions  app_id, session_id (ReplacingMergeTree(seq))           —
+//	duration_rollups  app_id, width, bucket_start                            toYear(bucket_start)
 //
 // The keys follow the report queries: the meeting list and the duration
 // report read one app's meetings in a started_at range (a primary-key range,
@@ -38,6 +39,33 @@
 // primary-key read and equals the embedded store's byte for byte; the typed
 // columns serve filters, aggregates and BI. calls holds the ringing-flow
 // outcome of kind "call" sessions.
+//
+// # The duration roll-up
+//
+// duration_rollups holds, per (app, width, bucket start), the duration
+// report's figures over the bucket's ended and abandoned meetings: hour
+// rows (width 3600) with their count of distinct participants, and day rows
+// (86400) that also hold the set of distinct participants, so that a week —
+// or a partial week — is the union of its days (distinct counts do not add
+// up; sets do). Every flush recomputes, with INSERT … SELECT … FROM
+// meetings FINAL … GROUP BY, the hour and day buckets of every meeting it
+// writes, including the buckets a meeting leaves when its started_at
+// moves (its tombstone is there): one statement per width, the buckets of
+// an app in clusters of primary-key ranges. A bucket whose meetings rows
+// count for nothing keeps a row with meetings = 0, which readers skip.
+// A row's version is the largest meetings version in its bucket, so a
+// newer recompute never loses to an older one, and equal versions go to the
+// later insert. Reports.Durations reads the roll-up for whole hours (hour
+// buckets) or whole days (day and week buckets) inside the range and the
+// meetings table only for the partial hour or day at an unaligned edge.
+//
+// The recompute runs after a flush's rows and before its commits, so a
+// flush cut off before it leaves the intent naming the old and the new
+// started_at: the re-delivered batch recomputes both. Migrate also runs
+// RepairRollups, which recomputes the buckets of every meetings row whose
+// version is at least the newest the roll-up has seen: the backfill of a
+// database from before the roll-up, and the rows of an older meetingd
+// that wrote after the migration.
 //
 // # Idempotence and rows that disappear
 //
@@ -51,7 +79,8 @@
 //     one together (skipped when the new keys are all known already);
 //  2. the new rows, and a tombstone (deleted = 1, same version) for every key
 //     of the previous state or intent that the new state lacks;
-//  3. the commit (committed = 1, version = the batch's): exactly the new keys.
+//  3. the duration roll-ups of the buckets of the previous and new starts;
+//  4. the commit (committed = 1, version = the batch's): exactly the new keys.
 //
 // A version older than the committed one is skipped (re-flushes after a crash
 // replay older batches); an equal one rewrites identical rows, which FINAL
@@ -66,12 +95,12 @@
 //
 // Write joins the open batch; the batch is flushed when it holds
 // SinkConfig.FlushSessions sessions or FlushAge after it was opened (one
-// timer per batch), in one INSERT per table. Write returns only after
-// ClickHouse acknowledged every INSERT of its batch, so the runner commits
-// its checkpoint only after; a failed flush fails the Writes and the runner
-// retries with backoff, holding the read models (not the webhook intake)
-// back while ClickHouse is down. Reset (meetingd rebuild) truncates every
-// table.
+// timer per batch), in one INSERT per table and a roll-up recompute per
+// width. Write returns only after ClickHouse acknowledged every statement
+// of its batch, so the runner commits its checkpoint only after; a failed
+// flush fails the Writes and the runner retries with backoff, holding the
+// read models (not the webhook intake) back while ClickHouse is down. Reset
+// (meetingd rebuild) truncates every table, the roll-up included.
 //
 // # BI views
 //
@@ -89,7 +118,7 @@
 //	intervals_v        app_id, session_id, participant, joined_at, left_at (NULL while open) — each presence
 //	daily_durations_v  app_id, day Date, meetings UInt64, total_duration_seconds UInt64,
 //	                   avg_duration_seconds Float64 — ended and abandoned meetings by the UTC day of
-//	                   started_at (the day buckets of /v1/reports/durations)
+//	                   started_at (the day buckets of /v1/reports/durations; the roll-up's day rows)
 //	recordings_v       app_id, session_id, kind (recording|transcription), url, started_at (epoch when
 //	                   unknown), duration_seconds Float64 (a transcript's end − start)
 //

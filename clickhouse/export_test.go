@@ -1,6 +1,11 @@
 package clickhouse
 
-import "github.com/meetingd/meetingd/projections"
+import (
+	"context"
+	"log/slog"
+
+	"github.com/meetingd/meetingd/projections"
+)
 
 // InsertsOf returns what a flush of b into empty tables inserts, in order:
 // per INSERT, the table, its columns and its rows.
@@ -11,7 +16,7 @@ func InsertsOf(b projections.Batch) ([]Insert, error) {
 		updates[u.Key] = versioned{u, b.Version}
 		keys = append(keys, u.Key)
 	}
-	intents, rs, commits, err := buildFlush(keys, updates, nil)
+	intents, rs, commits, _, err := buildFlush(keys, updates, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -27,4 +32,40 @@ type Insert struct {
 	Table   string
 	Columns []string
 	Rows    [][]any
+}
+
+// MigrateTo applies the migrations up to version last, without the roll-up
+// repair: a database as an older meetingd left it.
+func MigrateTo(ctx context.Context, conn Migrator, last int) ([]int, error) {
+	return migrateTo(ctx, conn, slog.New(slog.DiscardHandler), last)
+}
+
+// DurationPlan is how Durations splits a query's range: the roll-up rows of
+// width Unit in [RollLo, RollHi) (to the end when RollOpen; none unless
+// Roll) and the ranges of started_at read from the meetings table ([lo, hi);
+// hi = -1: open).
+type DurationPlan struct {
+	Unit           int64
+	Roll, RollOpen bool
+	RollLo, RollHi int64
+	Raw            [][2]int64
+}
+
+// PlanOf returns the plan of q (ok false when the range is empty).
+func PlanOf(q projections.DurationQuery) (DurationPlan, bool) {
+	_, _, unit, _ := bucketSQL(q.Bucket, "")
+	rg := rangeOf(q.From, q.To)
+	if rg.empty {
+		return DurationPlan{}, false
+	}
+	p := planDurations(rg, unit.seconds)
+	out := DurationPlan{Unit: unit.seconds, Roll: p.roll, RollOpen: p.rollOpen, RollLo: p.rollLo, RollHi: p.rollHi}
+	for _, r := range p.raw {
+		hi := r.hi
+		if r.open {
+			hi = -1
+		}
+		out.Raw = append(out.Raw, [2]int64{r.lo, hi})
+	}
+	return out, true
 }

@@ -113,12 +113,27 @@ func record(ctx context.Context, conn Migrator, m Migration) error {
 // database of conn has not recorded in MigrationsTable, and records each
 // after its last statement succeeded. Every statement is idempotent (IF NOT
 // EXISTS), so a migration interrupted half-way, or run by two processes at
-// once, is completed by the next Migrate. It returns the versions applied
-// (none when the schema is current).
+// once, is completed by the next Migrate. It then brings the duration
+// roll-up up to date with the meetings table (RepairRollups: the backfill
+// when the roll-up is new). It returns the versions applied (none when the
+// schema is current).
 func Migrate(ctx context.Context, conn Migrator, log *slog.Logger) ([]int, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	applied, err := migrateTo(ctx, conn, log, 0)
+	if err != nil {
+		return applied, err
+	}
+	if err := RepairRollups(ctx, conn, log); err != nil {
+		return applied, err
+	}
+	return applied, nil
+}
+
+// migrateTo applies the migrations up to version last (all when 0), without
+// the roll-up repair.
+func migrateTo(ctx context.Context, conn Migrator, log *slog.Logger, last int) ([]int, error) {
 	all, err := Migrations()
 	if err != nil {
 		return nil, err
@@ -134,7 +149,7 @@ func Migrate(ctx context.Context, conn Migrator, log *slog.Logger) ([]int, error
 	}
 	var applied []int
 	for _, m := range all {
-		if done[m.Version] {
+		if done[m.Version] || (last > 0 && m.Version > last) {
 			continue
 		}
 		for i, stmt := range m.Statements {

@@ -318,31 +318,84 @@ func (r *Reports) ParticipantAttendance(ctx context.Context, q projections.Parti
 	return rep, nil
 }
 
-// bucketSQL is the expression of a bucket's number and the function from
-// that number to the bucket's start (Unix seconds, UTC): integer arithmetic
-// on the stored seconds, so the server's time zone does not matter.
-func bucketSQL(b projections.Bucket) (string, func(n int64) int64, bool) {
+// bucketSQL is the expression of a bucket's number, computed from the
+// DateTime column col, and the function from that number to the bucket's
+// start (Unix seconds, UTC): integer arithmetic on the stored seconds, so
+// the server's time zone does not matter. unit is the roll-up width whose
+// rows make up whole buckets (weeks are unions of days).
+func bucketSQL(b projections.Bucket, col string) (expr string, startOf func(n int64) int64, unit rollupWidth, ok bool) {
 	switch b {
 	case projections.Hour:
-		return "intDiv(toUInt32(started_at), 3600)", func(n int64) int64 { return n * 3600 }, true
+		return "intDiv(toUInt32(" + col + "), 3600)", func(n int64) int64 { return n * 3600 }, hourRows, true
 	case projections.Day:
-		return "intDiv(toUInt32(started_at), 86400)", func(n int64) int64 { return n * 86400 }, true
+		return "intDiv(toUInt32(" + col + "), 86400)", func(n int64) int64 { return n * 86400 }, dayRows, true
 	case projections.Week:
 		// Weeks start on Monday; 1970-01-05 (345600) was one. Shifted by
 		// +259200 so the dividend is never negative: floor((t-345600)/604800)
 		// = intDiv(t+259200, 604800) - 1.
-		return "intDiv(toUInt32(started_at) + 259200, 604800)", func(n int64) int64 { return (n-1)*604800 + 345600 }, true
+		return "intDiv(toUInt32(" + col + ") + 259200, 604800)", func(n int64) int64 { return (n-1)*604800 + 345600 }, dayRows, true
 	}
-	return "", nil, false
+	return "", nil, rollupWidth{}, false
 }
 
-// Durations aggregates ended and abandoned meetings into buckets in one
-// GROUP BY over the meetings of the range.
+// durationPlan splits a started_at range into the whole roll-up rows of
+// width unit that it covers ([rollLo, rollHi), or to the end when rollOpen)
+// and the partial units at its edges, read from the meetings table.
+type durationPlan struct {
+	roll           bool
+	rollLo, rollHi int64
+	rollOpen       bool
+	raw            []rawRange
+}
+
+// rawRange is [lo, hi) of started_at, or [lo, ∞) when open.
+type rawRange struct {
+	lo, hi int64
+	open   bool
+}
+
+func planDurations(rg bounds, unit int64) durationPlan {
+	var p durationPlan
+	a := (rg.lo + unit - 1) / unit * unit // the first unit start ≥ lo (lo ≥ 0)
+	if rg.hiOpen {
+		if a > maxDateTime {
+			p.raw = append(p.raw, rawRange{lo: rg.lo, open: true})
+			return p
+		}
+		p.roll, p.rollLo, p.rollOpen = true, a, true
+		if rg.lo < a {
+			p.raw = append(p.raw, rawRange{lo: rg.lo, hi: a})
+		}
+		return p
+	}
+	b := rg.hi / unit * unit // the last unit start ≤ hi
+	if a >= b {
+		p.raw = append(p.raw, rawRange{lo: rg.lo, hi: rg.hi})
+		return p
+	}
+	p.roll, p.rollLo, p.rollHi = true, a, b
+	if rg.lo < a {
+		p.raw = append(p.raw, rawRange{lo: rg.lo, hi: a})
+	}
+	if b < rg.hi {
+		p.raw = append(p.raw, rawRange{lo: b, hi: rg.hi})
+	}
+	return p
+}
+
+// Durations aggregates ended and abandoned meetings into buckets. Whole
+// hours (hour buckets) or whole days (day and week buckets) inside the range
+// are read from the roll-up rows (duration_rollups), which the sink keeps
+// exact; only the partial hour or day at each end of an unaligned range is
+// read from the meetings table. One query: both sources as rows of
+// (bucket, meetings, durations, participants), summed per bucket; a week's
+// distinct participants are the union of its days' sets and its edge
+// meetings' participants.
 func (r *Reports) Durations(ctx context.Context, q projections.DurationQuery) ([]projections.DurationBucket, error) {
 	if q.AppID == "" {
 		return nil, fmt.Errorf("clickhouse: durations: no app id: %w", projections.ErrInvalidQuery)
 	}
-	expr, startOf, ok := bucketSQL(q.Bucket)
+	_, startOf, unit, ok := bucketSQL(q.Bucket, "")
 	if !ok {
 		return nil, fmt.Errorf("clickhouse: durations: bucket %q: %w", q.Bucket, projections.ErrInvalidQuery)
 	}
@@ -354,14 +407,51 @@ func (r *Reports) Durations(ctx context.Context, q projections.DurationQuery) ([
 	if rg.empty {
 		return out, nil
 	}
-	var sql strings.Builder
-	args := []any{q.AppID}
-	sql.WriteString(`SELECT toInt64(` + expr + `) AS b, count(), sum(duration_seconds), max(duration_seconds),
-		uniqExactArray(participants), sum(total_attendance_seconds)
-		FROM meetings FINAL WHERE app_id = ?`)
-	rg.where("started_at", &sql, &args)
-	sql.WriteString(" AND deleted = 0 AND status IN ('ended', 'abandoned') GROUP BY b ORDER BY b")
-	rows, err := r.conn.Query(ctx, sql.String(), args...)
+	plan := planDurations(rg, unit.seconds)
+	var (
+		parts []string
+		args  []any
+	)
+	if plan.roll {
+		expr, _, _, _ := bucketSQL(q.Bucket, "bucket_start")
+		// Hour and day buckets are one roll-up row each, with its count of
+		// distinct participants; week buckets union the day rows' sets.
+		uniq, set := "unique_participants", "emptyArrayString()"
+		if q.Bucket == projections.Week {
+			uniq, set = "toUInt64(0)", "participants"
+		}
+		sql := `SELECT toInt64(` + expr + `) AS b, meetings AS m, total_duration_seconds AS t, max_duration_seconds AS mx,
+			` + uniq + ` AS u, ` + set + ` AS p, attendance_seconds AS a
+			FROM ` + tRollups + ` FINAL WHERE app_id = ? AND width = ? AND bucket_start >= toDateTime(?)`
+		args = append(args, q.AppID, uint32(unit.seconds), plan.rollLo)
+		if !plan.rollOpen {
+			sql += " AND bucket_start < toDateTime(?)"
+			args = append(args, plan.rollHi)
+		}
+		parts = append(parts, sql)
+	}
+	if len(plan.raw) > 0 {
+		expr, _, _, _ := bucketSQL(q.Bucket, "started_at")
+		var ranges []string
+		args = append(args, q.AppID)
+		for _, rr := range plan.raw {
+			if rr.open {
+				ranges = append(ranges, "started_at >= toDateTime(?)")
+				args = append(args, rr.lo)
+				continue
+			}
+			ranges = append(ranges, "(started_at >= toDateTime(?) AND started_at < toDateTime(?))")
+			args = append(args, rr.lo, rr.hi)
+		}
+		parts = append(parts, `SELECT toInt64(`+expr+`) AS b, toUInt64(1) AS m, duration_seconds AS t, duration_seconds AS mx,
+			toUInt64(0) AS u, participants AS p, total_attendance_seconds AS a
+			FROM meetings FINAL WHERE app_id = ? AND (`+strings.Join(ranges, " OR ")+`)
+			AND deleted = 0 AND status IN ('ended', 'abandoned')`)
+	}
+	sql := `SELECT b, sum(m) AS n, sum(t), max(mx), sum(u) + uniqExactArray(p), sum(a)
+		FROM (` + strings.Join(parts, " UNION ALL ") + `)
+		GROUP BY b HAVING n > 0 ORDER BY b`
+	rows, err := r.conn.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: durations: %w", err)
 	}

@@ -36,7 +36,7 @@ func (c *SinkConfig) setDefaults() {
 		c.FlushAge = 500 * time.Millisecond
 	}
 	if c.QueryBytes == 0 {
-		c.QueryBytes = 128 << 10
+		c.QueryBytes = defaultQueryBytes
 	}
 }
 
@@ -55,6 +55,10 @@ func (c SinkConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
+// defaultQueryBytes is SinkConfig.QueryBytes's default: under ClickHouse's
+// default max_query_size of 256 KiB.
+const defaultQueryBytes = 128 << 10
+
 // Conn is the part of a clickhouse-go connection the package uses;
 // driver.Conn is one.
 type Conn interface {
@@ -65,7 +69,8 @@ type Conn interface {
 // Sink is the projections.Sink that writes the read models to ClickHouse.
 //
 // Writes join the open batch, which is flushed — one INSERT per table,
-// naming its columns — when it holds FlushSessions sessions or FlushAge
+// naming its columns, then the duration roll-ups of the buckets it touched
+// (one INSERT … SELECT per width) — when it holds FlushSessions sessions or FlushAge
 // after it was opened, whichever comes first (one timer per batch). Write
 // returns only once ClickHouse has acknowledged every insert of the batch
 // holding its sessions, so the runner's checkpoint never passes rows that
@@ -196,12 +201,14 @@ func (s *Sink) run(ctx context.Context, p *pending) {
 	close(p.done)
 }
 
-// flush writes the sessions in three steps: intents (session_versions rows
+// flush writes the sessions in four steps: intents (session_versions rows
 // with committed = 0 holding every key that may be live once the rows are
-// in), the rows and tombstones of every table, and the commits (committed =
-// 1, exactly the new keys). A flush cut off anywhere leaves the newest
+// in), the rows and tombstones of every table, the duration roll-ups of
+// every bucket those meetings rows are in, and the commits (committed = 1,
+// exactly the new keys). A flush cut off anywhere leaves the newest
 // session_versions row naming every key that may be live, so the next flush
-// of the session tombstones whatever it no longer has.
+// of the session tombstones whatever it no longer has and recomputes the
+// roll-ups of every bucket the session was or is in.
 func (s *Sink) flush(ctx context.Context, updates map[projections.SessionKey]versioned) (int, error) {
 	keys := make([]projections.SessionKey, 0, len(updates))
 	for k := range updates {
@@ -211,7 +218,7 @@ func (s *Sink) flush(ctx context.Context, updates map[projections.SessionKey]ver
 	if err != nil {
 		return 0, err
 	}
-	intents, rs, commits, err := buildFlush(keys, updates, heads)
+	intents, rs, commits, touched, err := buildFlush(keys, updates, heads)
 	if err != nil {
 		return 0, err
 	}
@@ -223,6 +230,9 @@ func (s *Sink) flush(ctx context.Context, updates map[projections.SessionKey]ver
 			return 0, err
 		}
 	}
+	if _, err := recomputeRollups(ctx, s.conn, touched, s.cfg.QueryBytes, 0); err != nil {
+		return 0, err
+	}
 	if err := s.insert(ctx, tHeads, commits.rows[tHeads.name]); err != nil {
 		return 0, err
 	}
@@ -230,9 +240,11 @@ func (s *Sink) flush(ctx context.Context, updates map[projections.SessionKey]ver
 }
 
 // buildFlush returns the rows of a flush of keys (see flush): the intents,
-// the rows and tombstones, and the commits.
-func buildFlush(keys []projections.SessionKey, updates map[projections.SessionKey]versioned, heads map[projections.SessionKey]*head) (intents, rs, commits *rowSet, err error) {
-	intents, rs, commits = newRowSet(), newRowSet(), newRowSet()
+// the rows and tombstones, the commits, and the hours whose roll-ups the
+// rows change: of every start the session's head names (its current rows,
+// and those of a flush that was cut off) and of its new start.
+func buildFlush(keys []projections.SessionKey, updates map[projections.SessionKey]versioned, heads map[projections.SessionKey]*head) (intents, rs, commits *rowSet, touched hours, err error) {
+	intents, rs, commits, touched = newRowSet(), newRowSet(), newRowSet(), hours{}
 	for _, k := range keys {
 		e := updates[k]
 		prev := heads[k]
@@ -245,12 +257,16 @@ func buildFlush(keys []projections.SessionKey, updates map[projections.SessionKe
 				continue // a newer version is committed: this one changes nothing
 			}
 			base, seq, last = &prev.keys, prev.seq, prev.version
+			for _, st := range prev.keys.starts {
+				touched.add(k.AppID, st.Unix())
+			}
 		}
 		ks, err := addSession(rs, e.u, e.v, base)
 		if err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		started := dt(e.u.Meeting.StartedAt)
+		touched.add(k.AppID, started.Unix())
 		if base == nil || !ks.within(base) || !prev.committed {
 			all := ks
 			if base != nil {
@@ -262,10 +278,10 @@ func buildFlush(keys []projections.SessionKey, updates map[projections.SessionKe
 	}
 	for _, set := range []*rowSet{intents, rs, commits} {
 		if set.err != nil {
-			return nil, nil, nil, set.err
+			return nil, nil, nil, nil, set.err
 		}
 	}
-	return intents, rs, commits, nil
+	return intents, rs, commits, touched, nil
 }
 
 // insert sends rows to t in one INSERT that names the columns.
@@ -354,9 +370,13 @@ func (s *Sink) readHeadChunk(ctx context.Context, app string, sessions []string,
 func (s *Sink) Reset(ctx context.Context) error {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
+	names := []string{tRollups}
 	for _, t := range tables {
-		if err := s.conn.Exec(ctx, "TRUNCATE TABLE "+t.name); err != nil {
-			return fmt.Errorf("clickhouse: reset %s: %w", t.name, err)
+		names = append(names, t.name)
+	}
+	for _, name := range names {
+		if err := s.conn.Exec(ctx, "TRUNCATE TABLE "+name); err != nil {
+			return fmt.Errorf("clickhouse: reset %s: %w", name, err)
 		}
 	}
 	s.log.Info("clickhouse tables reset")

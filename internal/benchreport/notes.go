@@ -187,16 +187,17 @@ func readNote(kind string, inProcess Metric) func(Lookup, Row) string {
 
 func flushNote(l Lookup, r Row) string {
 	return shortBy(r) + " The sink and clickhouse-client insert the same rows into the same server one after the other; " +
-		"clickhouse-client sends TSV in large blocks." + contention(l) +
+		"clickhouse-client sends TSV in large blocks, and the sink's flush also recomputes the duration roll-ups of the " +
+		"buckets it touched (BenchmarkSinkFlush reports that share as rollup-s/flush)." + contention(l) +
 		" What would meet it: larger insert blocks (more sessions per flush), columnar batches of the native protocol " +
 		"instead of row-by-row appends, and inserting the tables of a flush concurrently."
 }
 
 func chReportNote(l Lookup, r Row) string {
 	return shortBy(r) + " The baseline `SELECT 1` takes " + formatNumber(r.Baseline.Median) + " ms on the same connection." +
-		contention(l) + " What would meet it: a materialized daily aggregate (SummingMergeTree by app and day) read by the " +
-		"report instead of the meetings table, or an ORDER BY of meetings that starts with (app_id, started_at) so that the " +
-		"30 days are a range read."
+		" The report reads 30 rows of the duration roll-up (day rows kept by the sink), so the time is the server's " +
+		"per-query cost (FINAL over the roll-up's parts)." + contention(l) + " What would meet it: fewer roll-up parts " +
+		"(OPTIMIZE … FINAL on a schedule, or a longer flush age) and an idle server."
 }
 
 func memoryNote(l Lookup, r Row) string {
