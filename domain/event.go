@@ -2,6 +2,7 @@ package domain
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	gojson "github.com/goccy/go-json"
@@ -231,33 +232,66 @@ func (e Event) Marshal() ([]byte, error) {
 	return json.Marshal(wireEvent{AppID: e.AppID, SessionID: e.SessionID, Kind: e.Kind, Trigger: e.Trigger, Payload: p})
 }
 
-// Unmarshal decodes a stored event of the given type name, in one pass: the
-// envelope and the payload of the type's Go type are decoded together (with
-// github.com/goccy/go-json, about 7 times faster than encoding/json and
-// decoding to the same values; the projection runner decodes the whole log
-// on a rebuild).
+// Unmarshal decodes a stored event of the given type name. The stored form
+// that Marshal writes for the frequent types is read by a scanner that knows
+// its field sequence (unmarshal_fast.go); anything else (and anything the
+// scanner does not fully recognise) by unmarshalGoccy, to the same values.
+// The projection runner decodes the whole log on a rebuild.
 func Unmarshal(eventType string, data []byte) (Event, error) {
+	if ev, ok := unmarshalFast(eventType, data); ok {
+		return ev, nil
+	}
+	return unmarshalGoccy(eventType, data)
+}
+
+// unmarshalGoccy decodes a stored event in one pass: the envelope and the
+// payload of the type's Go type are decoded together (with
+// github.com/goccy/go-json, about 7 times faster than encoding/json and
+// decoding to the same values). goccy/go-json is handed well-formed JSON
+// only: on some malformed input (a key that ends the input in a backslash,
+// github.com/goccy/go-json/issues/604) v0.10.5 reads past the end of its
+// buffer and panics or decodes whatever memory follows. A panic that still
+// escapes it becomes an error: a damaged log never crashes a rebuild.
+func unmarshalGoccy(eventType string, data []byte) (ev Event, err error) {
+	decode := goccyDecoder(eventType)
+	if decode == nil {
+		return Event{}, fmt.Errorf("unmarshal: %w: %q", ErrUnknownEventType, eventType)
+	}
+	if !json.Valid(data) {
+		return Event{}, fmt.Errorf("unmarshal %s: %w", eventType, syntaxError(data))
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			ev, err = Event{}, fmt.Errorf("unmarshal %s: JSON decoder failed: %v", eventType, r)
+		}
+	}()
+	return decode(data)
+}
+
+// goccyDecoder returns the goccy/go-json decoder of the stored events of a
+// type, or nil for an unknown type.
+func goccyDecoder(eventType string) func(data []byte) (Event, error) {
 	switch eventType {
 	case TypeSessionStarted:
-		return unmarshalAs[SessionStarted](eventType, data)
+		return unmarshalAs[SessionStarted]
 	case TypeParticipantJoined:
-		return unmarshalAs[ParticipantJoined](eventType, data)
+		return unmarshalAs[ParticipantJoined]
 	case TypeParticipantLeft:
-		return unmarshalAs[ParticipantLeft](eventType, data)
+		return unmarshalAs[ParticipantLeft]
 	case TypeSessionEnded:
-		return unmarshalAs[SessionEnded](eventType, data)
+		return unmarshalAs[SessionEnded]
 	case TypeRecordingGenerated:
-		return unmarshalAs[RecordingGenerated](eventType, data)
+		return unmarshalAs[RecordingGenerated]
 	case TypeTranscriptionGenerated:
-		return unmarshalAs[TranscriptionGenerated](eventType, data)
+		return unmarshalAs[TranscriptionGenerated]
 	case TypeCallRinging:
-		return unmarshalAs[CallRinging](eventType, data)
+		return unmarshalAs[CallRinging]
 	case TypeSessionAbandoned:
-		return unmarshalAs[SessionAbandoned](eventType, data)
+		return unmarshalAs[SessionAbandoned]
 	case TypeSessionReconciled:
-		return unmarshalAs[SessionReconciled](eventType, data)
+		return unmarshalAs[SessionReconciled]
 	}
-	return Event{}, fmt.Errorf("unmarshal: %w: %q", ErrUnknownEventType, eventType)
+	return nil
 }
 
 // storedEvent is wireEvent with the payload's type known.
@@ -269,13 +303,23 @@ type storedEvent[T Payload] struct {
 	Payload   *T      `json:"payload"`
 }
 
-func unmarshalAs[T Payload](eventType string, data []byte) (Event, error) {
+func unmarshalAs[T Payload](data []byte) (Event, error) {
 	var w storedEvent[T]
+	var zero T
 	if err := gojson.Unmarshal(data, &w); err != nil {
-		return Event{}, fmt.Errorf("unmarshal %s: %w", eventType, err)
+		return Event{}, fmt.Errorf("unmarshal %s: %w", zero.EventType(), err)
 	}
 	if w.Payload == nil {
-		return Event{}, fmt.Errorf("unmarshal %s: no payload", eventType)
+		return Event{}, fmt.Errorf("unmarshal %s: no payload", zero.EventType())
 	}
 	return Event{AppID: w.AppID, SessionID: w.SessionID, Kind: w.Kind, Trigger: w.Trigger, Payload: *w.Payload}, nil
+}
+
+// syntaxError tells what is wrong with data, which json.Valid rejected.
+func syntaxError(data []byte) error {
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	return errors.New("malformed JSON")
 }
