@@ -80,7 +80,10 @@
 //     appends, each page written once.
 //   - LoadFacts: one point lookup per key, in one read transaction, and the
 //     facts' decoding.
-//   - Reset: drops and recreates every bucket in one transaction. Open does
-//     the same to a store written with another layout (logged): read models
-//     are derived data, and the runner's catch-up rebuilds them from the log.
+//   - Reset: waits for running queries and writes, removes the file and
+//     creates an empty one: O(1), where freeing every page of a large store
+//     took longer than the rebuild that follows. Open empties a store written
+//     with another layout (all buckets dropped in one transaction, logged):
+//     read models are derived data, and the runner's catch-up rebuilds them
+//     from the log.
 package readmodel

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -72,12 +73,19 @@ func (c Config) Validate() error {
 // and the projections.Reports behind /v1.
 //
 // It is safe for concurrent use: queries run in parallel with each other and
-// with Write (readers see the last committed batch); Write and Reset are
-// serialized by the engine. After Close every method returns an error.
+// with Write (readers see the last committed batch); Writes are serialized
+// by the engine, and Reset waits for everything else. After Close every
+// method returns an error.
 type Store struct {
-	db  *bolt.DB
-	rel *mapped.Releaser // nil: pages are never released
-	log *slog.Logger
+	// mu is held exclusively by Reset while it replaces the file, and
+	// shared by every other use of db and rel.
+	mu     sync.RWMutex
+	db     *bolt.DB
+	rel    *mapped.Releaser // nil: pages are never released
+	path   string
+	opts   *bolt.Options
+	budget int64
+	log    *slog.Logger
 }
 
 var (
@@ -104,40 +112,51 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
 		timeout = max(time.Until(dl), time.Millisecond)
 	}
-	path := filepath.Join(cfg.Dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:      timeout,
-		FreelistType: bolt.FreelistMapType,
-		// The freelist is written by every commit (NoFreelistSync false):
-		// rebuilding it on open instead reads every page of the file, which
-		// made the whole file resident in serve (3.7 GB of RSS and a 14–30 s
-		// start with 1,000,000 meetings; BenchmarkServe in cmd/meetingd).
-		// A store written without it gets its freelist on the first commit.
-		NoFreelistSync: false,
-		// Map 1 GiB of address space from the start (virtual memory only:
-		// resident pages are those read or written). Growing the mapping
-		// makes bbolt copy every key and value that the open write
-		// transaction holds out of the old mapping, once per doubling:
-		// 3.7 of 21.9 CPU-s of a 1,000,000-event rebuild written in one
-		// transaction (BenchmarkRebuild).
-		InitialMmapSize: initialMmapSize,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("readmodel: open %s: %w", path, err)
+	s := &Store{
+		path: filepath.Join(cfg.Dir, FileName), budget: cfg.MappedBudget, log: log,
+		opts: &bolt.Options{
+			Timeout:      timeout,
+			FreelistType: bolt.FreelistMapType,
+			// The freelist is written by every commit (NoFreelistSync
+			// false): rebuilding it on open instead reads every page of
+			// the file, which made the whole file resident in serve
+			// (3.7 GB of RSS and a 14–30 s start with 1,000,000 meetings;
+			// BenchmarkServe in cmd/meetingd). A store written without it
+			// gets its freelist on the first commit.
+			NoFreelistSync: false,
+			// Map 1 GiB of address space from the start (virtual memory
+			// only: resident pages are those read or written). Growing
+			// the mapping makes bbolt copy every key and value that the
+			// open write transaction holds out of the old mapping, once
+			// per doubling: 3.7 of 21.9 CPU-s of a 1,000,000-event
+			// rebuild written in one transaction (BenchmarkRebuild).
+			InitialMmapSize: initialMmapSize,
+		},
 	}
-	rel, err := mapped.New(path, cfg.MappedBudget)
-	if err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("readmodel: open %s: %w", path, err)
+	if err := s.openFile(); err != nil {
+		return nil, fmt.Errorf("readmodel: open %s: %w", s.path, err)
 	}
-	s := &Store{db: db, rel: rel, log: log}
-	if err := db.Update(s.init); err != nil {
-		_ = db.Close()
-		_ = rel.Close()
-		return nil, fmt.Errorf("readmodel: open %s: %w", path, err)
-	}
-	log.Info("read-model store open", "path", path)
+	log.Info("read-model store open", "path", s.path)
 	return s, nil
+}
+
+// openFile opens (creating if needed) the file, watches its mapped pages
+// and initializes it.
+func (s *Store) openFile() error {
+	db, err := bolt.Open(s.path, 0o600, s.opts)
+	if err != nil {
+		return err
+	}
+	rel, err := mapped.New(s.path, s.budget)
+	if err != nil {
+		_ = db.Close()
+		return err
+	}
+	s.db, s.rel = db, rel
+	if err := db.Update(s.init); err != nil {
+		return errors.Join(err, db.Close(), rel.Close())
+	}
+	return nil
 }
 
 // init creates the buckets of an empty store and checks the layout of an
@@ -181,6 +200,8 @@ func dropAll(tx *bolt.Tx) error {
 
 // Close closes the store, waiting for running queries and writes.
 func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	err := s.db.Close()
 	if rerr := s.rel.Close(); err == nil {
 		err = rerr
@@ -201,6 +222,8 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // view runs fn in a read transaction and checks that the store's buckets exist.
 func (s *Store) view(fn func(tx *bolt.Tx) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.db.View(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketMeta) == nil {
 			return errors.New("readmodel: store not initialized")
@@ -213,7 +236,11 @@ func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 
 // MappedReleases returns how many times the store released the mapped
 // pages of its file (see Config.MappedBudget).
-func (s *Store) MappedReleases() int64 { return s.rel.Releases() }
+func (s *Store) MappedReleases() int64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.rel.Releases()
+}
 
 // trim releases the pages of the file mapped by queries and writes once
 // they exceed the budget (see Config.MappedBudget). It must run inside a
@@ -226,17 +253,28 @@ func (s *Store) trim() {
 	}
 }
 
-// Reset drops every read model, fold state and the checkpoint.
+// Reset drops every read model, fold state and the checkpoint: it waits
+// for running queries and writes, then replaces the file with a new, empty
+// one. Freeing every page of a large store instead took longer than the
+// rebuild that follows (1,000,000 events: 168,000 → 258,000 events/s), and
+// the bulk load then wrote into the freed pages scattered over the old file
+// rather than appending a compact one. A crash during Reset leaves the old
+// file, no file or the new empty one: each opens as a store to rebuild.
 func (s *Store) Reset(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("readmodel: reset: %w", err)
 	}
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		if err := dropAll(tx); err != nil {
-			return err
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := errors.Join(s.db.Close(), s.rel.Close())
+	if err == nil {
+		if err = os.Remove(s.path); errors.Is(err, fs.ErrNotExist) {
+			err = nil
 		}
-		return s.init(tx)
-	})
+	}
+	if err == nil {
+		err = s.openFile()
+	}
 	if err != nil {
 		return fmt.Errorf("readmodel: reset: %w", err)
 	}
@@ -460,6 +498,8 @@ func (s *Store) Write(ctx context.Context, b projections.Batch) error {
 	}
 	enc := startEncoding(b)
 	defer enc.wait()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		w := &writer{sessions: tx.Bucket(bucketSessions), byTime: tx.Bucket(bucketByTime), byPerson: tx.Bucket(bucketByPerson), rows: tx.Bucket(bucketRows)}
 		if w.sessions == nil {

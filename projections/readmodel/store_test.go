@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -341,5 +342,52 @@ func TestMappedPagesReleased(t *testing.T) {
 	}
 	if answers[-1] != answers[256<<10] {
 		t.Error("answers differ when mapped pages are released")
+	}
+}
+
+// TestResetReplacesFile: Reset, while queries run (they wait for it or see
+// the store before or after it), leaves an empty store that takes writes.
+func TestResetReplacesFile(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	s := open(t, dir)
+	defer s.Close()
+	us := realisticUpdates(t, 2000)
+	writeBatch(t, s, 1, us[:1000]...)
+	writeBatch(t, s, 2, us[1000:]...)
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				_, err := s.Meeting(ctx, us[0].Key)
+				if err != nil && !errors.Is(err, projections.ErrNotFound) {
+					t.Errorf("Meeting during Reset: %v", err)
+					return
+				}
+			}
+		})
+	}
+	if err := s.Reset(ctx); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	wg.Wait()
+
+	if cp, err := s.Checkpoint(ctx); err != nil || cp != (projections.Checkpoint{}) {
+		t.Fatalf("checkpoint after Reset = %+v, %v", cp, err)
+	}
+	if _, err := s.Meeting(ctx, us[0].Key); !errors.Is(err, projections.ErrNotFound) {
+		t.Fatalf("meeting after Reset: %v", err)
+	}
+	writeBatch(t, s, 3, us[0])
+	if m, err := s.Meeting(ctx, us[0].Key); err != nil || jsonOf(m) != jsonOf(us[0].Meeting) {
+		t.Fatalf("meeting written after Reset: %v", err)
 	}
 }
