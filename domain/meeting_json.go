@@ -33,41 +33,17 @@ func (m *Meeting) AppendJSON(dst []byte) ([]byte, error) {
 	if m.InitiatedAt != nil {
 		o.timePtr("initiated_at", m.InitiatedAt)
 	}
-	o.key("recordings")
-	if m.Recordings == nil {
-		o.null()
-	} else {
-		o.buf = append(o.buf, '[')
-		for i, r := range m.Recordings {
-			if i > 0 {
-				o.buf = append(o.buf, ',')
-			}
-			ro := beginObject(o.buf)
-			ro.str("recording_url", r.URL)
-			ro.timePtr("started_at", r.StartedAt)
-			ro.float("duration_seconds", r.DurationSeconds)
-			ro.str("recording_date", r.RecordingDate)
-			o.buf, o.err = ro.end(), cmpErr(o.err, ro.err)
-		}
-		o.buf = append(o.buf, ']')
-	}
-	o.key("transcriptions")
-	if m.Transcriptions == nil {
-		o.null()
-	} else {
-		o.buf = append(o.buf, '[')
-		for i, t := range m.Transcriptions {
-			if i > 0 {
-				o.buf = append(o.buf, ',')
-			}
-			to := beginObject(o.buf)
-			to.str("transcript_url", t.URL)
-			to.timePtr("started_at", t.StartedAt)
-			to.timePtr("ended_at", t.EndedAt)
-			o.buf, o.err = to.end(), cmpErr(o.err, to.err)
-		}
-		o.buf = append(o.buf, ']')
-	}
+	appendArray(&o, "recordings", m.Recordings, func(ro *jsonObject, r Recording) {
+		ro.str("recording_url", r.URL)
+		ro.timePtr("started_at", r.StartedAt)
+		ro.float("duration_seconds", r.DurationSeconds)
+		ro.str("recording_date", r.RecordingDate)
+	})
+	appendArray(&o, "transcriptions", m.Transcriptions, func(to *jsonObject, t Transcription) {
+		to.str("transcript_url", t.URL)
+		to.timePtr("started_at", t.StartedAt)
+		to.timePtr("ended_at", t.EndedAt)
+	})
 	o.key("participants")
 	o.attendance(m.Participants)
 	if len(m.UnmatchedParticipants) > 0 {
@@ -208,4 +184,24 @@ func (o *jsonObject) result() ([]byte, error) {
 		return nil, o.err
 	}
 	return b, nil
+}
+
+// appendArray appends key and the JSON array of items, each an object that
+// one writes; a nil slice is null, as encoding/json writes it.
+func appendArray[T any](o *jsonObject, key string, items []T, one func(*jsonObject, T)) {
+	o.key(key)
+	if items == nil {
+		o.null()
+		return
+	}
+	o.buf = append(o.buf, '[')
+	for i, it := range items {
+		if i > 0 {
+			o.buf = append(o.buf, ',')
+		}
+		io := beginObject(o.buf)
+		one(&io, it)
+		o.buf, o.err = io.end(), cmpErr(o.err, io.err)
+	}
+	o.buf = append(o.buf, ']')
 }
