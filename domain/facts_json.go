@@ -39,26 +39,22 @@ func (f *Facts) AppendJSON(dst []byte) ([]byte, error) {
 		o.buf = appendPeopleJSON(o.buf, f.unmatched)
 	}
 	if len(f.records) > 0 {
-		o.key("recordings")
-		o.buf = append(o.buf, '[')
-		for i, url := range sortedKeys(f.records) {
-			if i > 0 {
-				o.buf = append(o.buf, ',')
-			}
-			o.buf = appendRecordingJSON(&o, f.records[url])
-		}
-		o.buf = append(o.buf, ']')
+		appendArray(&o, "recordings", valuesByKey(f.records), func(ro *jsonObject, r recordingFact) {
+			ro.str("recording_url", r.URL)
+			ro.int("start_time", r.StartTime)
+			ro.float("duration", r.Duration)
+			ro.strOmitEmpty("recording_date", r.RecordingDate)
+			ro.boolOmitEmpty("webhook", r.webhook)
+		})
 	}
 	if len(f.scripts) > 0 {
-		o.key("transcriptions")
-		o.buf = append(o.buf, '[')
-		for i, url := range sortedKeys(f.scripts) {
-			if i > 0 {
-				o.buf = append(o.buf, ',')
-			}
-			o.buf = appendTranscriptJSON(o.buf, f.scripts[url])
-		}
-		o.buf = append(o.buf, ']')
+		appendArray(&o, "transcriptions", valuesByKey(f.scripts), func(to *jsonObject, t TranscriptionGenerated) {
+			to.strOmitEmpty("tid", t.TID)
+			to.str("transcript_url", t.URL)
+			to.int("start_time", t.StartTime)
+			to.intOmitEmpty("end_time", t.EndTime)
+			to.strOmitEmpty("transcript_date", t.TranscriptDate)
+		})
 	}
 	if f.ring != (ringFacts{}) {
 		o.key("ringing")
@@ -124,31 +120,14 @@ func appendPeopleJSON(dst []byte, people map[string]*person) []byte {
 	return append(dst, ']')
 }
 
-// appendRecordingJSON appends r as recordingJSON to the value being
-// written by parent (whose error it records).
-func appendRecordingJSON(parent *jsonObject, r recordingFact) []byte {
-	o := beginObject(parent.buf)
-	o.str("recording_url", r.URL)
-	o.int("start_time", r.StartTime)
-	o.float("duration", r.Duration)
-	o.strOmitEmpty("recording_date", r.RecordingDate)
-	o.boolOmitEmpty("webhook", r.webhook)
-	if o.err != nil {
-		parent.fail(o.err)
+// valuesByKey returns m's values in the order of their keys: the order in
+// which encoding/json writes a map.
+func valuesByKey[V any](m map[string]V) []V {
+	out := make([]V, 0, len(m))
+	for _, k := range sortedKeys(m) {
+		out = append(out, m[k])
 	}
-	return o.end()
-}
-
-// appendTranscriptJSON appends t as encoding/json writes a
-// TranscriptionGenerated.
-func appendTranscriptJSON(dst []byte, t TranscriptionGenerated) []byte {
-	o := beginObject(dst)
-	o.strOmitEmpty("tid", t.TID)
-	o.str("transcript_url", t.URL)
-	o.int("start_time", t.StartTime)
-	o.intOmitEmpty("end_time", t.EndTime)
-	o.strOmitEmpty("transcript_date", t.TranscriptDate)
-	return o.end()
+	return out
 }
 
 // ringActionsByName and ringAttrsByName index ringActions and

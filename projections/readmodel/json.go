@@ -11,8 +11,6 @@ import (
 // encoding/json (TestJSONCodecMatchesStdlib), several times faster, which
 // BenchmarkRebuild (projections) and the report benchmarks measure.
 
-func marshalJSON(v any) ([]byte, error) { return gojson.Marshal(v) }
-
 func unmarshalJSON(data []byte, v any) error { return gojson.Unmarshal(data, v) }
 
 // The hot encodings of a write — a meeting's row and its participants

@@ -26,14 +26,11 @@ var (
 	keyLayout     = []byte("layout")
 )
 
-// layoutVersion is the version of the key and value layout; a store written
-// with another layout is emptied when opened and rebuilt from the event log
-// (see Open). Version 2 moved the meeting rows out of the session records
-// into their own bucket, in time order.
-const layoutVersion = LayoutVersion
-
-// LayoutVersion is the version of the stored layout this package writes
-// (benchmarks that keep data sets between runs key them by it).
+// LayoutVersion is the version of the key and value layout this package
+// writes; a store written with another layout is emptied when opened and
+// rebuilt from the event log (see Open), and benchmarks that keep data sets
+// between runs key them by it. Version 2 moved the meeting rows out of the
+// session records into their own bucket, in time order.
 const LayoutVersion = 2
 
 // appendString appends s length-prefixed (uvarint length, then the bytes), so

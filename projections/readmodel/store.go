@@ -163,11 +163,11 @@ func (s *Store) openFile() error {
 // existing one.
 func (s *Store) init(tx *bolt.Tx) error {
 	if meta := tx.Bucket(bucketMeta); meta != nil {
-		if v := meta.Get(keyLayout); len(v) != 1 || v[0] != layoutVersion {
+		if v := meta.Get(keyLayout); len(v) != 1 || v[0] != LayoutVersion {
 			// Read models are derived data: a store of another layout is
 			// emptied, and the runner's catch-up rebuilds it from the log.
 			s.log.Warn("read models written with another layout are emptied and rebuilt from the event log",
-				"layout", v, "want", layoutVersion)
+				"layout", v, "want", LayoutVersion)
 			if err := dropAll(tx); err != nil {
 				return err
 			}
@@ -178,7 +178,7 @@ func (s *Store) init(tx *bolt.Tx) error {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
 	}
-	return tx.Bucket(bucketMeta).Put(keyLayout, []byte{layoutVersion})
+	return tx.Bucket(bucketMeta).Put(keyLayout, []byte{LayoutVersion})
 }
 
 // dropAll deletes every bucket of the file, known to this version or not.
@@ -536,14 +536,15 @@ func (s *Store) Write(ctx context.Context, b projections.Batch) error {
 				return err
 			}
 		}
+		// The write read pages of the file too: release them if need be,
+		// while the transaction keeps the mapping in place.
+		s.trim()
 		// A cancelled write is rolled back whole rather than committed late.
 		return ctx.Err()
 	})
 	if err != nil {
 		return fmt.Errorf("readmodel: write: %w", err)
 	}
-	// The write read pages of the file too; release them if need be.
-	_ = s.db.View(func(*bolt.Tx) error { s.trim(); return nil })
 	return nil
 }
 
