@@ -366,12 +366,16 @@ func (s *Sink) readHeadChunk(ctx context.Context, app string, sessions []string,
 }
 
 // Reset empties every table (for rebuild). The schema and the migrations
-// table stay.
+// table stay. session_versions goes first: a Reset cut off part-way must
+// not leave the heads of sessions whose rows are gone, or the next flushes
+// would skip those sessions as already written at a newer version
+// (TestCrashConsistency in cmd/meetingd kills rebuilds). Rows left behind
+// by a cut-off Reset hold the same log's state and are rewritten.
 func (s *Sink) Reset(ctx context.Context) error {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
-	names := []string{tRollups}
-	for _, t := range tables {
+	names := []string{tHeads.name, tRollups}
+	for _, t := range rowTables {
 		names = append(names, t.name)
 	}
 	for _, name := range names {
