@@ -171,15 +171,14 @@ func (s *Store) write(batch []*appendReq, replies []appendReply, now time.Time) 
 	w := writer{
 		tx:      tx,
 		events:  tx.Bucket(bucketEvents),
-		ids:     tx.Bucket(bucketIDs),
-		revs:    tx.Bucket(bucketRevs),
+		index:   tx.Bucket(bucketIndex),
 		streams: tx.Bucket(bucketStreams),
 		seq:     &s.seq,
 		now:     now,
 		key:     s.keyBuf[:0],
 		vals:    make([]byte, 0, valuesSize(batch)),
 	}
-	w.idsCur, w.streamsCur = w.ids.Cursor(), w.streams.Cursor()
+	w.indexCur, w.streamsCur = w.index.Cursor(), w.streams.Cursor()
 	w.events.FillPercent = 1 // append-only: keep leaf pages full
 	defer func() { s.keyBuf = w.key[:0] }()
 	written := 0
@@ -226,13 +225,13 @@ type rejection struct{ err error }
 func (r *rejection) Error() string { return r.err.Error() }
 
 type writer struct {
-	tx                         *bolt.Tx
-	events, ids, revs, streams *bolt.Bucket
-	// idsCur and streamsCur serve the lookups: a cursor repositioned by
+	tx                     *bolt.Tx
+	events, index, streams *bolt.Bucket
+	// indexCur and streamsCur serve the lookups: a cursor repositioned by
 	// Seek reuses its stack, where Bucket.Get allocates a new cursor.
-	idsCur, streamsCur *bolt.Cursor
-	seq                *uint64
-	now                time.Time
+	indexCur, streamsCur *bolt.Cursor
+	seq                  *uint64
+	now                  time.Time
 	// key is scratch space for keys: bbolt copies the keys it stores.
 	key []byte
 	// vals holds the values written in the transaction, which bbolt
@@ -283,8 +282,8 @@ func (w *writer) apply(r *appendReq) (eventstore.AppendResult, bool, error) {
 
 	present, dupPos := 0, uint64(0)
 	for i := range r.events {
-		w.key = appendIDKey(w.key[:0], r.events[i].ID, r.stream)
-		if p := get(w.idsCur, w.key); p != nil {
+		w.key = appendIDKey(w.key[:0], r.stream, r.events[i].ID)
+		if p := get(w.indexCur, w.key); p != nil {
 			present++
 			if len(p) == 8 {
 				dupPos = max(dupPos, be64(p))
@@ -320,12 +319,12 @@ func (w *writer) apply(r *appendReq) (eventstore.AppendResult, bool, error) {
 		if err := w.events.Put(pos, rec); err != nil {
 			return eventstore.AppendResult{}, false, err
 		}
-		w.key = appendIDKey(w.key[:0], e.ID, r.stream)
-		if err := w.ids.Put(w.key, pos); err != nil {
+		w.key = appendIDKey(w.key[:0], r.stream, e.ID)
+		if err := w.index.Put(w.key, pos); err != nil {
 			return eventstore.AppendResult{}, false, err
 		}
 		w.key = appendRevKey(w.key[:0], r.stream, rev)
-		if err := w.revs.Put(w.key, pos); err != nil {
+		if err := w.index.Put(w.key, pos); err != nil {
 			return eventstore.AppendResult{}, false, err
 		}
 		rev++

@@ -18,21 +18,33 @@ var (
 	bucketMeta = []byte("meta")
 	// bucketEvents maps position → encoded record (see encodeRecord).
 	bucketEvents = []byte("events")
-	// bucketIDs maps event ID ‖ stream → position: duplicates are recognised
-	// per stream, as EventStoreDB does.
-	bucketIDs = []byte("ids")
-	// bucketRevs maps len(stream) ‖ stream ‖ revision → position.
-	bucketRevs = []byte("revs")
+	// bucketIndex holds both indexes of every stream side by side, under the
+	// stream's prefix len(stream) ‖ stream (uvarint length):
+	//
+	//	prefix ‖ tagRev ‖ revision (8 bytes) → position
+	//	prefix ‖ tagID  ‖ event ID (16 bytes) → position
+	//
+	// so that an append dirties the few leaf pages of its own stream rather
+	// than one page of each index. Duplicates are recognised per stream, as
+	// EventStoreDB does.
+	bucketIndex = []byte("index")
 	// bucketStreams maps stream → last revision ‖ position of the last event.
 	bucketStreams = []byte("streams")
 
-	allBuckets = [][]byte{bucketMeta, bucketEvents, bucketIDs, bucketRevs, bucketStreams}
+	allBuckets = [][]byte{bucketMeta, bucketEvents, bucketIndex, bucketStreams}
 
 	keyFormat = []byte("format")
 )
 
-// formatVersion is the layout of the file; Open refuses any other.
-const formatVersion = 1
+// formatVersion is the layout of the file. Open upgrades a file of format 1
+// (upgrade.go) and refuses any other.
+const formatVersion = 2
+
+// Tags that follow a stream's prefix in bucketIndex.
+const (
+	tagRev = 0x01
+	tagID  = 0x02
+)
 
 // recordVersion is the first byte of every encoded record.
 const recordVersion = 1
@@ -41,27 +53,28 @@ func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(make([]byte, 0,
 
 func position(p uint64) eventstore.Position { return eventstore.Position{Commit: p, Prepare: p} }
 
-func idKey(id uuid.UUID, stream string) []byte {
-	return appendIDKey(make([]byte, 0, len(id)+len(stream)), id, stream)
+// appendStreamPrefix appends the prefix of stream's keys in bucketIndex.
+func appendStreamPrefix(k []byte, stream string) []byte {
+	k = binary.AppendUvarint(k, uint64(len(stream)))
+	return append(k, stream...)
 }
 
-func appendIDKey(k []byte, id uuid.UUID, stream string) []byte {
-	k = append(k, id[:]...)
-	return append(k, stream...)
+// appendIDKey appends the bucketIndex key of event id in stream.
+func appendIDKey(k []byte, stream string, id uuid.UUID) []byte {
+	k = append(appendStreamPrefix(k, stream), tagID)
+	return append(k, id[:]...)
 }
 
 // appendRevKey appends revKey(revPrefix(stream), rev) to k.
 func appendRevKey(k []byte, stream string, rev uint64) []byte {
-	k = binary.AppendUvarint(k, uint64(len(stream)))
-	k = append(k, stream...)
+	k = append(appendStreamPrefix(k, stream), tagRev)
 	return binary.BigEndian.AppendUint64(k, rev)
 }
 
-// revPrefix is the common prefix of every revs key of stream.
+// revPrefix is the common prefix of the revision keys of stream.
 func revPrefix(stream string) []byte {
-	k := make([]byte, 0, binary.MaxVarintLen64+len(stream)+8)
-	k = binary.AppendUvarint(k, uint64(len(stream)))
-	return append(k, stream...)
+	k := make([]byte, 0, binary.MaxVarintLen64+len(stream)+1+8)
+	return append(appendStreamPrefix(k, stream), tagRev)
 }
 
 func revKey(prefix []byte, rev uint64) []byte {

@@ -25,10 +25,10 @@
 //     SubscribeAll also stop at the durable head that the committer
 //     publishes after each commit: a subscriber never sees position N+1
 //     before N is on disk, nor an event that a crash could take back.
-//   - Idempotent appends. Event IDs are indexed per stream (ID ‖ stream →
-//     position), as EventStoreDB recognises them: appending IDs that the
-//     stream holds, all of them, writes nothing and reports a duplicate;
-//     the same ID in another stream is another event.
+//   - Idempotent appends. Event IDs are indexed per stream, as EventStoreDB
+//     recognises them: appending IDs that the stream holds, all of them,
+//     writes nothing and reports a duplicate; the same ID in another stream
+//     is another event.
 //   - Live subscriptions without polling. After each commit the committer
 //     replaces the durable head and closes the channel of the one before, so
 //     every waiting subscription wakes at once; a subscription catches up
@@ -48,11 +48,28 @@
 //
 // # Layout
 //
-// Buckets: events (position → record), ids (event ID ‖ stream → position),
-// revs (len(stream) ‖ stream ‖ revision → position), streams (stream → last
-// revision ‖ its position) and meta (file format version). Stats without a
-// filter is answered from the head; with stream prefixes it sums the streams
-// bucket under each prefix.
+// File format 2. Buckets: events (position → record), index (each stream's
+// revision index and event-ID index side by side under the stream's prefix:
+// len(stream) ‖ stream ‖ 0x01 ‖ revision → position and len(stream) ‖
+// stream ‖ 0x02 ‖ event ID → position), streams (stream → last revision ‖
+// its position) and meta (file format version). Stats without a filter is
+// answered from the head; with stream prefixes it sums the streams bucket
+// under each prefix.
+//
+// Format 1 kept the two indexes in buckets of their own, ids (event ID ‖
+// stream) and revs. Because event IDs are random, every event dirtied a leaf
+// page of ids anywhere in the bucket, besides a page of revs and one of
+// streams; bbolt reads each dirty page into memory, rewrites it and syncs it.
+// With both indexes under the stream's prefix, an append dirties the pages
+// of its own stream. Measured on the development machine (64 goroutines
+// appending single events to 500 streams, same run): 2.3–2.5 → 1.6 pages
+// written per event, 129–156 → 89–95 µs of CPU per event, 26 → 20 KB
+// allocated per webhook in the intake benchmark. Open upgrades a format-1
+// file in place (upgrade.go): it builds the new index from revs and the
+// records, 50,000 events per transaction, checks it against ids, then drops
+// ids and revs and records format 2 in one last transaction; a crash on the
+// way leaves format 1, and the next Open starts the upgrade again. The
+// freed pages are reused by later appends (the file does not shrink).
 //
 // # Choice of engine
 //

@@ -75,7 +75,7 @@ func (s *Store) readStreamBatch(prefix []byte, stream string, rev uint64, first 
 			return nil
 		}
 		events := tx.Bucket(bucketEvents)
-		c := tx.Bucket(bucketRevs).Cursor()
+		c := tx.Bucket(bucketIndex).Cursor()
 		for k, v := c.Seek(revKey(prefix, rev)); k != nil && len(out) < s.cfg.ReadBatchSize; k, v = c.Next() {
 			if len(k) != len(prefix)+8 || !bytes.HasPrefix(k, prefix) || len(v) != 8 {
 				break

@@ -131,25 +131,46 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	return s, nil
 }
 
-// init creates the buckets, checks the format and finds the head. It then
-// syncs the file: what a killed process left in the page cache is made
-// durable before anyone reads it.
+// init creates the buckets, checks the format (upgrading a file of format 1)
+// and finds the head. It then syncs the file: what a killed process left in
+// the page cache is made durable before anyone reads it.
 func (s *Store) init() error {
+	var format uint64
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return unavailable(err)
-			}
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return unavailable(err)
 		}
-		meta := tx.Bucket(bucketMeta)
 		switch v := meta.Get(keyFormat); {
 		case v == nil:
 			if err := meta.Put(keyFormat, u64(formatVersion)); err != nil {
 				return unavailable(err)
 			}
-		case len(v) != 8 || binary.BigEndian.Uint64(v) != formatVersion:
-			return fmt.Errorf("unsupported file format %x (want %d)", v, formatVersion)
+			format = formatVersion
+		case len(v) != 8 || (be64(v) != formatVersion && be64(v) != 1):
+			return fmt.Errorf("unsupported file format %x (want %d, or 1 to upgrade)", v, formatVersion)
+		default:
+			format = be64(v)
 		}
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return unavailable(err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if format == 1 {
+		s.log.Info("upgrading the event log from file format 1 to 2 (indexes kept per stream)", "path", s.path)
+		st, err := upgradeFormat1(s.db, upgradeChunk, nil)
+		if err != nil {
+			return fmt.Errorf("upgrade from file format 1: %w", err)
+		}
+		s.log.Info("event log upgraded to file format 2", "path", s.path, "streams", st.streams, "events", st.events, "took", st.took)
+	}
+	err = s.db.View(func(tx *bolt.Tx) error {
 		if k, _ := tx.Bucket(bucketEvents).Cursor().Last(); k != nil {
 			if len(k) != 8 {
 				return fmt.Errorf("corrupt position key %x", k)
