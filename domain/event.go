@@ -220,16 +220,17 @@ type wireEvent struct {
 	Payload   json.RawMessage `json:"payload"`
 }
 
-// Marshal returns the stored form of e (the event's Data; its type is e.Type()).
+// Marshal returns the stored form of e (the event's Data; its type is e.Type()):
+// the bytes encoding/json writes for the wireEvent around the payload,
+// written directly for this package's payload types (event_json.go).
 func (e Event) Marshal() ([]byte, error) {
 	if e.Payload == nil {
 		return nil, fmt.Errorf("marshal event: no payload")
 	}
-	p, err := json.Marshal(e.Payload)
-	if err != nil {
-		return nil, fmt.Errorf("marshal %s payload: %w", e.Type(), err)
+	if b, ok := appendEventJSON(nil, e); ok {
+		return b, nil
 	}
-	return json.Marshal(wireEvent{AppID: e.AppID, SessionID: e.SessionID, Kind: e.Kind, Trigger: e.Trigger, Payload: p})
+	return marshalStd(e)
 }
 
 // Unmarshal decodes a stored event of the given type name. The stored form
