@@ -79,6 +79,9 @@ func runHTTPBench(b *testing.B, serve func(context.Context, net.Listener) error)
 	defer func() { cancel(); <-done }()
 	url := "http://" + ln.Addr().String() + "/webhooks/cometchat"
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchClients, MaxConnsPerHost: benchClients}}
+	// Runs before the server's shutdown (defers run last first), which
+	// otherwise waits for the clients' idle keep-alive connections.
+	defer client.CloseIdleConnections()
 
 	var seq atomic.Int64
 	lat := make([][]time.Duration, benchClients)
