@@ -68,17 +68,22 @@ func loadConfig(name string, needWebhookAuth bool, args []string, stderr io.Writ
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	all := settings()
+	// The flags are registered without a default value, so that the flag
+	// package prints none: the usage text shows the default (or "(set)" for
+	// a secret the environment sets) once, and never a secret's value.
 	values := make(map[string]*string, len(all))
+	defaults := make(map[string]string, len(all))
 	for _, s := range all {
 		def := s.def
 		if v, ok := lookupEnv(s.env); ok {
 			def = v
 		}
+		defaults[s.env] = def
 		shown := def
 		if s.secret && def != "" && def != s.def {
 			shown = "(set)"
 		}
-		values[s.env] = fs.String(s.flag, def, fmt.Sprintf("%s [%s] (default %q)", s.help, s.env, shown))
+		values[s.env] = fs.String(s.flag, "", fmt.Sprintf("%s [%s] (default %q)", s.help, s.env, shown))
 	}
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: meetingd %s [flags]\n", name)
@@ -92,6 +97,13 @@ func loadConfig(name string, needWebhookAuth bool, args []string, stderr io.Writ
 			return config{}, err
 		}
 		return config{}, usageError{err.Error()}
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, s := range all {
+		if !given[s.flag] {
+			*values[s.env] = defaults[s.env]
+		}
 	}
 	get := func(env string) string { return strings.TrimSpace(*values[env]) }
 	cfg := config{
