@@ -50,122 +50,120 @@ func appendEventJSON(dst []byte, e Event) ([]byte, bool) {
 		if c := p.Client; c != nil {
 			n += clientSize + len(c.Platform) + len(c.SDK) + len(c.CallVersion) + len(c.Mode)
 		}
-		o := beginEnvelope(dst, e, n)
-		po := beginObject(o.buf)
-		po.key("occupant")
-		po.occupant(&p.Occupant)
-		if c := p.Client; c != nil {
-			po.key("client")
-			co := beginObject(po.buf)
-			co.strOmitEmpty("platform", c.Platform)
-			co.strOmitEmpty("sdk", c.SDK)
-			co.strOmitEmpty("call_version", c.CallVersion)
-			co.strOmitEmpty("mode", c.Mode)
-			co.boolPtrOmitEmpty("audio_only", c.AudioOnly)
-			po.buf = co.end()
-		}
-		return endEnvelope(dst, &o, &po)
+		return envelope(dst, e, n, p, func(po jsonObject, p ParticipantJoined) jsonObject {
+			po.key("occupant")
+			po.occupant(&p.Occupant)
+			if c := p.Client; c != nil {
+				po.key("client")
+				co := beginObject(po.buf)
+				co.strOmitEmpty("platform", c.Platform)
+				co.strOmitEmpty("sdk", c.SDK)
+				co.strOmitEmpty("call_version", c.CallVersion)
+				co.strOmitEmpty("mode", c.Mode)
+				co.boolPtrOmitEmpty("audio_only", c.AudioOnly)
+				po.buf = co.end()
+			}
+			return po
+		})
 	case ParticipantLeft:
 		n += len(`{"occupant":}`) + occupantSize + len(p.Occupant.UID) + len(p.Occupant.Name)
-		o := beginEnvelope(dst, e, n)
-		po := beginObject(o.buf)
-		po.key("occupant")
-		po.occupant(&p.Occupant)
-		return endEnvelope(dst, &o, &po)
+		return envelope(dst, e, n, p, func(po jsonObject, p ParticipantLeft) jsonObject {
+			po.key("occupant")
+			po.occupant(&p.Occupant)
+			return po
+		})
 	case SessionStarted:
 		n += len(`{"created_at":}`) + intSize
-		o := beginEnvelope(dst, e, n)
-		po := beginObject(o.buf)
-		po.int("created_at", p.CreatedAt)
-		return endEnvelope(dst, &o, &po)
+		return envelope(dst, e, n, p, func(po jsonObject, p SessionStarted) jsonObject {
+			po.int("created_at", p.CreatedAt)
+			return po
+		})
 	case SessionEnded:
 		n += len(`{"created_at":,"destroyed_at":,"all_occupants":[]}`) + 2*intSize + occupantsSize(p.AllOccupants)
-		o := beginEnvelope(dst, e, n)
-		po := beginObject(o.buf)
-		po.intOmitEmpty("created_at", p.CreatedAt)
-		po.int("destroyed_at", p.DestroyedAt)
-		po.occupantsOmitEmpty("all_occupants", p.AllOccupants)
-		return endEnvelope(dst, &o, &po)
+		return envelope(dst, e, n, p, func(po jsonObject, p SessionEnded) jsonObject {
+			po.intOmitEmpty("created_at", p.CreatedAt)
+			po.int("destroyed_at", p.DestroyedAt)
+			po.occupantsOmitEmpty("all_occupants", p.AllOccupants)
+			return po
+		})
 	case CallRinging:
 		n += len(`{"action":"","call_id":"","conversation_id":"","sender":"","sender_name":"","receiver":"",`+
 			`"receiver_type":"","media":"","sent_at":,"updated_at":,"initiated_at":}`) + 3*intSize +
 			len(p.Action) + len(p.CallID) + len(p.ConversationID) + len(p.Sender) + len(p.SenderName) +
 			len(p.Receiver) + len(p.ReceiverType) + len(p.Media)
-		o := beginEnvelope(dst, e, n)
-		po := beginObject(o.buf)
-		po.str("action", p.Action)
-		po.str("call_id", p.CallID)
-		po.strOmitEmpty("conversation_id", p.ConversationID)
-		po.strOmitEmpty("sender", p.Sender)
-		po.strOmitEmpty("sender_name", p.SenderName)
-		po.strOmitEmpty("receiver", p.Receiver)
-		po.strOmitEmpty("receiver_type", p.ReceiverType)
-		po.strOmitEmpty("media", p.Media)
-		po.int("sent_at", p.SentAt)
-		po.intOmitEmpty("updated_at", p.UpdatedAt)
-		po.intOmitEmpty("initiated_at", p.InitiatedAt)
-		return endEnvelope(dst, &o, &po)
+		return envelope(dst, e, n, p, func(po jsonObject, p CallRinging) jsonObject {
+			po.str("action", p.Action)
+			po.str("call_id", p.CallID)
+			po.strOmitEmpty("conversation_id", p.ConversationID)
+			po.strOmitEmpty("sender", p.Sender)
+			po.strOmitEmpty("sender_name", p.SenderName)
+			po.strOmitEmpty("receiver", p.Receiver)
+			po.strOmitEmpty("receiver_type", p.ReceiverType)
+			po.strOmitEmpty("media", p.Media)
+			po.int("sent_at", p.SentAt)
+			po.intOmitEmpty("updated_at", p.UpdatedAt)
+			po.intOmitEmpty("initiated_at", p.InitiatedAt)
+			return po
+		})
 	case RecordingGenerated:
 		n += recordingSize + len(p.URL) + len(p.RecordingDate)
-		o := beginEnvelope(dst, e, n)
-		po := beginObject(o.buf)
-		po.recording(p)
-		return endEnvelope(dst, &o, &po)
+		return envelope(dst, e, n, p, func(po jsonObject, p RecordingGenerated) jsonObject {
+			po.recording(p)
+			return po
+		})
 	case TranscriptionGenerated:
 		n += len(`{"tid":"","transcript_url":"","start_time":,"end_time":,"transcript_date":""}`) + 2*intSize +
 			len(p.TID) + len(p.URL) + len(p.TranscriptDate)
-		o := beginEnvelope(dst, e, n)
-		po := beginObject(o.buf)
-		po.strOmitEmpty("tid", p.TID)
-		po.str("transcript_url", p.URL)
-		po.int("start_time", p.StartTime)
-		po.intOmitEmpty("end_time", p.EndTime)
-		po.strOmitEmpty("transcript_date", p.TranscriptDate)
-		return endEnvelope(dst, &o, &po)
+		return envelope(dst, e, n, p, func(po jsonObject, p TranscriptionGenerated) jsonObject {
+			po.strOmitEmpty("tid", p.TID)
+			po.str("transcript_url", p.URL)
+			po.int("start_time", p.StartTime)
+			po.intOmitEmpty("end_time", p.EndTime)
+			po.strOmitEmpty("transcript_date", p.TranscriptDate)
+			return po
+		})
 	case SessionAbandoned:
 		n += len(`{"last_event_at":,"decided_at":}`) + 2*intSize
-		o := beginEnvelope(dst, e, n)
-		po := beginObject(o.buf)
-		po.int("last_event_at", p.LastEventAt)
-		po.int("decided_at", p.DecidedAt)
-		return endEnvelope(dst, &o, &po)
+		return envelope(dst, e, n, p, func(po jsonObject, p SessionAbandoned) jsonObject {
+			po.int("last_event_at", p.LastEventAt)
+			po.int("decided_at", p.DecidedAt)
+			return po
+		})
 	case SessionReconciled:
 		n += len(`{"fetched_at":,"started_at":,"ended_at":,"intervals":[],"unmatched":[],"recordings":[]}`) +
 			3*intSize + occupantsSize(p.Intervals) + occupantsSize(p.Unmatched)
 		for i := range p.Recordings {
 			n += recordingSize + len(p.Recordings[i].URL) + len(p.Recordings[i].RecordingDate)
 		}
-		o := beginEnvelope(dst, e, n)
-		po := beginObject(o.buf)
-		po.int("fetched_at", p.FetchedAt)
-		po.intOmitEmpty("started_at", p.StartedAt)
-		po.intOmitEmpty("ended_at", p.EndedAt)
-		po.occupantsOmitEmpty("intervals", p.Intervals)
-		po.occupantsOmitEmpty("unmatched", p.Unmatched)
-		if len(p.Recordings) > 0 {
-			appendArray(&po, "recordings", p.Recordings, func(ro *jsonObject, r RecordingGenerated) { ro.recording(r) })
-		}
-		return endEnvelope(dst, &o, &po)
+		return envelope(dst, e, n, p, func(po jsonObject, p SessionReconciled) jsonObject {
+			po.int("fetched_at", p.FetchedAt)
+			po.intOmitEmpty("started_at", p.StartedAt)
+			po.intOmitEmpty("ended_at", p.EndedAt)
+			po.occupantsOmitEmpty("intervals", p.Intervals)
+			po.occupantsOmitEmpty("unmatched", p.Unmatched)
+			if len(p.Recordings) > 0 {
+				appendArray(&po, "recordings", p.Recordings, func(ro *jsonObject, r RecordingGenerated) { ro.recording(r) })
+			}
+			return po
+		})
 	}
 	return dst, false
 }
 
-// beginEnvelope starts the stored form of e on dst, with room for n more
-// bytes, and writes it up to the payload's value.
-func beginEnvelope(dst []byte, e Event, n int) jsonObject {
+// envelope writes the stored form of e on dst, with room for n more bytes:
+// the envelope around the payload p, whose members payload writes. payload
+// captures nothing and takes and returns the object by value: a pointer
+// handed to a func value would move the object to the heap. It returns
+// the stored form and true, or dst and false when the payload held a value
+// that JSON cannot hold.
+func envelope[P any](dst []byte, e Event, n int, p P, payload func(po jsonObject, p P) jsonObject) ([]byte, bool) {
 	o := beginObject(slices.Grow(dst, n))
 	o.str("app_id", e.AppID)
 	o.str("session_id", e.SessionID)
 	o.strOmitEmpty("kind", string(e.Kind))
 	o.strOmitEmpty("trigger", string(e.Trigger))
 	o.key("payload")
-	return o
-}
-
-// endEnvelope closes the payload po and the envelope o. It returns the
-// stored form and true, or dst and false when the payload held a value
-// that JSON cannot hold.
-func endEnvelope(dst []byte, o, po *jsonObject) ([]byte, bool) {
+	po := payload(beginObject(o.buf), p)
 	if po.err != nil {
 		return dst, false
 	}
