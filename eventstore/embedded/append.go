@@ -176,11 +176,15 @@ func (s *Store) write(batch []*appendReq, replies []appendReply, now time.Time) 
 		seq:     &s.seq,
 		now:     now,
 		key:     s.keyBuf[:0],
+		deltas:  s.catDeltas[:0],
 		vals:    make([]byte, 0, valuesSize(batch)),
 	}
 	w.indexCur, w.streamsCur = w.index.Cursor(), w.streams.Cursor()
 	w.events.FillPercent = 1 // append-only: keep leaf pages full
-	defer func() { s.keyBuf = w.key[:0] }()
+	defer func() {
+		clear(w.deltas) // they alias the requests' stream names
+		s.keyBuf, s.catDeltas = w.key[:0], w.deltas[:0]
+	}()
 	written := 0
 	for i, r := range batch {
 		select {
@@ -215,6 +219,7 @@ func (s *Store) write(batch []*appendReq, replies []appendReply, now time.Time) 
 	if err != nil {
 		return 0, err
 	}
+	s.cats.add(w.deltas)
 	return written, nil
 }
 
@@ -234,6 +239,9 @@ type writer struct {
 	now                  time.Time
 	// key is scratch space for keys: bbolt copies the keys it stores.
 	key []byte
+	// deltas collects what the transaction's appends add to their streams'
+	// categories, applied once it is committed.
+	deltas []categoryDelta
 	// vals holds the values written in the transaction, which bbolt
 	// references (it does not copy them) until the commit: one allocation
 	// per commit instead of four per event.
@@ -330,6 +338,9 @@ func (w *writer) apply(r *appendReq) (eventstore.AppendResult, bool, error) {
 		rev++
 	}
 	head = streamHead{last: rev - 1, lastPos: *w.seq}
+	if cat := category(r.stream); cat != "" {
+		w.deltas = append(w.deltas, categoryDelta{category: cat, events: uint64(len(r.events)), lastPos: head.lastPos})
+	}
 	w.key = append(w.key[:0], r.stream...)
 	start := len(w.vals)
 	w.vals = head.append(w.vals)

@@ -53,8 +53,11 @@
 // len(stream) ‖ stream ‖ 0x01 ‖ revision → position and len(stream) ‖
 // stream ‖ 0x02 ‖ event ID → position), streams (stream → last revision ‖
 // its position) and meta (file format version). Stats without a filter is
-// answered from the head; with stream prefixes it sums the streams bucket
-// under each prefix.
+// answered from the head; for a prefix that is a stream category (the name
+// up to its first '-', as "session-") from counts kept in memory
+// (categories.go: 3.3–3.9 ms → 1 µs for the 47,673 sessions of a
+// 1,000,000-event log, and no longer one read per session); for any other
+// prefix it sums the streams bucket under it.
 //
 // Format 1 kept the two indexes in buckets of their own, ids (event ID ‖
 // stream) and revs. Because event IDs are random, every event dirtied a leaf

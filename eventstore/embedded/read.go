@@ -259,6 +259,15 @@ func (s *Store) Stats(ctx context.Context, filter eventstore.Filter) (eventstore
 	}
 	var st eventstore.Stats
 	for _, p := range prefixes {
+		if isCategory(p) {
+			if err := s.enter(); err != nil {
+				return eventstore.Stats{}, fmt.Errorf("stats: %w", err)
+			}
+			c := s.cats.get(p)
+			s.ops.Done()
+			addEvents(&st, c.Events, c.Head.Commit)
+			continue
+		}
 		from := []byte(p)
 		for from != nil {
 			if err := ctx.Err(); err != nil {

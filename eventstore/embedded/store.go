@@ -50,6 +50,10 @@ type Store struct {
 	seq uint64
 	// keyBuf is the committer's scratch space for keys, kept across commits.
 	keyBuf []byte
+	// cats holds the Stats of every stream category (categories.go);
+	// catDeltas is the committer's scratch space for a commit's changes.
+	cats      categories
+	catDeltas []categoryDelta
 
 	// head is the durable head: the last committed (fsynced) position and a
 	// channel closed when a later commit replaces it.
@@ -177,7 +181,7 @@ func (s *Store) init() error {
 			}
 			s.seq = binary.BigEndian.Uint64(k)
 		}
-		return nil
+		return s.cats.count(tx)
 	})
 	if err != nil {
 		return err
