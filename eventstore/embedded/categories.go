@@ -25,7 +25,7 @@ type categories struct {
 	stats map[string]*eventstore.Stats
 }
 
-// category returns the category of stream, or "" (an alias of stream).
+// category returns the category of stream (sharing its memory), or "".
 func category(stream string) string {
 	if i := strings.IndexByte(stream, '-'); i >= 0 {
 		return stream[:i+1]

@@ -35,9 +35,10 @@ type upgradeStats struct {
 }
 
 // upgradeFormat1 builds bucketIndex of a format-1 file from its revs bucket
-// and the records it points at, chunk events per transaction, then, in one
-// last transaction, checks that every event ID of the ids bucket was
-// indexed, deletes ids and revs and records format 2. A crash on the way
+// and the records it points at (the records are the source of truth), chunk
+// events per transaction, then, in one last transaction, checks that the
+// ids bucket holds as many event IDs as were indexed, deletes ids and revs
+// and records format 2. A crash on the way
 // leaves a file of format 1 whose index is partly built: the next Open
 // starts again, and writing an entry again is harmless. afterChunk, when
 // not nil, is called after each committed chunk (tests stop it there).
