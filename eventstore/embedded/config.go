@@ -42,8 +42,8 @@ type Config struct {
 	// it would on a full disk. Zero means no cap.
 	MaxFileSize int64
 
-	// Now returns the time recorded on appended events (RecordedAt). Default
-	// time.Now.
+	// Now returns the time recorded on appended events (RecordedAt); Open
+	// also paces the log of a file-format upgrade by it. Default time.Now.
 	Now func() time.Time
 }
 

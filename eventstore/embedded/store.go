@@ -161,29 +161,34 @@ func (s *Store) init() error {
 				return unavailable(err)
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	if format == 1 {
-		s.log.Info("upgrading the event log from file format 1 to 2 (indexes kept per stream)", "path", s.path)
-		st, err := upgradeFormat1(s.db, upgradeChunk, nil)
-		if err != nil {
-			return fmt.Errorf("upgrade from file format 1: %w", err)
-		}
-		s.log.Info("event log upgraded to file format 2", "path", s.path, "streams", st.streams, "events", st.events, "took", st.took)
-	}
-	err = s.db.View(func(tx *bolt.Tx) error {
 		if k, _ := tx.Bucket(bucketEvents).Cursor().Last(); k != nil {
 			if len(k) != 8 {
 				return fmt.Errorf("corrupt position key %x", k)
 			}
 			s.seq = binary.BigEndian.Uint64(k)
 		}
-		return s.cats.count(tx)
+		return nil
 	})
 	if err != nil {
+		return err
+	}
+	if format == 1 {
+		s.log.Info("upgrading the event log from file format 1 to 2 (indexes kept per stream)", "path", s.path, "events", s.seq)
+		last := s.cfg.Now()
+		progress := func(_ int, events uint64) error {
+			if now := s.cfg.Now(); now.Sub(last) >= upgradeLogEvery {
+				last = now
+				s.log.Info("upgrading the event log", "path", s.path, "events_indexed", events)
+			}
+			return nil
+		}
+		st, err := upgradeFormat1(s.db, upgradeChunk, progress)
+		if err != nil {
+			return fmt.Errorf("upgrade from file format 1: %w", err)
+		}
+		s.log.Info("event log upgraded to file format 2", "path", s.path, "streams", st.streams, "events", st.events, "took", st.took)
+	}
+	if err := s.db.View(s.cats.count); err != nil {
 		return err
 	}
 	if err := s.db.Sync(); err != nil {

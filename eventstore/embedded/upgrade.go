@@ -28,6 +28,9 @@ var (
 // indexes: bbolt holds a transaction's dirty pages in memory.
 const upgradeChunk = 50_000
 
+// upgradeLogEvery is how often Open logs the upgrade's progress.
+const upgradeLogEvery = 10 * time.Second
+
 type upgradeStats struct {
 	streams, events uint64
 	took            time.Duration
@@ -41,8 +44,9 @@ type upgradeStats struct {
 // and records format 2. A crash on the way
 // leaves a file of format 1 whose index is partly built: the next Open
 // starts again, and writing an entry again is harmless. afterChunk, when
-// not nil, is called after each committed chunk (tests stop it there).
-func upgradeFormat1(db *bolt.DB, chunk int, afterChunk func(n int) error) (upgradeStats, error) {
+// not nil, is called after each committed chunk n with the number of
+// events indexed so far (Open logs progress; tests stop it there).
+func upgradeFormat1(db *bolt.DB, chunk int, afterChunk func(n int, events uint64) error) (upgradeStats, error) {
 	start := time.Now()
 	var st upgradeStats
 	var from []byte // the next revs key to index; nil starts at the first
@@ -52,7 +56,7 @@ func upgradeFormat1(db *bolt.DB, chunk int, afterChunk func(n int) error) (upgra
 			return st, err
 		}
 		if afterChunk != nil {
-			if err := afterChunk(n); err != nil {
+			if err := afterChunk(n, st.events); err != nil {
 				return st, err
 			}
 		}

@@ -109,9 +109,9 @@ func TestUpgradeFormat1(t *testing.T) {
 					t.Fatal(err)
 				}
 				errStop := errors.New("killed")
-				var after func(int) error
+				var after func(int, uint64) error
 				if tc.stop > 0 {
-					after = func(n int) error {
+					after = func(n int, _ uint64) error {
 						if n == tc.stop {
 							return errStop
 						}
@@ -275,5 +275,29 @@ func TestUpgradeRefusesDamage(t *testing.T) {
 				t.Errorf("Open: %v, want ErrCorrupt", err)
 			}
 		})
+	}
+}
+
+// TestUpgradeLogsProgress checks that Open says what it is doing during an
+// upgrade: the events to index, then, every upgradeLogEvery, how many are.
+func TestUpgradeLogsProgress(t *testing.T) {
+	dir := t.TempDir()
+	writeFormat1(t, dir, streamsV1, 30)
+	var out strings.Builder
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	now := func() time.Time { clock = clock.Add(upgradeLogEvery); return clock }
+	s, err := Open(t.Context(), Config{Dir: dir, Now: now}, slog.New(slog.NewTextHandler(&out, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, want := range []string{
+		`msg="upgrading the event log from file format 1 to 2 (indexes kept per stream)"`, "events=30",
+		`msg="upgrading the event log"`, "events_indexed=30",
+		`msg="event log upgraded to file format 2"`, "streams=6",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the log lacks %s:\n%s", want, out.String())
+		}
 	}
 }
