@@ -141,8 +141,10 @@ func (c Cursor) String() string {
 }
 
 // ParseCursor decodes a cursor made by Cursor.String, or returns ErrBadCursor.
+// The base64 is decoded strictly: the unused low bits of the last character
+// must be zero, or two spellings would name the same cursor.
 func ParseCursor(s string) (Cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil || len(b) < 1+8+4 || b[0] != cursorFormat {
 		return Cursor{}, fmt.Errorf("cursor %q: %w", s, ErrBadCursor)
 	}
