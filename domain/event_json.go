@@ -115,11 +115,7 @@ func appendEventJSON(dst []byte, e Event) ([]byte, bool) {
 		n += len(`{"tid":"","transcript_url":"","start_time":,"end_time":,"transcript_date":""}`) + 2*intSize +
 			len(p.TID) + len(p.URL) + len(p.TranscriptDate)
 		return envelope(dst, e, n, p, func(po jsonObject, p TranscriptionGenerated) jsonObject {
-			po.strOmitEmpty("tid", p.TID)
-			po.str("transcript_url", p.URL)
-			po.int("start_time", p.StartTime)
-			po.intOmitEmpty("end_time", p.EndTime)
-			po.strOmitEmpty("transcript_date", p.TranscriptDate)
+			po.transcription(p)
 			return po
 		})
 	case SessionAbandoned:
@@ -212,6 +208,15 @@ func (o *jsonObject) recording(r RecordingGenerated) {
 	o.int("start_time", r.StartTime)
 	o.float("duration", r.Duration)
 	o.strOmitEmpty("recording_date", r.RecordingDate)
+}
+
+// transcription writes the members of a TranscriptionGenerated.
+func (o *jsonObject) transcription(t TranscriptionGenerated) {
+	o.strOmitEmpty("tid", t.TID)
+	o.str("transcript_url", t.URL)
+	o.int("start_time", t.StartTime)
+	o.intOmitEmpty("end_time", t.EndTime)
+	o.strOmitEmpty("transcript_date", t.TranscriptDate)
 }
 
 // boolPtrOmitEmpty writes a *bool member unless it is nil.

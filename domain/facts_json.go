@@ -40,21 +40,12 @@ func (f *Facts) AppendJSON(dst []byte) ([]byte, error) {
 	}
 	if len(f.records) > 0 {
 		appendArray(&o, "recordings", valuesByKey(f.records), func(ro *jsonObject, r recordingFact) {
-			ro.str("recording_url", r.URL)
-			ro.int("start_time", r.StartTime)
-			ro.float("duration", r.Duration)
-			ro.strOmitEmpty("recording_date", r.RecordingDate)
+			ro.recording(r.RecordingGenerated)
 			ro.boolOmitEmpty("webhook", r.webhook)
 		})
 	}
 	if len(f.scripts) > 0 {
-		appendArray(&o, "transcriptions", valuesByKey(f.scripts), func(to *jsonObject, t TranscriptionGenerated) {
-			to.strOmitEmpty("tid", t.TID)
-			to.str("transcript_url", t.URL)
-			to.int("start_time", t.StartTime)
-			to.intOmitEmpty("end_time", t.EndTime)
-			to.strOmitEmpty("transcript_date", t.TranscriptDate)
-		})
+		appendArray(&o, "transcriptions", valuesByKey(f.scripts), func(to *jsonObject, t TranscriptionGenerated) { to.transcription(t) })
 	}
 	if f.ring != (ringFacts{}) {
 		o.key("ringing")
