@@ -9,7 +9,7 @@ import (
 // (encoding/json: the envelope's and the payloads' fields in declaration
 // order, no whitespace, omitempty fields left out) for the event types a log
 // is mostly made of: participant joined and left, session started and ended,
-// call ringing (99% of a projections/corpus log). It reports false for
+// call ringing (99% of an internal/eventgen log). It reports false for
 // anything it does not fully recognise — another type (recordings,
 // transcriptions, meetingd's own verdicts), other or reordered keys,
 // whitespace, escaped strings (encoding/json escapes <, > and &), invalid

@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/meetingd/meetingd/domain"
-	"github.com/meetingd/meetingd/projections/corpus"
+	"github.com/meetingd/meetingd/internal/eventgen"
 )
 
 // fastTypes are the event types the fast path reads (unmarshal_fast.go):
-// about 99% of a log (projections/corpus has 52% joins, 37% leaves, 6%
+// about 99% of a log (internal/eventgen has 52% joins, 37% leaves, 6%
 // starts, 3% ends, 1% ringing).
 var fastTypes = []string{
 	domain.TypeParticipantJoined, domain.TypeParticipantLeft, domain.TypeSessionStarted,
@@ -30,7 +30,7 @@ type stored struct {
 
 // storedForms returns the stored form (Event.Marshal) of every event of the
 // shared webhook fixtures, of the fold sessions in testdata/fold and of the
-// first corpusEvents events of a projections/corpus log.
+// first corpusEvents events of an internal/eventgen log.
 func storedForms(tb testing.TB, corpusEvents int) []stored {
 	tb.Helper()
 	var events []domain.Event
@@ -49,7 +49,7 @@ func storedForms(tb testing.TB, corpusEvents int) []stored {
 	for _, p := range paths {
 		events = append(events, readSession(tb, p)...)
 	}
-	gen, err := corpus.Generate(corpus.Config{Events: corpusEvents})
+	gen, err := eventgen.Generate(eventgen.Config{Events: corpusEvents})
 	if err != nil {
 		tb.Fatal(err)
 	}

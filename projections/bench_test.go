@@ -18,8 +18,8 @@ import (
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/eventstore/embedded"
+	"github.com/meetingd/meetingd/internal/eventgen"
 	"github.com/meetingd/meetingd/projections"
-	gencorpus "github.com/meetingd/meetingd/projections/corpus"
 	"github.com/meetingd/meetingd/projections/readmodel"
 )
 
@@ -77,7 +77,7 @@ func buildBenchLog(n int) (*embedded.Store, error) {
 		return s, nil
 	}
 	start := time.Now()
-	if _, err := gencorpus.Fill(ctx, s, gencorpus.Config{Events: n}, 8192); err != nil {
+	if _, err := eventgen.Fill(ctx, s, eventgen.Config{Events: n}, 8192); err != nil {
 		return nil, err
 	}
 	fmt.Fprintf(os.Stderr, "built a %d-event log in %s (%s)\n", n, time.Since(start).Round(time.Millisecond), dir)

@@ -11,8 +11,8 @@ import (
 
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/eventstore/embedded"
+	"github.com/meetingd/meetingd/internal/eventgen"
 	"github.com/meetingd/meetingd/projections"
-	gencorpus "github.com/meetingd/meetingd/projections/corpus"
 	"github.com/meetingd/meetingd/projections/readmodel"
 )
 
@@ -98,12 +98,12 @@ func BenchmarkLag(b *testing.B) {
 		go func() { done <- r.Run(runCtx) }()
 
 		n := int(float64(*lagRate) * lagSeconds.Seconds())
-		events, err := gencorpus.Generate(gencorpus.Config{Events: n, Seed: 9})
+		events, err := eventgen.Generate(eventgen.Config{Events: n, Seed: 9})
 		if err != nil {
 			b.Fatal(err)
 		}
 		type job struct {
-			it  gencorpus.Item
+			it  eventgen.Item
 			due time.Time
 		}
 		jobs := make(chan job, 4096)

@@ -10,8 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/internal/eventgen"
 	"github.com/meetingd/meetingd/projections"
-	gencorpus "github.com/meetingd/meetingd/projections/corpus"
 	"github.com/meetingd/meetingd/projections/readmodel"
 )
 
@@ -69,7 +69,7 @@ func (s *stateSink) Reset(ctx context.Context) error {
 func TestRebuildMatchesIncremental(t *testing.T) {
 	ctx := context.Background()
 	l := newMemLog()
-	items, err := gencorpus.Generate(gencorpus.Config{Events: 4000, Seed: 3, Apps: 3, Users: 40})
+	items, err := eventgen.Generate(eventgen.Config{Events: 4000, Seed: 3, Apps: 3, Users: 40})
 	if err != nil {
 		t.Fatal(err)
 	}

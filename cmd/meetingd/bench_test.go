@@ -24,8 +24,8 @@ import (
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/domain/domaintest"
 	"github.com/meetingd/meetingd/eventstore/embedded"
+	"github.com/meetingd/meetingd/internal/eventgen"
 	"github.com/meetingd/meetingd/projections"
-	"github.com/meetingd/meetingd/projections/corpus"
 	"github.com/meetingd/meetingd/projections/readmodel"
 )
 
@@ -57,7 +57,7 @@ var (
 
 const (
 	benchToken = "bench-token-0123456789"
-	benchApp   = "app-bench-0" // corpus.AppID(0)
+	benchApp   = "app-bench-0" // eventgen.AppID(0)
 )
 
 var benchEpoch = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -79,7 +79,7 @@ func buildServeDir(b *testing.B, dir string, n int) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	sessions, err := corpus.Sessions(corpus.Config{Apps: 1, Seed: 11, Start: benchEpoch, SessionsPerHour: 120}, n)
+	sessions, err := eventgen.Sessions(eventgen.Config{Apps: 1, Seed: 11, Start: benchEpoch, SessionsPerHour: 120}, n)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func buildServeDir(b *testing.B, dir string, n int) {
 	}
 }
 
-// sessionID is the id corpus.Sessions gives the i-th session (from 1).
+// sessionID is the id eventgen.Sessions gives the i-th session (from 1).
 func sessionID(i int) string { return fmt.Sprintf("v1.us.bench.%09d", i) }
 
 func BenchmarkServe(b *testing.B) {
@@ -285,7 +285,7 @@ var (
 
 // BenchmarkRebuildCommand runs `meetingd rebuild` as a child process over a
 // data directory whose embedded log holds -meetingd.events events of the
-// projections/corpus generator (default 100,000; the README's figure uses
+// internal/eventgen generator (default 100,000; the README's figure uses
 // 1,000,000 and keeps the directory), and reports the events/s the command
 // prints and its peak RSS:
 //
@@ -339,7 +339,7 @@ func fillLog(b *testing.B, dir string, n int) {
 		b.Fatal(err)
 	}
 	start := time.Now()
-	if _, err := corpus.Fill(ctx, s, corpus.Config{Events: n}, 8192); err != nil {
+	if _, err := eventgen.Fill(ctx, s, eventgen.Config{Events: n}, 8192); err != nil {
 		b.Fatal(err)
 	}
 	if err := s.Close(); err != nil {

@@ -99,7 +99,7 @@ func MeetingdPlan(o Options) Plan {
 
 // shareEventLog lets BenchmarkRebuild (projections) and
 // BenchmarkRebuildCommand (cmd/meetingd) use one generated log: both fill
-// an embedded store with projections/corpus.Fill(Config{Events: n}) in
+// an embedded store with internal/eventgen.Fill(Config{Events: n}) in
 // chunks of 8192, the first in -projections.dir (dir/eventstore here), the
 // second in -meetingd.logdir/eventstore, each with a marker file
 // "bench-events" holding n in its own directory, and each regenerates the

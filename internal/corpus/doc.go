@@ -17,6 +17,6 @@
 // rules of API.md, so that generation and expectation stay apart.
 //
 // This package is for tests, the end-to-end test and cmd/loadgen. It is not
-// projections/corpus, which writes already-decoded events straight into an
+// internal/eventgen, which writes already-decoded events straight into an
 // event store for the projection benchmarks.
 package corpus

@@ -8,7 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/meetingd/meetingd/domain"
-	"github.com/meetingd/meetingd/projections/corpus"
+	"github.com/meetingd/meetingd/internal/eventgen"
 )
 
 // TestJSONCodecMatchesStdlib checks that the encoders of json.go write the
@@ -17,7 +17,7 @@ import (
 // for the meetings, participant rows and facts of a realistic corpus
 // (meetings and calls, rejoins, recordings, transcripts, ringing).
 func TestJSONCodecMatchesStdlib(t *testing.T) {
-	events, err := corpus.Generate(corpus.Config{Events: 8000, Seed: 7})
+	events, err := eventgen.Generate(eventgen.Config{Events: 8000, Seed: 7})
 	if err != nil {
 		t.Fatal(err)
 	}

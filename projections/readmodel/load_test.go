@@ -12,8 +12,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/internal/eventgen"
 	"github.com/meetingd/meetingd/projections"
-	gencorpus "github.com/meetingd/meetingd/projections/corpus"
 	"github.com/meetingd/meetingd/projections/readmodel"
 )
 
@@ -22,7 +22,7 @@ import (
 // and abandoned meetings.
 func realisticUpdates(t *testing.T, n int) []projections.SessionUpdate {
 	t.Helper()
-	seq, err := gencorpus.Sessions(gencorpus.Config{Seed: 7, Apps: 3, Users: 50}, n)
+	seq, err := eventgen.Sessions(eventgen.Config{Seed: 7, Apps: 3, Users: 50}, n)
 	if err != nil {
 		t.Fatal(err)
 	}

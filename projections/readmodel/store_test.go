@@ -15,8 +15,8 @@ import (
 
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
+	"github.com/meetingd/meetingd/internal/eventgen"
 	"github.com/meetingd/meetingd/projections"
-	gencorpus "github.com/meetingd/meetingd/projections/corpus"
 	"github.com/meetingd/meetingd/projections/readmodel"
 	"github.com/meetingd/meetingd/projections/reportstest"
 )
@@ -317,7 +317,7 @@ func TestMappedPagesReleased(t *testing.T) {
 			got.WriteString(jsonOf(m))
 		}
 		for i := range 3 {
-			app := gencorpus.AppID(i)
+			app := eventgen.AppID(i)
 			page, err := s.Meetings(ctx, projections.MeetingQuery{AppID: app, Limit: projections.MaxLimit})
 			if err != nil {
 				t.Fatal(err)

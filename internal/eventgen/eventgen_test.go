@@ -1,4 +1,4 @@
-package corpus_test
+package eventgen_test
 
 import (
 	"context"
@@ -11,16 +11,16 @@ import (
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/eventstore/embedded"
-	"github.com/meetingd/meetingd/projections/corpus"
+	"github.com/meetingd/meetingd/internal/eventgen"
 )
 
-func collect(t *testing.T, cfg corpus.Config) []corpus.Item {
+func collect(t *testing.T, cfg eventgen.Config) []eventgen.Item {
 	t.Helper()
-	seq, err := corpus.Generate(cfg)
+	seq, err := eventgen.Generate(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []corpus.Item
+	var out []eventgen.Item
 	for it, err := range seq {
 		if err != nil {
 			t.Fatal(err)
@@ -31,11 +31,11 @@ func collect(t *testing.T, cfg corpus.Config) []corpus.Item {
 }
 
 func TestGenerate(t *testing.T) {
-	items := collect(t, corpus.Config{Events: 8000, Seed: 3})
+	items := collect(t, eventgen.Config{Events: 8000, Seed: 3})
 	if len(items) != 8000 {
 		t.Fatalf("generated %d events, want 8000", len(items))
 	}
-	if again := collect(t, corpus.Config{Events: 8000, Seed: 3}); !slices.EqualFunc(items, again, func(a, b corpus.Item) bool {
+	if again := collect(t, eventgen.Config{Events: 8000, Seed: 3}); !slices.EqualFunc(items, again, func(a, b eventgen.Item) bool {
 		return a.Stored.ID == b.Stored.ID
 	}) {
 		t.Fatal("the same config generated another corpus")
@@ -87,7 +87,7 @@ func TestFill(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	n, err := corpus.Fill(ctx, s, corpus.Config{Events: 5000, Seed: 4}, 1000)
+	n, err := eventgen.Fill(ctx, s, eventgen.Config{Events: 5000, Seed: 4}, 1000)
 	if err != nil || n != 5000 {
 		t.Fatalf("Fill = %d, %v; want 5000 events", n, err)
 	}

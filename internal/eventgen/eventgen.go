@@ -1,11 +1,4 @@
-// Package corpus generates realistic, reproducible session event logs for the
-// projection benchmarks: many concurrent meetings and calls whose events
-// (starts, joins and leaves with rejoins, ends with all_occupants, ringing,
-// recordings, transcripts) arrive interleaved in webhook order, with a little
-// delivery jitter, as the intake would have stored them (same event ids,
-// stream names, types and metadata). Fill appends a corpus to an event store
-// in large concurrent batches, so that a million-event log takes seconds.
-package corpus
+package eventgen
 
 import (
 	"container/heap"
@@ -62,10 +55,10 @@ func (c *Config) setDefaults() {
 func (c Config) Validate() error {
 	var errs []error
 	if c.Events < 0 {
-		errs = append(errs, errors.New("corpus: Events must not be negative"))
+		errs = append(errs, errors.New("eventgen: Events must not be negative"))
 	}
 	if c.Apps < 0 || c.Users < 0 || c.SessionsPerHour < 0 {
-		errs = append(errs, errors.New("corpus: Apps, Users and SessionsPerHour must not be negative"))
+		errs = append(errs, errors.New("eventgen: Apps, Users and SessionsPerHour must not be negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -174,12 +167,12 @@ func Sessions(cfg Config, n int) (iter.Seq[[]domain.Event], error) {
 func item(ev domain.Event, at int64) (Item, error) {
 	data, err := ev.Marshal()
 	if err != nil {
-		return Item{}, fmt.Errorf("corpus: %w", err)
+		return Item{}, fmt.Errorf("eventgen: %w", err)
 	}
 	received := time.Unix(at, 0).UTC()
 	meta, err := json.Marshal(intake.Metadata{WebhookID: "webhook-bench", Region: "us", ReceivedAt: received, Source: "http"})
 	if err != nil {
-		return Item{}, fmt.Errorf("corpus: %w", err)
+		return Item{}, fmt.Errorf("eventgen: %w", err)
 	}
 	return Item{
 		Event:  ev,
@@ -355,7 +348,7 @@ func Fill(ctx context.Context, store Appender, cfg Config, chunk int) (int, erro
 		for i, s := range order {
 			wg.Go(func() {
 				if _, err := store.Append(ctx, s, eventstore.Any, byName[s]...); err != nil {
-					errs[i] = fmt.Errorf("corpus: append to %s: %w", s, err)
+					errs[i] = fmt.Errorf("eventgen: append to %s: %w", s, err)
 				}
 			})
 		}
