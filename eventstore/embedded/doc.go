@@ -35,6 +35,10 @@
 //     and follows in batches of Config.ReadBatchSize events, each in its own
 //     short read transaction (a long bbolt read transaction would keep the
 //     file from growing).
+//   - Stats without a filter is answered from the head; for a prefix that
+//     is a stream category (the name up to its first '-', as "session-")
+//     from counts kept in memory, in constant time; for any other prefix by
+//     summing the stream heads under it.
 //   - Errors. Storage failures (full disk, a file size limit or
 //     Config.MaxFileSize, I/O errors) are returned as
 //     eventstore.ErrUnavailable wrapping the cause. Should a failed sync
@@ -46,91 +50,16 @@
 //     with eventstore.ErrClosed, waits for the appends and read batches in
 //     flight, then closes the file.
 //
-// # Layout
+// # File format
 //
-// File format 2. Buckets: events (position → record), index (each stream's
-// revision index and event-ID index side by side under the stream's prefix:
-// len(stream) ‖ stream ‖ 0x01 ‖ revision → position and len(stream) ‖
-// stream ‖ 0x02 ‖ event ID → position), streams (stream → last revision ‖
-// its position) and meta (file format version). Stats without a filter is
-// answered from the head; for a prefix that is a stream category (the name
-// up to its first '-', as "session-") from counts kept in memory
-// (categories.go: 3.3–3.9 ms → 1 µs for the 47,673 sessions of a
-// 1,000,000-event log, and no longer one read per session); for any other
-// prefix it sums the streams bucket under it.
+// Format 2: the records by position, each stream's head, and each stream's
+// revision and event-ID indexes side by side under the stream's prefix, so
+// that an append dirties the pages of its own stream (codec.go has the
+// keys). Open upgrades a format-1 file in place (upgrade.go), checking the
+// result against the old index; a crash on the way leaves format 1, and the
+// next Open starts the upgrade again. The file never shrinks; freed pages
+// are reused by later appends.
 //
-// Format 1 kept the two indexes in buckets of their own, ids (event ID ‖
-// stream) and revs. Because event IDs are random, every event dirtied a leaf
-// page of ids anywhere in the bucket, besides a page of revs and one of
-// streams; bbolt reads each dirty page into memory, rewrites it and syncs it.
-// With both indexes under the stream's prefix, an append dirties the pages
-// of its own stream. Measured on the development machine (64 goroutines
-// appending single events to 500 streams, same run): 2.3–2.5 → 1.6 pages
-// written per event, 129–156 → 89–95 µs of CPU per event, 26 → 20 KB
-// allocated per webhook in the intake benchmark. Open upgrades a format-1
-// file in place (upgrade.go): it builds the new index from revs and the
-// records, 50,000 events per transaction, checks it against ids, then drops
-// ids and revs and records format 2 in one last transaction; a crash on the
-// way leaves format 1, and the next Open starts the upgrade again. The
-// freed pages are reused by later appends (the file does not shrink).
-//
-// # Choice of engine
-//
-// bbolt (go.etcd.io/bbolt v1.5.0) and Pebble (github.com/cockroachdb/pebble/v2
-// v2.1.7) were measured with the same prototype (kept out of this tree), on
-// the development machine: 2 vCPUs (AMD EPYC), ext4 on a virtual disk,
-// Go 1.26. Both used the committer described above, 64 goroutines appending
-// single events of ~600 bytes to 2,000 streams with random 16-byte IDs, four
-// keys written per event (record, ID index, revision index, stream head),
-// and an fsync on every commit. Three runs each:
-//
-//	                                   bbolt                 Pebble
-//	appends/s, new file                5,800 – 8,500         12,400 – 16,000
-//	appends/s, file of 500k events     4,700 – 5,700          6,500 – 7,600
-//	events per commit                  ~32                   ~26
-//	syncs per commit (strace)          2 fdatasync           1 fdatasync (WAL)
-//	writes per commit (strace)         ~54 pwrite            ~3 write
-//	append latency p50 / p99           7–10 ms / 19–26 ms    3.6–4.4 ms / 17–20 ms
-//	read all, 560k events, 1000/batch  1.2 – 2.2 M events/s  0.48 – 0.51 M events/s
-//	disk for 500k synthetic events     ~540 MB               ~55 MB (compressed)
-//
-// The baseline, one writer appending 600-byte records to a plain file with
-// an fsync after each, makes 2,600 – 3,300 writes/s (300 – 380 µs each).
-// Pebble's own concurrent Sync commits, without a committer, made ~10,700
-// appends/s.
-//
-// This package's benchmarks of the final store on the same machine
-// (go test -bench . -benchtime 3s, four runs; the virtual disk's fsync time
-// varies from run to run): BenchmarkAppendParallel 117 – 216 µs/op, that is
-// 4,600 – 8,600 durable appends/s at 32–33 events per commit, against
-// 365 – 496 µs/op (2,000 – 2,700 writes/s) for
-// BenchmarkRawSequentialWriteFsync: 2.3 – 3.2 times the raw baseline,
-// comparing the medians of each session. BenchmarkReadAll: 0.66 – 1.06 µs
-// per event (0.95 – 1.5 M events/s). An append allocates ~30 KB in ~60
-// allocations, mostly its share of bbolt's dirty pages.
-//
-// bbolt was chosen:
-//   - Appends are bound by fsync latency, not by the engine. With group
-//     commit both engines beat a file that fsyncs every record by 2–5 times,
-//     and both exceed meetingd's webhook rates (hundreds per second at the
-//     very most) by an order of magnitude; Pebble's 1.5–2 times faster
-//     appends buy nothing here, while bbolt's 2–4 times faster sequential
-//     reads speed up projection rebuilds and catch-up.
-//   - Its transactions are real and serialisable: an append's dedupe lookup,
-//     revision check and index writes are one transaction. Pebble offers
-//     batches, not transactions; the same logic needs an indexed batch and
-//     external serialisation.
-//   - Its crash story is short: a copy-on-write B+tree whose meta page is
-//     switched after the data is synced, no write-ahead log to replay, no
-//     background flushes or compactions competing for two cores.
-//   - One file and one lock: the exclusive flock keeps a second process out,
-//     and a consistent copy is one read transaction (Tx.WriteTo).
-//   - It is one pure-Go module; Pebble brings about 30 (cockroachdb/errors,
-//     sentry-go, gogo/protobuf, …) and cgo packages (DataDog/zstd) in its
-//     default build.
-//
-// Its costs, accepted: two syncs and more page writes per commit; no
-// compression (about 1 KB of file per 600-byte event, all indexes
-// included); a file that never shrinks, which an append-only log does not
-// need; and read transactions that must stay short, hence the batches.
+// Why bbolt and not Pebble, group commit, format 2 and the category counts,
+// with the measurements: docs/adr/0001 to 0004 in the repository.
 package embedded

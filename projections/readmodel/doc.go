@@ -25,17 +25,10 @@
 // A session record holds, in sections that each reader slices out without
 // decoding the others: the version written, the started_at indexed, its
 // participant rows (JSON, s2-compressed), the domain.Facts (their JSON form,
-// s2-compressed) and the participant identities indexed.
-//
-// The meeting itself (the list row) is kept apart, in the rows bucket under
-// the same key as its time index entry, so that a page of the meeting list
-// reads a few consecutive leaves (about ten for 100 meetings) instead of one
-// session record per meeting scattered over the file. That is what keeps
-// the pages a process maps small: the file is read through mmap, and every
-// page a query touches stays in the resident set of serve until the kernel
-// reclaims it (layout 1 kept the meeting in the record; a year of random
-// 30-day list pages over 1,000,000 meetings then touched most of the
-// 1.3 GB of records, BenchmarkServe in cmd/meetingd).
+// s2-compressed) and the participant identities indexed. The meeting itself
+// (the list row) is kept apart in rows, under its time index key, so that a
+// page of the meeting list reads a few consecutive leaves (about ten for 100
+// meetings) instead of one record per meeting (layout 2, docs/adr/0011).
 //
 // The record keeps what the stored version indexed (its started_at and
 // participants), so that Write deletes exactly the old index entries when a
@@ -45,11 +38,10 @@
 // their index entries and the checkpoint, and commits in one fsynced bbolt
 // transaction: a reader, or a restart, sees the batch whole or not at all.
 //
-// A batch written to an empty store (a new one, or one just Reset: the whole
-// log of a rebuild, see projections.Config.RebuildBatchSize) is bulk-loaded:
-// every bucket is filled in key order with full pages and nothing is read
-// back, which stores the same keys and values as the incremental path
-// (TestBulkLoadMatchesIncremental).
+// A batch written to an empty store (new, or just Reset: a rebuild, see
+// projections.Config.RebuildBatchSize) is bulk-loaded, every bucket filled in
+// key order with full pages, storing the same keys and values as the
+// incremental path (TestBulkLoadMatchesIncremental; docs/adr/0012).
 //
 // Meeting-list cursors are projections.Cursor: the (started_at, session) of
 // the last meeting of a page; the next page starts strictly below it.
@@ -81,9 +73,8 @@
 //   - LoadFacts: one point lookup per key, in one read transaction, and the
 //     facts' decoding.
 //   - Reset: waits for running queries and writes, removes the file and
-//     creates an empty one: O(1), where freeing every page of a large store
-//     took longer than the rebuild that follows. Open empties a store written
-//     with another layout (all buckets dropped in one transaction, logged):
-//     read models are derived data, and the runner's catch-up rebuilds them
-//     from the log.
+//     creates an empty one: O(1) (docs/adr/0012). Open empties a store
+//     written with another layout (all buckets dropped in one transaction,
+//     logged): read models are derived data, and the runner's catch-up
+//     rebuilds them from the log.
 package readmodel

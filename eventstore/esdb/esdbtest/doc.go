@@ -19,6 +19,30 @@
 // server away. Subscriptions records what each
 // subscriber asked for, so a test can check where a resubscription started.
 //
-// What it reproduces and what only a real server shows is listed in the
-// documentation of eventstore/esdb.
+// # What it reproduces
+//
+// Streams.Append with the expected-revision checks and the server's
+// idempotence after an exact revision or NoStream (the same IDs right after
+// the expected revision → success without writing; some of them →
+// WrongExpectedVersion); Any and StreamExists appends, with an idempotence
+// check over the whole stream where the real server only looks at recent
+// writes; counted reads of a stream and of $all forwards and backwards
+// (StreamNotFound, inclusive forward and exclusive backward positions);
+// catch-up subscriptions to $all with the confirmation, stream-name or
+// event-type filters by prefix or regex, checkpoints every
+// window×multiplier scanned events, caught-up on reaching the end, then
+// live events; positions with Commit ≠ Prepare (one commit position per
+// append, one prepare position per event) and server-owned $ streams in
+// $all; TLS and HTTP Basic credentials on demand (a refused login is
+// Unauthenticated); plus the faults above.
+//
+// Only a real server shows: durability, replication and quorum
+// acknowledgement; clusters, gossip discovery, leader elections and
+// not-leader redirects; user accounts, ACLs and X.509 user certificates;
+// the idempotence cache's limits with Any; scavenging, deletion,
+// $maxAge/$maxCount and tombstones; link events and projections; the
+// server's page sizes, its own checkpoint timing and fell-behind/too-slow
+// drops; its message-size limits; and the timing of real network failures.
+// The eventstore/esdb tests run against one as well when
+// MEETINGD_TEST_KURRENTDB holds its connection string.
 package esdbtest
