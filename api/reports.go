@@ -182,6 +182,12 @@ func (r *Reports) participant(c *fiber.Ctx) error {
 	if q.From, q.To, err = parseRange(c.Query("from"), c.Query("to"), false); err != nil {
 		return err
 	}
+	if q.Limit, err = parseLimit(c.Query("limit")); err != nil {
+		return err
+	}
+	if q.Cursor, err = parseCursor(c.Query("cursor")); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), queryTimeout)
 	defer cancel()
 	rep, err := r.reports.ParticipantAttendance(ctx, q)
@@ -195,7 +201,18 @@ func (r *Reports) participant(c *fiber.Ctx) error {
 		ms[i] = m
 	}
 	rep.Meetings = ms
-	return c.JSON(rep)
+	out := participantAnswer{ParticipantReport: rep}
+	if rep.NextCursor != "" {
+		out.NextCursor = &rep.NextCursor
+	}
+	return c.JSON(out)
+}
+
+// participantAnswer is a page of a participant's report; next_cursor is
+// null on the last page.
+type participantAnswer struct {
+	projections.ParticipantReport
+	NextCursor *string `json:"next_cursor"`
 }
 
 type durationsAnswer struct {

@@ -69,6 +69,9 @@ func (f *fakeReports) ParticipantAttendance(ctx context.Context, q projections.P
 	if f.failWith != nil {
 		return projections.ParticipantReport{}, f.failWith
 	}
+	if f.badCursor != "" && q.Cursor == f.badCursor {
+		return projections.ParticipantReport{}, projections.ErrBadCursor
+	}
 	return f.participant, nil
 }
 
@@ -172,7 +175,7 @@ func newReportHarness(t testing.TB) *reportHarness {
 		},
 		page: projections.MeetingPage{Meetings: []domain.Meeting{call, m}, NextCursor: "opaque-next"},
 		participant: projections.ParticipantReport{
-			Participant: "uid-1", TotalAttendedSeconds: 2700, MeetingsAttended: 1,
+			Participant: "uid-1", TotalAttendedSeconds: 2700, MeetingsAttended: 1, NextCursor: "opaque-participant",
 			Meetings: []projections.ParticipantMeeting{{SessionID: "s-1", StartedAt: at("2023-10-10T10:00:00Z").In(time.FixedZone("X", -7200)),
 				AttendedSeconds: 2700, AttendanceRatio: 0.75, JoinCount: 2}},
 		},

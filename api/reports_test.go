@@ -91,7 +91,7 @@ func TestReportEndpointsHappyPath(t *testing.T) {
 			want: `{"meetings":[{` + callHead + `},{` + meetingHead + `}],"next_cursor":"opaque-next"}`},
 		{name: "participant", path: "/v1/participants/uid-1/attendance", token: tokenApp1,
 			want: `{"participant":"uid-1","meetings":[{"session_id":"s-1","started_at":"2023-10-10T10:00:00Z",
-				"attended_seconds":2700,"attendance_ratio":0.75,"join_count":2}],"total_attended_seconds":2700,"meetings_attended":1}`},
+				"attended_seconds":2700,"attendance_ratio":0.75,"join_count":2}],"total_attended_seconds":2700,"meetings_attended":1,"next_cursor":"opaque-participant"}`},
 		{name: "durations", path: "/v1/reports/durations?from=2023-10-01&to=2023-11-01", token: tokenApp1,
 			want: `{"buckets":[{"start":"2023-10-10T00:00:00Z","meetings":2,"total_duration_seconds":4200,"avg_duration_seconds":2100,
 				"max_duration_seconds":3600,"unique_participants":3,"attendance_seconds":5000}]}`},
@@ -258,6 +258,11 @@ func TestReportBadParameters(t *testing.T) {
 		{"/v1/participants/" + long + "/attendance", "participant"},
 		{"/v1/participants/uid-1/attendance?from=x", "from"},
 		{"/v1/participants/uid-1/attendance?from=2023-10-10&to=2023-10-09", "to"},
+		{"/v1/participants/uid-1/attendance?limit=0", "limit"},
+		{"/v1/participants/uid-1/attendance?limit=1001", "limit"},
+		{"/v1/participants/uid-1/attendance?limit=ten", "limit"},
+		{"/v1/participants/uid-1/attendance?cursor=%00", "cursor"},
+		{"/v1/participants/uid-1/attendance?cursor=forged", "cursor"}, // the store answers ErrBadCursor
 		{"/v1/reports/durations", "from"},
 		{"/v1/reports/durations?from=2023-10-01", "to"},
 		{"/v1/reports/durations?to=2023-10-01", "from"},
@@ -333,7 +338,13 @@ func TestReportAcceptedParameters(t *testing.T) {
 			}
 		}},
 		{"participant path unescaped", "/v1/participants/a%2Fb%20c/attendance?to=2023-10-10", tokenApp1, func(t *testing.T, f seenQueries) {
-			want := projections.ParticipantQuery{AppID: "app-1", Participant: "a/b c", To: at("2023-10-10T00:00:00Z")}
+			want := projections.ParticipantQuery{AppID: "app-1", Participant: "a/b c", To: at("2023-10-10T00:00:00Z"), Limit: 100}
+			if !reflect.DeepEqual(f.part, want) {
+				t.Fatalf("query %+v, want %+v", f.part, want)
+			}
+		}},
+		{"participant page", "/v1/participants/uid-1/attendance?limit=1000&cursor=opaque-next", tokenApp1, func(t *testing.T, f seenQueries) {
+			want := projections.ParticipantQuery{AppID: "app-1", Participant: "uid-1", Limit: 1000, Cursor: "opaque-next"}
 			if !reflect.DeepEqual(f.part, want) {
 				t.Fatalf("query %+v, want %+v", f.part, want)
 			}

@@ -175,13 +175,7 @@ func (r *Reports) Meetings(ctx context.Context, q projections.MeetingQuery) (pro
 	if !validStatus(q.Status) {
 		return page, fmt.Errorf("clickhouse: meetings: status %q: %w", q.Status, projections.ErrInvalidQuery)
 	}
-	limit := q.Limit
-	switch {
-	case limit <= 0:
-		limit = projections.DefaultLimit
-	case limit > projections.MaxLimit:
-		limit = projections.MaxLimit
-	}
+	limit := projections.PageLimit(q.Limit)
 	var cur *projections.Cursor
 	if q.Cursor != "" {
 		c, err := projections.ParseCursor(q.Cursor)
@@ -272,11 +266,22 @@ func (r *Reports) Meetings(ctx context.Context, q projections.MeetingQuery) (pro
 
 // ParticipantAttendance reports one participant across meetings from the
 // attendance table, whose primary key starts with (app, participant,
-// meeting_started_at).
+// meeting_started_at): one aggregate over the range for the totals, and the
+// page by keyset (the rows below the cursor, newest first, Limit + 1 of them
+// to tell whether a next page exists).
 func (r *Reports) ParticipantAttendance(ctx context.Context, q projections.ParticipantQuery) (projections.ParticipantReport, error) {
 	rep := projections.ParticipantReport{Participant: q.Participant, Meetings: []projections.ParticipantMeeting{}}
 	if q.AppID == "" {
 		return rep, fmt.Errorf("clickhouse: participant attendance: no app id: %w", projections.ErrInvalidQuery)
+	}
+	limit := projections.PageLimit(q.Limit)
+	var cur *projections.Cursor
+	if q.Cursor != "" {
+		c, err := projections.ParseCursor(q.Cursor)
+		if err != nil {
+			return rep, fmt.Errorf("clickhouse: participant attendance: %w", err)
+		}
+		cur = &c
 	}
 	if err := ctx.Err(); err != nil {
 		return rep, fmt.Errorf("clickhouse: participant attendance: %w", err)
@@ -285,17 +290,32 @@ func (r *Reports) ParticipantAttendance(ctx context.Context, q projections.Parti
 	if rg.empty {
 		return rep, nil
 	}
-	var sql strings.Builder
+	var where strings.Builder
 	args := []any{q.AppID, q.Participant}
-	sql.WriteString(`SELECT session_id, toUInt32(meeting_started_at), attended_seconds, attendance_ratio, join_count
-		FROM attendance FINAL WHERE app_id = ? AND participant = ?`)
-	rg.where("meeting_started_at", &sql, &args)
-	sql.WriteString(" AND deleted = 0 ORDER BY meeting_started_at DESC, session_id DESC")
-	rows, err := r.conn.Query(ctx, sql.String(), args...)
+	where.WriteString(` FROM attendance FINAL WHERE app_id = ? AND participant = ?`)
+	rg.where("meeting_started_at", &where, &args)
+	where.WriteString(" AND deleted = 0")
+
+	if err := r.participantTotals(ctx, &rep, "SELECT sum(attended_seconds), count()"+where.String(), args...); err != nil {
+		return rep, fmt.Errorf("clickhouse: participant attendance: totals: %w", err)
+	}
+	if cur != nil && cur.StartedUnix < 0 {
+		return rep, nil // before every DateTime: nothing after it
+	}
+
+	sql := `SELECT session_id, toUInt32(meeting_started_at), attended_seconds, attendance_ratio, join_count` + where.String()
+	if cur != nil {
+		sql += " AND (meeting_started_at < toDateTime(?) OR (meeting_started_at = toDateTime(?) AND session_id < ?))"
+		args = append(args, cur.StartedUnix, cur.StartedUnix, cur.SessionID)
+	}
+	sql += " ORDER BY meeting_started_at DESC, session_id DESC LIMIT ?"
+	args = append(args, limit+1)
+	rows, err := r.conn.Query(ctx, sql, args...)
 	if err != nil {
 		return rep, fmt.Errorf("clickhouse: participant attendance: %w", err)
 	}
 	defer rows.Close()
+	var lastStarted int64
 	for rows.Next() {
 		var (
 			pm       projections.ParticipantMeeting
@@ -306,16 +326,36 @@ func (r *Reports) ParticipantAttendance(ctx context.Context, q projections.Parti
 		if err := rows.Scan(&pm.SessionID, &started, &attended, &pm.AttendanceRatio, &joins); err != nil {
 			return rep, fmt.Errorf("clickhouse: participant attendance: %w", err)
 		}
+		if len(rep.Meetings) == limit {
+			rep.NextCursor = projections.Cursor{StartedUnix: lastStarted, SessionID: rep.Meetings[limit-1].SessionID}.String()
+			break
+		}
 		pm.StartedAt = fromDT(time.Unix(int64(started), 0))
 		pm.AttendedSeconds, pm.JoinCount = int64(attended), int(joins)
 		rep.Meetings = append(rep.Meetings, pm)
-		rep.TotalAttendedSeconds += pm.AttendedSeconds
+		lastStarted = int64(started)
 	}
 	if err := rows.Err(); err != nil {
 		return rep, fmt.Errorf("clickhouse: participant attendance: %w", err)
 	}
-	rep.MeetingsAttended = len(rep.Meetings)
 	return rep, nil
+}
+
+// participantTotals reads the one row of the totals query into rep.
+func (r *Reports) participantTotals(ctx context.Context, rep *projections.ParticipantReport, sql string, args ...any) error {
+	rows, err := r.conn.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var attended, meetings uint64
+		if err := rows.Scan(&attended, &meetings); err != nil {
+			return err
+		}
+		rep.TotalAttendedSeconds, rep.MeetingsAttended = int64(attended), int(meetings)
+	}
+	return rows.Err()
 }
 
 // bucketSQL is the expression of a bucket's number, computed from the

@@ -251,8 +251,8 @@ type person struct {
 // *m; nameAt is the CometChat time the name was true at. It returns the
 // person, or nil for an occupant without identity or join time.
 func (f *Facts) occupant(m *map[string]*person, o Occupant, nameAt int64) *person {
-	id := o.Identity()
-	if id == "" || o.JoinedAt <= 0 {
+	k, ok := IntervalKeyOf(o)
+	if !ok {
 		return nil
 	}
 	l := o.LeftAt
@@ -261,8 +261,8 @@ func (f *Facts) occupant(m *map[string]*person, o Occupant, nameAt int64) *perso
 	}
 	f.seen(o.JoinedAt)
 	f.seen(l)
-	ps := f.person(m, id)
-	ps.interval(f, o.JoinedAt, l)
+	ps := f.person(m, k.Participant)
+	ps.interval(f, k.JoinedAt, l)
 	ps.named(f, o.Name, nameAt)
 	ps.audio(f, o.AudioOnly)
 	return ps

@@ -31,6 +31,18 @@ const (
 	MaxLimit = 1000
 )
 
+// PageLimit is the page size of a query's Limit: DefaultLimit for 0 or
+// less, at most MaxLimit.
+func PageLimit(limit int) int {
+	switch {
+	case limit <= 0:
+		return DefaultLimit
+	case limit > MaxLimit:
+		return MaxLimit
+	}
+	return limit
+}
+
 // SessionKey identifies a session across apps.
 type SessionKey struct {
 	AppID     string
@@ -155,10 +167,18 @@ func ParseCursor(s string) (Cursor, error) {
 	return Cursor{StartedUnix: int64(binary.BigEndian.Uint64(body[1:])), SessionID: string(body[9:])}, nil
 }
 
-// ParticipantQuery selects one participant's meetings by started_at in [From, To).
+// ParticipantQuery selects one participant's meetings by started_at in
+// [From, To), one page at a time.
 type ParticipantQuery struct {
 	AppID, Participant string
 	From, To           time.Time
+	// Limit is the page size (1..MaxLimit; 0 means DefaultLimit).
+	Limit int
+	// Cursor continues a previous page ("" for the first), as MeetingQuery's:
+	// a Cursor of the meeting list, continuing strictly after its
+	// (StartedUnix, SessionID) in the list order. A cursor of another query
+	// gives a page of this one from that place; a mangled one is ErrBadCursor.
+	Cursor string
 }
 
 // ParticipantMeeting is one meeting of a participant's attendance report.
@@ -170,14 +190,18 @@ type ParticipantMeeting struct {
 	JoinCount       int       `json:"join_count"`
 }
 
-// ParticipantReport is a participant's attendance across meetings of any
-// status in which they have an attendance row, newest first (started_at, then
-// session id, descending). Meetings is never nil.
+// ParticipantReport is one page of a participant's attendance across
+// meetings of any status in which they have an attendance row, newest first
+// (started_at, then session id, descending). Meetings is never nil. The
+// totals cover the query's whole range, whatever the page.
 type ParticipantReport struct {
 	Participant          string               `json:"participant"`
 	Meetings             []ParticipantMeeting `json:"meetings"`
 	TotalAttendedSeconds int64                `json:"total_attended_seconds"`
 	MeetingsAttended     int                  `json:"meetings_attended"`
+	// NextCursor is "" on the last page; a page followed by a cursor is
+	// never followed by an empty page.
+	NextCursor string `json:"-"`
 }
 
 // Bucket is the width of a duration report's buckets, in UTC.
@@ -216,7 +240,8 @@ type Reports interface {
 	Meeting(ctx context.Context, key SessionKey) (domain.Meeting, error)
 	// Meetings lists meetings newest first (started_at, then session id, descending).
 	Meetings(ctx context.Context, q MeetingQuery) (MeetingPage, error)
-	// ParticipantAttendance reports one participant across meetings.
+	// ParticipantAttendance reports one participant across meetings, a
+	// page at a time, with the totals of the whole range.
 	ParticipantAttendance(ctx context.Context, q ParticipantQuery) (ParticipantReport, error)
 	// Durations aggregates ended and abandoned meetings into buckets; empty
 	// buckets are omitted; buckets are in ascending order; an unknown Bucket

@@ -79,6 +79,14 @@ type Config struct {
 	// MaxFuture is how far in the future a CometChat timestamp may lie before
 	// the payload is quarantined. Default 24h.
 	MaxFuture time.Duration
+	// MaxSessionIntervals is how many intervals a session may hold; a
+	// webhook that would add more is quarantined. Default
+	// DefaultMaxSessionIntervals (API.md "Limits").
+	MaxSessionIntervals int
+	// SessionCacheBytes bounds the memory of the sessions' interval sets kept
+	// between webhooks (least recently used sessions are read again from
+	// their streams). Default DefaultSessionCacheBytes.
+	SessionCacheBytes int64
 }
 
 func (c *Config) setDefaults() {
@@ -88,6 +96,12 @@ func (c *Config) setDefaults() {
 	if c.MaxFuture == 0 {
 		c.MaxFuture = 24 * time.Hour
 	}
+	if c.MaxSessionIntervals == 0 {
+		c.MaxSessionIntervals = DefaultMaxSessionIntervals
+	}
+	if c.SessionCacheBytes == 0 {
+		c.SessionCacheBytes = DefaultSessionCacheBytes
+	}
 }
 
 // Validate reports every problem of c.
@@ -95,6 +109,12 @@ func (c Config) Validate() error {
 	var errs []error
 	if c.MaxFuture < 0 {
 		errs = append(errs, fmt.Errorf("intake: MaxFuture must not be negative"))
+	}
+	if c.MaxSessionIntervals < 0 {
+		errs = append(errs, fmt.Errorf("intake: MaxSessionIntervals must not be negative"))
+	}
+	if c.SessionCacheBytes < 0 {
+		errs = append(errs, fmt.Errorf("intake: SessionCacheBytes must not be negative"))
 	}
 	return errors.Join(errs...)
 }
@@ -105,10 +125,13 @@ type Service struct {
 	log   *slog.Logger
 	store Appender
 	dec   domain.Decoder
+	// sessions appends the session events, holding each session to
+	// MaxSessionIntervals.
+	sessions *sessions
 }
 
 // New returns a Service that appends to store.
-func New(cfg Config, store Appender, log *slog.Logger) (*Service, error) {
+func New(cfg Config, store Log, log *slog.Logger) (*Service, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -116,7 +139,8 @@ func New(cfg Config, store Appender, log *slog.Logger) (*Service, error) {
 	if store == nil {
 		return nil, errors.New("intake: nil store")
 	}
-	return &Service{cfg: cfg, log: log, store: store, dec: domain.Decoder{Now: cfg.Now, MaxFuture: cfg.MaxFuture}}, nil
+	return &Service{cfg: cfg, log: log, store: store, dec: domain.Decoder{Now: cfg.Now, MaxFuture: cfg.MaxFuture},
+		sessions: newSessions(store, cfg.MaxSessionIntervals, cfg.SessionCacheBytes, log)}, nil
 }
 
 // Ingest stores one webhook body. source names the way it arrived ("http",
@@ -144,7 +168,10 @@ func (s *Service) Ingest(ctx context.Context, body []byte, source string) (Resul
 	}
 	id := domain.EventID(ev)
 	stream := domain.StreamName(ev.AppID, ev.SessionID)
-	res, err := s.store.Append(ctx, stream, eventstore.Any, eventstore.Event{ID: id, Type: ev.Type(), Data: data, Metadata: meta})
+	res, err := s.sessions.append(ctx, stream, ev, eventstore.Event{ID: id, Type: ev.Type(), Data: data, Metadata: meta})
+	if errors.As(err, &verr) {
+		return s.quarantine(ctx, body, verr, now) // over the session's limit of intervals
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("ingest %s: %w", ev.Trigger, err)
 	}

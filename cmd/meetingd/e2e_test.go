@@ -616,15 +616,16 @@ func (e *e2e) checkParticipants(t *testing.T, md *expect.Model, cfg corpus.Confi
 	type job struct {
 		app, who string
 		from, to time.Time
+		limit    int // 0: the default page size
 	}
 	var jobs []job
 	for _, app := range e.apps {
 		for _, p := range md.Participants(app) {
-			jobs = append(jobs, job{app: app, who: p})
+			jobs = append(jobs, job{app: app, who: p, limit: []int{0, 0, 1, 3}[r.IntN(4)]})
 			if r.IntN(10) == 0 {
 				from := start.Add(time.Duration(r.Int64N(int64(7*24*time.Hour))) / time.Second * time.Second)
-				jobs = append(jobs, job{app, p, from, from.Add(time.Duration(1+r.IntN(5)) * 24 * time.Hour)},
-					job{app, p, from, time.Time{}}, job{app, p, time.Time{}, from})
+				jobs = append(jobs, job{app, p, from, from.Add(time.Duration(1+r.IntN(5)) * 24 * time.Hour), 2},
+					job{app, p, from, time.Time{}, 0}, job{app, p, time.Time{}, from, 1000})
 			}
 		}
 		jobs = append(jobs, job{app: app, who: "nobody-at-all"})
@@ -648,14 +649,17 @@ func (e *e2e) checkParticipants(t *testing.T, md *expect.Model, cfg corpus.Confi
 				if !j.to.IsZero() {
 					q.Set("to", rfc(j.to))
 				}
+				if j.limit != 0 {
+					q.Set("limit", strconv.Itoa(j.limit))
+				}
 				path := "/v1/participants/" + url.PathEscape(j.who) + "/attendance?" + q.Encode()
-				var got expect.ParticipantReport
-				if err := e.fetchJSON(path, e.tokens[j.app], &got); err != nil {
+				want := md.Participant(j.app, j.who, j.from, j.to)
+				got, err := e.participantPages(path, e.tokens[j.app], j.limit, want)
+				if err != nil {
 					failures.Add(1)
 					t.Error(err)
 					continue
 				}
-				want := md.Participant(j.app, j.who, j.from, j.to)
 				if d := diff(want, got); d != "" {
 					failures.Add(1)
 					t.Errorf("GET %s (-want +got):\n%s", path, d)
@@ -665,6 +669,48 @@ func (e *e2e) checkParticipants(t *testing.T, md *expect.Model, cfg corpus.Confi
 	}
 	wg.Wait()
 	t.Logf("%d participant reports checked", len(jobs))
+}
+
+// participantPages follows a participant report's pages from path and
+// returns their meetings concatenated, under the totals every page carried
+// (each must carry the whole range's, want's).
+func (e *e2e) participantPages(path, token string, limit int, want expect.ParticipantReport) (expect.ParticipantReport, error) {
+	if limit == 0 {
+		limit = 100 // API.md's default
+	}
+	var all expect.ParticipantReport
+	for page := 0; ; page++ {
+		if page > len(want.Meetings)+1 {
+			return all, fmt.Errorf("GET %s: more than %d pages for %d meetings", path, page, len(want.Meetings))
+		}
+		var got struct {
+			expect.ParticipantReport
+			NextCursor *string `json:"next_cursor"`
+		}
+		p := path
+		if all.Meetings != nil {
+			p = path + "&cursor=" + url.QueryEscape(*all.NextCursor)
+		}
+		if err := e.fetchJSON(p, token, &got); err != nil {
+			return all, err
+		}
+		switch {
+		case len(got.Meetings) > limit || (got.NextCursor != nil && len(got.Meetings) < limit):
+			return all, fmt.Errorf("GET %s: %d meetings with limit %d, next cursor %v", p, len(got.Meetings), limit, got.NextCursor != nil)
+		case page > 0 && (got.TotalAttendedSeconds != all.TotalAttendedSeconds || got.MeetingsAttended != all.MeetingsAttended):
+			return all, fmt.Errorf("GET %s: totals %d s in %d meetings, the first page said %d s in %d", p,
+				got.TotalAttendedSeconds, got.MeetingsAttended, all.TotalAttendedSeconds, all.MeetingsAttended)
+		}
+		meetings := append(all.Meetings, got.Meetings...)
+		if meetings == nil {
+			meetings = []expect.ParticipantMeeting{}
+		}
+		all = got.ParticipantReport
+		all.Meetings, all.NextCursor = meetings, got.NextCursor
+		if got.NextCursor == nil {
+			return all, nil
+		}
+	}
 }
 
 func (e *e2e) checkDurations(t *testing.T, md *expect.Model, cfg corpus.Config) {

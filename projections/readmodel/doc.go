@@ -61,8 +61,10 @@
 //     filter, plus one further matching entry to tell whether a next page
 //     exists.
 //   - ParticipantAttendance: one range scan of the participant's
-//     idx_participant entries in [From, To): O(log n + k), k their meetings;
-//     no meeting is decoded.
+//     idx_participant entries in [From, To): O(log n + k), k their meetings
+//     in the range, for the totals (summed from the index values in place);
+//     only the page's rows (Limit, after the cursor) are built; no meeting
+//     is decoded.
 //   - Durations: one ascending range scan of the app's idx_time entries in
 //     [From, To): O(log n + r), r the meetings that started in the range,
 //     reading only the index values (a 30-day report touches nothing else).

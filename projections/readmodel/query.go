@@ -119,24 +119,18 @@ func (s *Store) Meetings(ctx context.Context, q projections.MeetingQuery) (proje
 	if err != nil {
 		return page, fmt.Errorf("readmodel: meetings: %w", err)
 	}
-	limit := q.Limit
-	switch {
-	case limit <= 0:
-		limit = projections.DefaultLimit
-	case limit > projections.MaxLimit:
-		limit = projections.MaxLimit
-	}
+	limit := projections.PageLimit(q.Limit)
 	index, prefix := bucketByTime, appPrefix(q.AppID)
 	if q.Participant != "" {
 		index, prefix = bucketByPerson, personPrefix(q.AppID, q.Participant)
 	}
 	r := rangeOf(prefix, q.From, q.To)
 	if q.Cursor != "" {
-		cur, err := projections.ParseCursor(q.Cursor)
+		after, err := cursorKey(prefix, q.Cursor)
 		if err != nil {
 			return page, fmt.Errorf("readmodel: meetings: %w", err)
 		}
-		if after := append(appendTime(bytes.Clone(prefix), cur.StartedUnix), cur.SessionID...); r.hi == nil || bytes.Compare(after, r.hi) < 0 {
+		if r.hi == nil || bytes.Compare(after, r.hi) < 0 {
 			r.hi = after
 		}
 	}
@@ -188,8 +182,20 @@ func (s *Store) Meetings(ctx context.Context, q projections.MeetingQuery) (proje
 	return page, nil
 }
 
+// cursorKey is the index key of a page cursor's place under prefix: the
+// next page holds the keys below it.
+func cursorKey(prefix []byte, cursor string) ([]byte, error) {
+	cur, err := projections.ParseCursor(cursor)
+	if err != nil {
+		return nil, err
+	}
+	return append(appendTime(bytes.Clone(prefix), cur.StartedUnix), cur.SessionID...), nil
+}
+
 // ParticipantAttendance reports one participant across meetings, from the
-// participant index alone.
+// participant index alone: one descending scan of the range sums the totals
+// from the index values (small, decoded in place) and keeps only the page's
+// rows, those below the cursor's key.
 func (s *Store) ParticipantAttendance(ctx context.Context, q projections.ParticipantQuery) (projections.ParticipantReport, error) {
 	rep := projections.ParticipantReport{Participant: q.Participant, Meetings: []projections.ParticipantMeeting{}}
 	if err := ctx.Err(); err != nil {
@@ -198,11 +204,21 @@ func (s *Store) ParticipantAttendance(ctx context.Context, q projections.Partici
 	if q.AppID == "" {
 		return rep, fmt.Errorf("readmodel: participant attendance: no app id: %w", projections.ErrInvalidQuery)
 	}
+	limit := projections.PageLimit(q.Limit)
 	prefix := personPrefix(q.AppID, q.Participant)
+	var after []byte // the page holds the keys below it; nil: from the top
+	if q.Cursor != "" {
+		var err error
+		if after, err = cursorKey(prefix, q.Cursor); err != nil {
+			return rep, fmt.Errorf("readmodel: participant attendance: %w", err)
+		}
+	}
 	r := rangeOf(prefix, q.From, q.To)
 	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketByPerson).Cursor()
 		n := 0
+		more := false
+		var lastStarted int64
 		for k, v := r.last(c); r.in(k); k, v = c.Prev() {
 			if n++; n%ctxEvery == 0 {
 				if err := ctx.Err(); err != nil {
@@ -214,19 +230,31 @@ func (s *Store) ParticipantAttendance(ctx context.Context, q projections.Partici
 			if err != nil {
 				return err
 			}
+			rep.TotalAttendedSeconds += attended
+			rep.MeetingsAttended++
+			switch {
+			case after != nil && bytes.Compare(k, after) >= 0, more:
+				continue // before the page, or after it: counted only
+			case len(rep.Meetings) == limit:
+				more = true
+				continue
+			}
 			started, session := suffix(k, prefix)
 			rep.Meetings = append(rep.Meetings, projections.ParticipantMeeting{
 				SessionID: string(session), StartedAt: timeOf(started),
 				AttendedSeconds: attended, AttendanceRatio: ratio, JoinCount: joins,
 			})
-			rep.TotalAttendedSeconds += attended
+			lastStarted = started
+		}
+		if more {
+			last := rep.Meetings[len(rep.Meetings)-1]
+			rep.NextCursor = projections.Cursor{StartedUnix: lastStarted, SessionID: last.SessionID}.String()
 		}
 		return nil
 	})
 	if err != nil {
 		return projections.ParticipantReport{}, fmt.Errorf("readmodel: participant attendance: %w", err)
 	}
-	rep.MeetingsAttended = len(rep.Meetings)
 	return rep, nil
 }
 

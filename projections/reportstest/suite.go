@@ -209,13 +209,7 @@ func (h *harness) checkList(what string, q projections.MeetingQuery) {
 // pages reads every page of q, checking the page invariants.
 func (h *harness) pages(what string, q projections.MeetingQuery, want int) []domain.Meeting {
 	h.t.Helper()
-	limit := q.Limit
-	switch {
-	case limit <= 0:
-		limit = projections.DefaultLimit
-	case limit > projections.MaxLimit:
-		limit = projections.MaxLimit
-	}
+	limit := projections.PageLimit(q.Limit)
 	got := []domain.Meeting{}
 	for i := 0; ; i++ {
 		if i > want+1 {
@@ -252,15 +246,54 @@ func (h *harness) checkParticipants(app string) {
 	h.t.Helper()
 	for _, p := range identities() {
 		for _, rg := range ranges {
-			q := projections.ParticipantQuery{AppID: app, Participant: p, From: rg.from, To: rg.to}
-			got, err := h.tg.Reports.ParticipantAttendance(h.t.Context(), q)
-			what := fmt.Sprintf("ParticipantAttendance(app=%s participant=%q range=%s)", app, p, rg.name)
-			if err != nil {
-				h.t.Errorf("%s: %v", what, err)
-				continue
+			limits := []int{0, 2}
+			if p == "u-ann" {
+				limits = append(limits, 1, 1000)
 			}
-			sameJSON(h.t, what, h.md.wantParticipant(q), got)
+			for _, limit := range limits {
+				q := projections.ParticipantQuery{AppID: app, Participant: p, From: rg.from, To: rg.to, Limit: limit}
+				what := fmt.Sprintf("ParticipantAttendance(app=%s participant=%q range=%s limit=%d)", app, p, rg.name, limit)
+				want := h.md.wantParticipant(q)
+				sameJSON(h.t, what, want, h.participantPages(what, q, want))
+			}
 		}
+	}
+}
+
+// participantPages reads every page of q, checking the page invariants and
+// that every page carries the totals of the whole range (want's), and returns
+// the pages' meetings concatenated under want's totals.
+func (h *harness) participantPages(what string, q projections.ParticipantQuery, want projections.ParticipantReport) projections.ParticipantReport {
+	h.t.Helper()
+	limit := projections.PageLimit(q.Limit)
+	all := projections.ParticipantReport{Participant: want.Participant, Meetings: []projections.ParticipantMeeting{},
+		TotalAttendedSeconds: want.TotalAttendedSeconds, MeetingsAttended: want.MeetingsAttended}
+	for i := 0; ; i++ {
+		if i > len(want.Meetings)+1 {
+			h.t.Errorf("%s: more than %d pages for %d meetings", what, i, len(want.Meetings))
+			return all
+		}
+		page, err := h.tg.Reports.ParticipantAttendance(h.t.Context(), q)
+		if err != nil {
+			h.t.Errorf("%s page %d: %v", what, i, err)
+			return all
+		}
+		switch {
+		case len(page.Meetings) > limit:
+			h.t.Errorf("%s page %d: %d meetings, limit %d", what, i, len(page.Meetings), limit)
+		case page.NextCursor != "" && len(page.Meetings) < limit:
+			h.t.Errorf("%s page %d: a short page (%d) with a next cursor", what, i, len(page.Meetings))
+		case i > 0 && len(page.Meetings) == 0:
+			h.t.Errorf("%s page %d: an empty page after a cursor", what, i)
+		case page.TotalAttendedSeconds != want.TotalAttendedSeconds || page.MeetingsAttended != want.MeetingsAttended:
+			h.t.Errorf("%s page %d: totals %d s in %d meetings, want the range's %d s in %d", what, i,
+				page.TotalAttendedSeconds, page.MeetingsAttended, want.TotalAttendedSeconds, want.MeetingsAttended)
+		}
+		all.Meetings = append(all.Meetings, page.Meetings...)
+		if page.NextCursor == "" {
+			return all
+		}
+		q.Cursor = page.NextCursor
 	}
 }
 
@@ -506,6 +539,44 @@ func testBadCursor(t *testing.T, tg Target) {
 		if !errors.Is(err, projections.ErrBadCursor) {
 			t.Errorf("Meetings(cursor %q) = %v, want ErrBadCursor", c, err)
 		}
+		_, err = tg.Reports.ParticipantAttendance(t.Context(), projections.ParticipantQuery{AppID: app, Participant: pool[0].identity(), Limit: 2, Cursor: c})
+		if !errors.Is(err, projections.ErrBadCursor) {
+			t.Errorf("ParticipantAttendance(cursor %q) = %v, want ErrBadCursor", c, err)
+		}
+	}
+
+	// A cursor of another query (the meeting list's, another participant's)
+	// is harmless: a page of this query, from that place in the order.
+	h.next(newSession(app, "s-2a").started(unix(monday)+2*60).join(pool[1], unix(monday)+2*60).final(),
+		newSession(app, "s-0a").started(unix(monday)).join(pool[1], unix(monday)).final())
+	list, err := tg.Reports.Meetings(t.Context(), projections.MeetingQuery{AppID: app, Limit: 2})
+	if err != nil || list.NextCursor == "" {
+		t.Fatalf("list: cursor %q, %v", list.NextCursor, err)
+	}
+	second, err := tg.Reports.ParticipantAttendance(t.Context(), projections.ParticipantQuery{AppID: app, Participant: pool[1].identity(), Limit: 1})
+	if err != nil || second.NextCursor == "" {
+		t.Fatalf("other participant: cursor %q, %v", second.NextCursor, err)
+	}
+	for _, c := range []string{good, list.NextCursor, second.NextCursor} {
+		q := projections.ParticipantQuery{AppID: app, Participant: pool[0].identity(), Limit: 2, Cursor: c}
+		got, err := tg.Reports.ParticipantAttendance(t.Context(), q)
+		if err != nil {
+			t.Errorf("ParticipantAttendance(cursor of another query %q): %v", c, err)
+			continue
+		}
+		want := h.md.wantParticipant(q)
+		cur, _ := projections.ParseCursor(c)
+		var rest []projections.ParticipantMeeting
+		for _, m := range want.Meetings {
+			if s := m.StartedAt.Unix(); s < cur.StartedUnix || (s == cur.StartedUnix && m.SessionID < cur.SessionID) {
+				rest = append(rest, m)
+			}
+		}
+		want.Meetings = rest[:min(2, len(rest))]
+		if (got.NextCursor != "") != (len(rest) > 2) {
+			t.Errorf("ParticipantAttendance(cursor of another query %q): next cursor %q with %d meetings after it", c, got.NextCursor, len(rest))
+		}
+		sameJSON(t, fmt.Sprintf("ParticipantAttendance(cursor of another query %q)", c), want, got)
 	}
 }
 
@@ -557,7 +628,11 @@ func testLimits(t *testing.T, tg Target) {
 	vs := make([]version, 0, n)
 	for i := range n {
 		at := unix(base) + int64(i)*600
-		vs = append(vs, newSession(app, fmt.Sprintf("m-%04d", i)).started(at).join(pool[i%len(pool)], at).ended(at, at+300).final())
+		b := newSession(app, fmt.Sprintf("m-%04d", i)).started(at).join(pool[i%len(pool)], at)
+		if i%len(pool) != 0 {
+			b = b.join(pool[0], at+int64(i%60))
+		}
+		vs = append(vs, b.ended(at, at+300).final())
 	}
 	h.next(vs...)
 	ctx := t.Context()
@@ -571,6 +646,20 @@ func testLimits(t *testing.T, tg Target) {
 	}
 	q := projections.MeetingQuery{AppID: app, Limit: 5000}
 	sameJSON(t, "all pages of limit 5000", h.md.wantMeetings(q), h.pages("limit 5000", q, n))
+
+	// pool[0] attends every meeting: the participant report pages alike.
+	for _, c := range []struct {
+		limit, want int
+	}{{0, projections.DefaultLimit}, {-1, projections.DefaultLimit}, {5000, projections.MaxLimit}, {projections.MaxLimit, projections.MaxLimit}, {7, 7}} {
+		rep, err := tg.Reports.ParticipantAttendance(ctx, projections.ParticipantQuery{AppID: app, Participant: pool[0].identity(), Limit: c.limit})
+		if err != nil || len(rep.Meetings) != c.want || rep.NextCursor == "" || rep.MeetingsAttended != n {
+			t.Errorf("ParticipantAttendance(limit %d) = %d meetings of %d, cursor %q, %v; want %d of %d and a cursor",
+				c.limit, len(rep.Meetings), rep.MeetingsAttended, rep.NextCursor, err, c.want, n)
+		}
+	}
+	pq := projections.ParticipantQuery{AppID: app, Participant: pool[0].identity(), Limit: 5000}
+	want := h.md.wantParticipant(pq)
+	sameJSON(t, "all participant pages of limit 5000", want, h.participantPages("participant limit 5000", pq, want))
 }
 
 func testReset(t *testing.T, tg Target) {

@@ -96,12 +96,15 @@ type ParticipantMeeting struct {
 	JoinCount       int       `json:"join_count"`
 }
 
-// ParticipantReport is GET /v1/participants/{participant}/attendance.
+// ParticipantReport is GET /v1/participants/{participant}/attendance: the
+// whole report, all pages' meetings (the totals are the same on every page).
 type ParticipantReport struct {
 	Participant          string               `json:"participant"`
 	Meetings             []ParticipantMeeting `json:"meetings"`
 	TotalAttendedSeconds int64                `json:"total_attended_seconds"`
 	MeetingsAttended     int                  `json:"meetings_attended"`
+	// NextCursor is the last page's next_cursor: nil.
+	NextCursor *string `json:"-"`
 }
 
 // Participant returns participant's attendance across app's meetings that
