@@ -24,8 +24,14 @@ const BodyLimit = 1 << 20
 // Config configures the HTTP server.
 type Config struct {
 	// WebhookUser and WebhookPassword are the Basic credentials CometChat
-	// sends. Both empty only with InsecureDev.
+	// sends, valid for every app. Both empty only with InsecureDev or
+	// WebhookCredentials.
 	WebhookUser, WebhookPassword string
+	// WebhookCredentials are per-app Basic credentials
+	// (MEETINGD_WEBHOOK_CREDENTIALS): a webhook whose appId is not its
+	// credential's app is refused with 403 and nothing is stored. Not
+	// together with WebhookUser/WebhookPassword, which would open every app.
+	WebhookCredentials WebhookCredentials
 	// InsecureDev accepts webhooks without credentials (development only).
 	InsecureDev bool
 	// Tokens are the bearer tokens of /v1.
@@ -66,8 +72,13 @@ func (c *Config) setDefaults() {
 // Validate reports every problem of c.
 func (c Config) Validate() error {
 	var errs []error
-	if (c.WebhookUser == "" || c.WebhookPassword == "") && !c.InsecureDev {
-		errs = append(errs, errors.New("webhook credentials: set both user and password (or the insecure development mode)"))
+	switch single := c.WebhookUser != "" || c.WebhookPassword != ""; {
+	case single && c.WebhookCredentials.Len() > 0:
+		errs = append(errs, errors.New("webhook credentials: set either the single user and password (every app) or the per-app credentials, not both"))
+	case single && (c.WebhookUser == "" || c.WebhookPassword == ""):
+		errs = append(errs, errors.New("webhook credentials: set both user and password"))
+	case !single && c.WebhookCredentials.Len() == 0 && !c.InsecureDev:
+		errs = append(errs, errors.New("webhook credentials: set a user and password, or per-app credentials (or the insecure development mode)"))
 	}
 	if c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 || c.ShutdownTimeout < 0 {
 		errs = append(errs, errors.New("timeouts must not be negative"))
@@ -192,8 +203,12 @@ func (s *Server) routes() {
 			s.metrics.webhook("", "rate_limited")
 		}))
 	}
-	if !s.cfg.InsecureDev || s.cfg.WebhookUser != "" {
-		hook.Use(webhookAuth(s.cfg.WebhookUser, s.cfg.WebhookPassword, func(*fiber.Ctx) {
+	creds := s.cfg.WebhookCredentials
+	if s.cfg.WebhookUser != "" {
+		creds = SingleWebhookCredential(s.cfg.WebhookUser, s.cfg.WebhookPassword)
+	}
+	if creds.Len() > 0 { // none: the insecure development mode (Validate)
+		hook.Use(webhookAuth(creds, func(*fiber.Ctx) {
 			s.metrics.webhook("", "unauthorized")
 		}))
 	}

@@ -19,6 +19,9 @@ import (
 // Ingester stores one webhook body durably (see intake.Service).
 type Ingester interface {
 	Ingest(ctx context.Context, body []byte, source string) (intake.Result, error)
+	// IngestFor refuses (intake.ErrForeignApp) a body whose appId is not
+	// app, before storing anything; app "" is Ingest.
+	IngestFor(ctx context.Context, app string, body []byte, source string) (intake.Result, error)
 }
 
 // appendTimeout bounds one webhook's append. CometChat waits about 2 s and
@@ -41,7 +44,8 @@ func (s *Server) webhook(c *fiber.Ctx) error {
 		s.metrics.webhook("", "too_large")
 		return err
 	}
-	res, err := s.deps.Intake.Ingest(ctx, body, "http")
+	app, _ := c.Locals(localWebhookApp).(string) // "" : credentials of every app, or none (development)
+	res, err := s.deps.Intake.IngestFor(ctx, app, body, "http")
 	s.metrics.appendSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		s.metrics.webhook(peekTrigger(body), outcomeOf(err))
@@ -85,6 +89,8 @@ func outcomeOf(err error) string {
 	switch {
 	case errors.Is(err, domain.ErrMalformed):
 		return "rejected"
+	case errors.Is(err, intake.ErrForeignApp):
+		return "forbidden"
 	case errors.Is(err, eventstore.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return "unavailable"
 	}
