@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/meetingd/meetingd/api/intake"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/projections"
@@ -49,6 +50,10 @@ func statusOf(err error) (int, string) {
 		return apiErr.Status, apiErr.Error()
 	case errors.Is(err, domain.ErrMalformed):
 		return fiber.StatusBadRequest, err.Error()
+	case errors.Is(err, intake.ErrForeignApp):
+		// The message names the body's app id and the credential's app,
+		// never the credential.
+		return fiber.StatusForbidden, err.Error()
 	case errors.Is(err, eventstore.ErrStreamNotFound), errors.Is(err, projections.ErrNotFound):
 		return fiber.StatusNotFound, "not found"
 	case errors.Is(err, projections.ErrBadCursor):

@@ -17,7 +17,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := &Metrics{
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "meetingd_webhooks_total",
-			Help: "CometChat webhooks received, by trigger and outcome (accepted, duplicate, quarantined, rejected, unauthorized, rate_limited, too_large, unavailable, error).",
+			Help: "CometChat webhooks received, by trigger and outcome (accepted, duplicate, quarantined, rejected, unauthorized, forbidden, rate_limited, too_large, unavailable, error).",
 		}, []string{"trigger", "outcome"}),
 		appendSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "meetingd_intake_append_seconds",

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/netip"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -23,8 +24,14 @@ const BodyLimit = 1 << 20
 // Config configures the HTTP server.
 type Config struct {
 	// WebhookUser and WebhookPassword are the Basic credentials CometChat
-	// sends. Both empty only with InsecureDev.
+	// sends, valid for every app. Both empty only with InsecureDev or
+	// WebhookCredentials.
 	WebhookUser, WebhookPassword string
+	// WebhookCredentials are per-app Basic credentials
+	// (MEETINGD_WEBHOOK_CREDENTIALS): a webhook whose appId is not its
+	// credential's app is refused with 403 and nothing is stored. Not
+	// together with WebhookUser/WebhookPassword, which would open every app.
+	WebhookCredentials WebhookCredentials
 	// InsecureDev accepts webhooks without credentials (development only).
 	InsecureDev bool
 	// Tokens are the bearer tokens of /v1.
@@ -38,6 +45,13 @@ type Config struct {
 	// IP address), with a burst of one second's worth; past it the intake
 	// answers 429 with Retry-After. 0 turns the limit off.
 	WebhookRate float64
+	// TrustedProxies are the peers whose X-Forwarded-For names the client
+	// for the rate limit (see ParseTrustedProxies); from any other peer the
+	// client is the TCP peer.
+	TrustedProxies []netip.Prefix
+	// SeparateMetrics leaves GET /metrics off the main listener: RunMetrics
+	// serves it, alone, on a listener of its own (MEETINGD_METRICS_ADDR).
+	SeparateMetrics bool
 }
 
 func (c *Config) setDefaults() {
@@ -58,8 +72,13 @@ func (c *Config) setDefaults() {
 // Validate reports every problem of c.
 func (c Config) Validate() error {
 	var errs []error
-	if (c.WebhookUser == "" || c.WebhookPassword == "") && !c.InsecureDev {
-		errs = append(errs, errors.New("webhook credentials: set both user and password (or the insecure development mode)"))
+	switch single := c.WebhookUser != "" || c.WebhookPassword != ""; {
+	case single && c.WebhookCredentials.Len() > 0:
+		errs = append(errs, errors.New("webhook credentials: set either the single user and password (every app) or the per-app credentials, not both"))
+	case single && (c.WebhookUser == "" || c.WebhookPassword == ""):
+		errs = append(errs, errors.New("webhook credentials: set both user and password"))
+	case !single && c.WebhookCredentials.Len() == 0 && !c.InsecureDev:
+		errs = append(errs, errors.New("webhook credentials: set a user and password, or per-app credentials (or the insecure development mode)"))
 	}
 	if c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 || c.ShutdownTimeout < 0 {
 		errs = append(errs, errors.New("timeouts must not be negative"))
@@ -100,6 +119,8 @@ type Server struct {
 	deps    Deps
 	metrics *Metrics
 	app     *fiber.App
+	// metricsApp serves GET /metrics alone; nil unless SeparateMetrics.
+	metricsApp *fiber.App
 }
 
 // New builds the server and its routes.
@@ -120,43 +141,74 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("api metrics: %w", err)
 	}
 	s := &Server{cfg: cfg, log: log, deps: deps, metrics: m}
-	s.app = fiber.New(fiber.Config{
+	s.app = fiber.New(s.fiberConfig())
+	s.routes()
+	if cfg.SeparateMetrics {
+		s.metricsApp = fiber.New(s.fiberConfig())
+		s.metricsApp.Use(finishBody, recover.New())
+		s.metricsApp.Get("/metrics", s.metricsHandler())
+	}
+	return s, nil
+}
+
+// fiberConfig is the configuration of both listeners' apps.
+func (s *Server) fiberConfig() fiber.Config {
+	return fiber.Config{
 		AppName: "meetingd",
 		// Bodies are streamed past BodyLimit so that the webhook handler can
 		// answer an oversized one with a JSON 413 after draining it, instead
 		// of the connection being reset under the client's feet.
-		BodyLimit:             BodyLimit,
-		StreamRequestBody:     true,
-		ReadTimeout:           cfg.ReadTimeout,
-		WriteTimeout:          cfg.WriteTimeout,
-		IdleTimeout:           cfg.IdleTimeout,
+		BodyLimit:         BodyLimit,
+		StreamRequestBody: true,
+		// Nothing in meetingd takes multipart forms. fasthttp would otherwise
+		// read a multipart/form-data body whole (into memory up to 16 MiB a
+		// file, past BodyLimit) before any route, authentication or rate
+		// limit runs; disabled, it is a stream like any other body.
+		DisablePreParseMultipartForm: true,
+		// One spelling per route: /metrics/ or /METRICS are not /metrics
+		// (a proxy that blocks a path must not be bypassed by another
+		// spelling of it).
+		StrictRouting:         true,
+		CaseSensitive:         true,
+		ReadTimeout:           s.cfg.ReadTimeout,
+		WriteTimeout:          s.cfg.WriteTimeout,
+		IdleTimeout:           s.cfg.IdleTimeout,
 		DisableStartupMessage: true,
-		ErrorHandler:          errorHandler(log),
-	})
-	s.routes()
-	return s, nil
+		ErrorHandler:          errorHandler(s.log),
+	}
 }
 
 // App exposes the fiber app (for tests with app.Test).
 func (s *Server) App() *fiber.App { return s.app }
 
+func (s *Server) metricsHandler() fiber.Handler {
+	return adaptor.HTTPHandler(promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{}))
+}
+
 func (s *Server) routes() {
+	s.app.Use(finishBody)
 	s.app.Use(recover.New())
 	s.app.Use(requestid.New())
 	s.app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
 	s.app.Get("/readyz", s.ready)
-	s.app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.deps.Gatherer, promhttp.HandlerOpts{})))
+	if !s.cfg.SeparateMetrics {
+		s.app.Get("/metrics", s.metricsHandler())
+	}
 	s.app.Get("/openapi.json", serveOpenAPI)
 
 	hook := s.app.Group("/webhooks")
 	if s.cfg.WebhookRate > 0 {
 		// Before authentication: it also slows down credential guessing.
-		hook.Use(rateLimit(newClientLimiter(s.cfg.WebhookRate, time.Now), func(*fiber.Ctx) {
+		hook.Use(rateLimit(newClientLimiter(s.cfg.WebhookRate, time.Now), s.cfg.TrustedProxies, func(*fiber.Ctx) {
 			s.metrics.webhook("", "rate_limited")
 		}))
 	}
-	if !s.cfg.InsecureDev || s.cfg.WebhookUser != "" {
-		hook.Use(webhookAuth(s.cfg.WebhookUser, s.cfg.WebhookPassword, func(*fiber.Ctx) {
+	creds := s.cfg.WebhookCredentials
+	if s.cfg.WebhookUser != "" {
+		creds = SingleWebhookCredential(s.cfg.WebhookUser, s.cfg.WebhookPassword)
+	}
+	if creds.Len() > 0 { // none: the insecure development mode (Validate)
+		hook.Use(webhookAuth(creds, func(*fiber.Ctx) {
 			s.metrics.webhook("", "unauthorized")
 		}))
 	}
@@ -186,15 +238,28 @@ func (s *Server) ready(c *fiber.Ctx) error {
 // waits up to ShutdownTimeout for requests in flight (appends finish, their
 // answers go out).
 func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	return s.run(ctx, s.app, ln, "http")
+}
+
+// RunMetrics serves GET /metrics alone on ln until ctx is done, like Run;
+// only with Config.SeparateMetrics.
+func (s *Server) RunMetrics(ctx context.Context, ln net.Listener) error {
+	if s.metricsApp == nil {
+		return errors.New("metrics listener: the server was built without SeparateMetrics")
+	}
+	return s.run(ctx, s.metricsApp, ln, "metrics http")
+}
+
+func (s *Server) run(ctx context.Context, app *fiber.App, ln net.Listener, name string) error {
 	errc := make(chan error, 1)
-	go func() { errc <- s.app.Listener(ln) }()
+	go func() { errc <- app.Listener(ln) }()
 	select {
 	case err := <-errc:
-		return fmt.Errorf("http: %w", err)
+		return fmt.Errorf("%s: %w", name, err)
 	case <-ctx.Done():
 	}
-	if err := s.app.ShutdownWithTimeout(s.cfg.ShutdownTimeout); err != nil {
-		return fmt.Errorf("http shutdown: %w", err)
+	if err := app.ShutdownWithTimeout(s.cfg.ShutdownTimeout); err != nil {
+		return fmt.Errorf("%s shutdown: %w", name, err)
 	}
 	return <-errc
 }

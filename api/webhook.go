@@ -19,6 +19,9 @@ import (
 // Ingester stores one webhook body durably (see intake.Service).
 type Ingester interface {
 	Ingest(ctx context.Context, body []byte, source string) (intake.Result, error)
+	// IngestFor refuses (intake.ErrForeignApp) a body whose appId is not
+	// app, before storing anything; app "" is Ingest.
+	IngestFor(ctx context.Context, app string, body []byte, source string) (intake.Result, error)
 }
 
 // appendTimeout bounds one webhook's append. CometChat waits about 2 s and
@@ -41,7 +44,8 @@ func (s *Server) webhook(c *fiber.Ctx) error {
 		s.metrics.webhook("", "too_large")
 		return err
 	}
-	res, err := s.deps.Intake.Ingest(ctx, body, "http")
+	app, _ := c.Locals(localWebhookApp).(string) // "" : credentials of every app, or none (development)
+	res, err := s.deps.Intake.IngestFor(ctx, app, body, "http")
 	s.metrics.appendSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		s.metrics.webhook(peekTrigger(body), outcomeOf(err))
@@ -85,6 +89,8 @@ func outcomeOf(err error) string {
 	switch {
 	case errors.Is(err, domain.ErrMalformed):
 		return "rejected"
+	case errors.Is(err, intake.ErrForeignApp):
+		return "forbidden"
 	case errors.Is(err, eventstore.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return "unavailable"
 	}
@@ -104,22 +110,99 @@ func peekTrigger(body []byte) domain.Trigger {
 // the client can read the 413; past it the connection is closed.
 const maxDrain = 16 << 20
 
-// readBody reads the request body up to BodyLimit. A larger body is drained
-// (up to maxDrain) and answered 413.
+// readBody reads the request body up to BodyLimit, allocating no more than
+// about the body: once for a declared length, doubling up to BodyLimit+1 for
+// a chunked one. A larger body (declared or read) is drained (up to
+// maxDrain) and answered 413.
 func readBody(c *fiber.Ctx) ([]byte, error) {
 	stream := c.Context().RequestBodyStream()
 	if stream == nil {
 		return c.Body(), nil
 	}
-	body, err := io.ReadAll(io.LimitReader(stream, BodyLimit+1))
+	// The stream is read to its end here (or the connection closed):
+	// finishBody must not read it again (a chunked stream read past its end
+	// waits for the next request's bytes).
+	c.Locals(localBodyRead, true)
+	tooLarge := func() error {
+		if n, _ := io.Copy(io.Discard, io.LimitReader(stream, maxDrain)); n == maxDrain {
+			c.Context().SetConnectionClose()
+		}
+		return &Error{Status: fiber.StatusRequestEntityTooLarge, Message: "body exceeds the limit of 1 MiB"}
+	}
+	var body []byte
+	var err error
+	switch n := c.Request().Header.ContentLength(); {
+	case n > BodyLimit:
+		return nil, tooLarge()
+	case n >= 0:
+		body = make([]byte, n)
+		_, err = io.ReadFull(stream, body)
+	default: // chunked
+		body, err = readUpTo(stream, BodyLimit)
+	}
 	if err != nil {
 		return nil, &Error{Status: fiber.StatusBadRequest, Message: "reading the body failed", Err: err}
 	}
 	if len(body) > BodyLimit {
-		if n, _ := io.Copy(io.Discard, io.LimitReader(stream, maxDrain)); n == maxDrain {
-			c.Context().SetConnectionClose()
-		}
-		return nil, &Error{Status: fiber.StatusRequestEntityTooLarge, Message: "body exceeds the limit of 1 MiB"}
+		return nil, tooLarge()
 	}
 	return body, nil
+}
+
+// readUpTo reads r to its end, or to limit bytes and then one more if
+// there is one, doubling its buffer from 4 KiB up to limit (io.ReadAll grows
+// by a quarter: several times the body in all).
+func readUpTo(r io.Reader, limit int) ([]byte, error) {
+	b := make([]byte, 0, min(4<<10, limit))
+	for {
+		if len(b) == limit {
+			var one [1]byte
+			n, err := io.ReadFull(r, one[:])
+			if n == 1 {
+				return append(b, one[0]), nil // past the limit: the caller refuses it
+			}
+			if errors.Is(err, io.EOF) {
+				return b, nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(make([]byte, 0, min(2*cap(b), limit)), b...)
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if errors.Is(err, io.EOF) {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
+}
+
+const localBodyRead = "meetingd.bodyRead"
+
+// maxUnreadBody is how much of a body that its handler left unread (a
+// request refused before its body mattered, a body sent to a GET) is read
+// and discarded to keep the connection; past it the connection is closed.
+const maxUnreadBody = 64 << 10
+
+// finishBody makes sure that no byte of a request's body is ever read as
+// the next request on its connection: with StreamRequestBody, fasthttp
+// parses whatever the handler left unread as the next request (a body of a
+// refused POST could carry a second request, which a proxy in front would
+// not have checked). The rest of the body is discarded, up to
+// maxUnreadBody; a longer one closes the connection after the answer.
+func finishBody(c *fiber.Ctx) error {
+	err := c.Next()
+	if read, _ := c.Locals(localBodyRead).(bool); read {
+		return err
+	}
+	if stream := c.Context().RequestBodyStream(); stream != nil {
+		n, rerr := io.Copy(io.Discard, io.LimitReader(stream, maxUnreadBody+1))
+		if n > maxUnreadBody || rerr != nil {
+			c.Context().SetConnectionClose()
+		}
+	}
+	return err
 }

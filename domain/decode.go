@@ -475,3 +475,23 @@ func (p *parser) boolean(field string, raw any) *bool {
 	}
 	return &b
 }
+
+// AppID reads a webhook's appId exactly as Decode does (the same parse of
+// the body and the same checks of the id), without decoding the rest: for
+// checking whose webhook a body is before it is stored, whether it would be
+// accepted or quarantined. A body Decode would refuse as malformed gives an
+// error wrapping ErrMalformed; an appId that is missing or invalid, a
+// *ValidationError naming it.
+func (d Decoder) AppID(body []byte) (string, error) {
+	if !utf8.Valid(body) {
+		return "", fmt.Errorf("%w: body is not valid UTF-8", ErrMalformed)
+	}
+	top, err := parseObject(body)
+	if err != nil {
+		return "", fmt.Errorf("%w: body is not a JSON object: %v", ErrMalformed, err)
+	}
+	trig, _ := top["trigger"].(string)
+	p := parser{trigger: Trigger(trig), dec: d}
+	app := p.streamID("appId", top["appId"], true)
+	return app, p.err
+}

@@ -205,6 +205,31 @@ func (s *Service) quarantine(ctx context.Context, body []byte, verr *domain.Vali
 	return Result{Outcome: Quarantined, EventID: id, Trigger: verr.Trigger, Reason: verr.Error(), Stream: QuarantineStream}, nil
 }
 
+// ErrForeignApp is returned by IngestFor for a webhook whose appId is not
+// the app of the credentials it came with (or cannot be read): nothing is
+// stored, neither an event nor a quarantine record.
+var ErrForeignApp = errors.New("webhook for another app than its credentials")
+
+// IngestFor is Ingest for a delivery authenticated with credentials of one
+// app ("" : credentials of every app, the same as Ingest). The body's appId,
+// read as the decoder reads it, must be app before anything is appended,
+// whether the webhook would be accepted or quarantined; otherwise the error
+// wraps ErrForeignApp. A body that is not a webhook at all is Ingest's to
+// refuse (domain.ErrMalformed).
+func (s *Service) IngestFor(ctx context.Context, app string, body []byte, source string) (Result, error) {
+	if app != "" {
+		got, err := s.dec.AppID(body)
+		switch {
+		case errors.Is(err, domain.ErrMalformed):
+		case err != nil:
+			return Result{}, fmt.Errorf("%w: %v; these credentials deliver app %q's webhooks only", ErrForeignApp, err, app)
+		case got != app:
+			return Result{}, fmt.Errorf("%w: the body's appId is %q; these credentials deliver app %q's webhooks only", ErrForeignApp, got, app)
+		}
+	}
+	return s.Ingest(ctx, body, source)
+}
+
 // quarantineNamespace is the UUIDv5 namespace of quarantine record ids: the
 // same body quarantined twice is stored once.
 var quarantineNamespace = uuid.MustParse("0b8e2f7c-93a1-5d4e-8f6a-717561726e74")

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -32,9 +33,14 @@ type config struct {
 	LogLevel        string
 	WebhookRate     float64
 	MappedMiB       int64
+	// MetricsAddr is the listen address of GET /metrics alone; empty: the
+	// main listener serves it.
+	MetricsAddr string
 
-	tokens api.Tokens
-	jobs   jobConfig
+	tokens         api.Tokens
+	webhookCreds   api.WebhookCredentials
+	trustedProxies []netip.Prefix
+	jobs           jobConfig
 }
 
 // setting is one configuration variable: its environment name, its flag and its help.
@@ -50,7 +56,8 @@ func settings() []setting {
 		{"MEETINGD_DATA_DIR", "data-dir", "./data", "directory of the embedded event store and read models", false},
 		{"MEETINGD_WEBHOOK_USER", "webhook-user", "", "HTTP Basic user that CometChat sends", false},
 		{"MEETINGD_WEBHOOK_PASSWORD", "webhook-password", "", "HTTP Basic password that CometChat sends", true},
-		{"MEETINGD_INSECURE_DEV", "insecure-dev", "", "1 accepts webhooks without credentials (development only)", false},
+		{"MEETINGD_WEBHOOK_CREDENTIALS", "webhook-credentials", "", "per-app HTTP Basic credentials, comma list of appId=user:password (not with MEETINGD_WEBHOOK_USER/PASSWORD)", true},
+		{"MEETINGD_INSECURE_DEV", "insecure-dev", "", "1 accepts webhooks without credentials, and the development token on /v1 when MEETINGD_API_TOKENS is empty (development only)", false},
 		{"MEETINGD_API_TOKENS", "api-tokens", "", "comma list of token=appId (or token=*) for /v1", true},
 		{"MEETINGD_EVENTSTORE", "eventstore", "embedded", "'embedded', or an esdb:// or kurrentdb:// connection string", true},
 		{"MEETINGD_CLICKHOUSE_DSN", "clickhouse-dsn", "", "ClickHouse DSN (clickhouse://host:9000/db); empty: no ClickHouse", true},
@@ -58,6 +65,8 @@ func settings() []setting {
 		{"MEETINGD_STALE_AFTER", "stale-after", "6h", "a meeting with no end and no event for this long becomes abandoned", false},
 		{"MEETINGD_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", false},
 		{"MEETINGD_WEBHOOK_RATE", "webhook-rate", "0", "webhook requests per second per client IP (burst: one second's worth); past it 429 with Retry-After; 0: no limit", false},
+		{"MEETINGD_TRUSTED_PROXIES", "trusted-proxies", "", "comma list of proxy addresses or CIDRs whose right-most X-Forwarded-For entry is the client for the rate limit", false},
+		{"MEETINGD_METRICS_ADDR", "metrics-addr", "", "listen address of a second listener for GET /metrics only (e.g. 127.0.0.1:9090); empty: the main listener serves it", false},
 		{"MEETINGD_READMODEL_MAPPED_MIB", "readmodel-mapped-mib", "128", "MiB that the read-model file's mapped pages may add to the resident set before they are released to the page cache; 0: never release", false},
 	}, jobSettings()...)
 }
@@ -115,6 +124,7 @@ func loadConfig(name string, needWebhookAuth bool, args []string, stderr io.Writ
 		EventStore:      get("MEETINGD_EVENTSTORE"),
 		ClickHouseDSN:   get("MEETINGD_CLICKHOUSE_DSN"),
 		LogLevel:        get("MEETINGD_LOG_LEVEL"),
+		MetricsAddr:     get("MEETINGD_METRICS_ADDR"),
 	}
 	var errs []error
 	switch v := get("MEETINGD_INSECURE_DEV"); v {
@@ -130,16 +140,35 @@ func loadConfig(name string, needWebhookAuth bool, args []string, stderr io.Writ
 	if cfg.DataDir == "" {
 		errs = append(errs, errors.New("MEETINGD_DATA_DIR: must not be empty"))
 	}
-	if (cfg.WebhookUser == "") != (cfg.WebhookPassword == "") {
-		errs = append(errs, errors.New("MEETINGD_WEBHOOK_USER and MEETINGD_WEBHOOK_PASSWORD: set both or neither"))
-	} else if cfg.WebhookUser == "" && !cfg.InsecureDev && needWebhookAuth {
-		errs = append(errs, errors.New("MEETINGD_WEBHOOK_USER/MEETINGD_WEBHOOK_PASSWORD: required (CometChat's Basic Auth); set MEETINGD_INSECURE_DEV=1 to run without them in development"))
-	}
-	tokens, err := api.ParseTokens(cfg.APITokens)
+	creds, err := api.ParseWebhookCredentials(get("MEETINGD_WEBHOOK_CREDENTIALS"))
 	if err != nil {
+		errs = append(errs, fmt.Errorf("MEETINGD_WEBHOOK_CREDENTIALS: %w", err))
+	}
+	cfg.webhookCreds = creds
+	perApp := get("MEETINGD_WEBHOOK_CREDENTIALS") != ""
+	switch {
+	case (cfg.WebhookUser != "" || cfg.WebhookPassword != "") && perApp:
+		// The single pair opens every app: with it, the per-app
+		// credentials would bound nothing.
+		errs = append(errs, errors.New("MEETINGD_WEBHOOK_CREDENTIALS and MEETINGD_WEBHOOK_USER/MEETINGD_WEBHOOK_PASSWORD: set one or the other (the single pair would open every app)"))
+	case (cfg.WebhookUser == "") != (cfg.WebhookPassword == ""):
+		errs = append(errs, errors.New("MEETINGD_WEBHOOK_USER and MEETINGD_WEBHOOK_PASSWORD: set both or neither"))
+	case cfg.WebhookUser == "" && !perApp && !cfg.InsecureDev && needWebhookAuth:
+		errs = append(errs, errors.New("MEETINGD_WEBHOOK_USER/MEETINGD_WEBHOOK_PASSWORD or MEETINGD_WEBHOOK_CREDENTIALS: required (CometChat's Basic Auth); set MEETINGD_INSECURE_DEV=1 to run without them in development"))
+	}
+	if cfg.trustedProxies, err = api.ParseTrustedProxies(get("MEETINGD_TRUSTED_PROXIES")); err != nil {
+		errs = append(errs, fmt.Errorf("MEETINGD_TRUSTED_PROXIES: %w", err))
+	}
+	if cfg.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(cfg.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("MEETINGD_METRICS_ADDR: %q is not host:port", cfg.MetricsAddr))
+		} else if cfg.MetricsAddr == cfg.Addr && !strings.HasSuffix(cfg.Addr, ":0") {
+			errs = append(errs, fmt.Errorf("MEETINGD_METRICS_ADDR: %q is MEETINGD_ADDR too; want another address", cfg.MetricsAddr))
+		}
+	}
+	if cfg.tokens, err = api.ParseTokens(cfg.APITokens); err != nil {
 		errs = append(errs, fmt.Errorf("MEETINGD_API_TOKENS: %w", err))
 	}
-	cfg.tokens = tokens
 	if cfg.EventStore != "embedded" && !esdb.IsConnectionString(cfg.EventStore) {
 		errs = append(errs, errors.New("MEETINGD_EVENTSTORE: want 'embedded' or an esdb:// or kurrentdb:// connection string"))
 	}

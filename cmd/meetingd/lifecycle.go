@@ -17,10 +17,13 @@ import (
 
 // service is what serve runs.
 type service struct {
-	srv   *api.Server
-	ln    net.Listener
-	p     *pipeline
-	sched *jobs.Scheduler // nil: no job is on
+	srv *api.Server
+	ln  net.Listener
+	// metricsLn serves GET /metrics alone (MEETINGD_METRICS_ADDR); nil:
+	// the main listener serves it.
+	metricsLn net.Listener
+	p         *pipeline
+	sched     *jobs.Scheduler // nil: no job is on
 	// shutdown bounds the whole graceful shutdown.
 	shutdown time.Duration
 	log      *slog.Logger
@@ -31,7 +34,8 @@ type service struct {
 // down in this order, within the shutdown bound:
 //
 //  1. intake: the server stops accepting connections and finishes the
-//     requests in flight, whose appends are durable before their 200;
+//     requests in flight, whose appends are durable before their 200 (the
+//     metrics listener, when there is one, stops with it);
 //  2. jobs: no new runs; the running ones are cancelled and waited for;
 //  3. projections: the runner flushes the batch in hand (to every sink,
 //     then the checkpoint), then folds whatever was appended after its last
@@ -56,10 +60,21 @@ func (s service) run(ctx context.Context) error {
 	g.Go(func() error {
 		defer close(intakeDone)
 		err := s.srv.Run(intakeCtx, s.ln)
+		stopIntake() // the main listener failed, or ctx ended: the metrics listener stops too
 		shutdownStarted = time.Now()
 		s.log.Info("shutdown: intake stopped", "error", errString(err))
 		return err
 	})
+	if s.metricsLn != nil {
+		g.Go(func() error {
+			err := s.srv.RunMetrics(intakeCtx, s.metricsLn)
+			if err != nil {
+				stopIntake() // the metrics listener failed: stop everything
+			}
+			s.log.Info("shutdown: metrics listener stopped", "error", errString(err))
+			return err
+		})
+	}
 	g.Go(func() error {
 		defer close(jobsDone)
 		if s.sched == nil {

@@ -28,7 +28,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 	if cfg.InsecureDev {
 		log.Warn("INSECURE DEVELOPMENT MODE: webhooks are accepted without credentials; never run this in production")
 	}
-	if cfg.APITokens == "" {
+	switch {
+	case cfg.APITokens == "" && cfg.InsecureDev:
+		if cfg.tokens, err = api.ParseTokens(devToken + "=" + api.AllApps); err != nil {
+			return err
+		}
+		log.Warn("INSECURE DEVELOPMENT MODE: MEETINGD_API_TOKENS is empty, so /v1 accepts the public development token for every app (Authorization: Bearer " + devToken + "); never run this in production")
+	case cfg.APITokens == "":
 		log.Warn("MEETINGD_API_TOKENS is empty: every /v1 request will be refused with 401")
 	}
 
@@ -54,8 +60,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 		return err
 	}
 	srv, err := api.New(api.Config{
-		WebhookUser: cfg.WebhookUser, WebhookPassword: cfg.WebhookPassword, InsecureDev: cfg.InsecureDev,
-		Tokens: cfg.tokens, ShutdownTimeout: cfg.jobs.ShutdownTimeout / 2, WebhookRate: cfg.WebhookRate,
+		WebhookUser: cfg.WebhookUser, WebhookPassword: cfg.WebhookPassword, WebhookCredentials: cfg.webhookCreds,
+		InsecureDev: cfg.InsecureDev, Tokens: cfg.tokens, ShutdownTimeout: cfg.jobs.ShutdownTimeout / 2,
+		WebhookRate: cfg.WebhookRate, TrustedProxies: cfg.trustedProxies, SeparateMetrics: cfg.MetricsAddr != "",
 	}, api.Deps{
 		Intake: in, Events: p.store, Reports: reports, Ready: p.ready, Registry: reg, Gatherer: reg,
 	}, log)
@@ -73,12 +80,25 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	var metricsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s (MEETINGD_METRICS_ADDR): %w", cfg.MetricsAddr, err)
+		}
+		log.Info("meetingd serving metrics", "metrics_addr", metricsLn.Addr().String())
+	}
 	log.Info("meetingd serving", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "eventstore", storeKind(cfg))
 
-	err = service{srv: srv, ln: ln, p: p, sched: sched, shutdown: cfg.jobs.ShutdownTimeout, log: log}.run(ctx)
+	err = service{srv: srv, ln: ln, metricsLn: metricsLn, p: p, sched: sched, shutdown: cfg.jobs.ShutdownTimeout, log: log}.run(ctx)
 	log.Info("meetingd stopped", "error", err)
 	return err
 }
+
+// devToken is the bearer token /v1 accepts, for every app, in the insecure
+// development mode when MEETINGD_API_TOKENS is empty (README "Try it"). It
+// is public: never in production mode.
+const devToken = "meetingd-dev-token"
 
 func storeKind(cfg config) string {
 	if cfg.EventStore == "embedded" {
