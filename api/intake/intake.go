@@ -107,7 +107,7 @@ type Service struct {
 	dec   domain.Decoder
 }
 
-// New returns a Service that appends to store.
+// New returns a Service that appends to store. A nil log logs nothing.
 func New(cfg Config, store Appender, log *slog.Logger) (*Service, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -115,6 +115,9 @@ func New(cfg Config, store Appender, log *slog.Logger) (*Service, error) {
 	}
 	if store == nil {
 		return nil, errors.New("intake: nil store")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{cfg: cfg, log: log, store: store, dec: domain.Decoder{Now: cfg.Now, MaxFuture: cfg.MaxFuture}}, nil
 }
