@@ -1,6 +1,7 @@
 # meetingd — build, test and benchmark.
 #
 #   make run     run the service on its embedded defaults (no external server)
+#   make vet     gofmt, go vet and staticcheck
 #   make test    the whole test suite, with -race (CI runs exactly this)
 #   make bench   the benchmarks
 
@@ -23,10 +24,13 @@ build:
 run:
 	MEETINGD_INSECURE_DEV=$${MEETINGD_INSECURE_DEV:-1} $(GO) run ./cmd/meetingd serve
 
+# gofmt, go vet and staticcheck (honnef.co/go/tools, the version pinned by
+# go.mod's tool line, fetched from the module proxy like any module).
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
 
 # The ClickHouse tests run against a private server that scripts/clickhouse.sh
 # installs (Debian's clickhouse-server) and starts if needed, unless

@@ -123,7 +123,7 @@ type Server struct {
 	metricsApp *fiber.App
 }
 
-// New builds the server and its routes.
+// New builds the server and its routes. A nil log logs nothing.
 func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	cfg.setDefaults()
 	var errs []error
@@ -139,6 +139,9 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Server, error) {
 	m, err := NewMetrics(deps.Registry)
 	if err != nil {
 		return nil, fmt.Errorf("api metrics: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{cfg: cfg, log: log, deps: deps, metrics: m}
 	s.app = fiber.New(s.fiberConfig())

@@ -104,7 +104,7 @@ func BenchmarkSinkFlush(b *testing.B) {
 		files[i] = tsv(b, in.Rows)
 	}
 	timed := &rollupTimer{Conn: conn}
-	sink, err := clickhouse.NewSink(clickhouse.SinkConfig{FlushSessions: len(batch.Sessions)}, timed, quietLog())
+	sink, err := clickhouse.NewSink(clickhouse.SinkConfig{FlushSessions: len(batch.Sessions)}, timed, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

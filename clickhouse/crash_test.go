@@ -106,7 +106,7 @@ func TestCrashRetry(t *testing.T) {
 			}
 			at := func(frac float64) upTo { return upTo{log, positions[int(frac*float64(len(positions)))]} }
 			conn, _ := clickhousetest.Migrated(t)
-			models, err := readmodel.Open(t.Context(), readmodel.Config{Dir: t.TempDir()}, quietLog())
+			models, err := readmodel.Open(t.Context(), readmodel.Config{Dir: t.TempDir()}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -119,26 +119,26 @@ func TestCrashRetry(t *testing.T) {
 			var sink projections.Sink
 			switch mode {
 			case "after ack":
-				s, err := clickhouse.NewSink(cfg, conn, quietLog())
+				s, err := clickhouse.NewSink(cfg, conn, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
 				sink = &dieAfterAck{Sink: s, n: 2, die: die}
 			case "before roll-ups":
-				s, err := clickhouse.NewSink(cfg, &dieBeforeRollups{Conn: conn, n: 2, die: die}, quietLog())
+				s, err := clickhouse.NewSink(cfg, &dieBeforeRollups{Conn: conn, n: 2, die: die}, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
 				sink = s
 			default:
-				s, err := clickhouse.NewSink(cfg, &dieBeforeHeads{Conn: conn, n: 2, die: die}, quietLog())
+				s, err := clickhouse.NewSink(cfg, &dieBeforeHeads{Conn: conn, n: 2, die: die}, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
 				sink = s
 			}
 			for i, frac := range []float64{0.5, 0.8} {
-				r1, err := projections.New(projections.Config{}, at(frac), models, []projections.Sink{sink}, nil, quietLog())
+				r1, err := projections.New(projections.Config{}, at(frac), models, []projections.Sink{sink}, nil, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -165,12 +165,12 @@ func TestCrashRetry(t *testing.T) {
 
 			// Second life: a new sink, from the checkpoint to 65% (older than
 			// what the first life flushed), then to the end.
-			s2, err := clickhouse.NewSink(cfg, conn, quietLog())
+			s2, err := clickhouse.NewSink(cfg, conn, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, src := range []projections.Log{at(0.65), log} {
-				r2, err := projections.New(projections.Config{}, src, models, []projections.Sink{s2}, nil, quietLog())
+				r2, err := projections.New(projections.Config{}, src, models, []projections.Sink{s2}, nil, nil)
 				if err != nil {
 					t.Fatal(err)
 				}

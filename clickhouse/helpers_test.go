@@ -3,8 +3,6 @@ package clickhouse_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -15,8 +13,6 @@ import (
 	"github.com/meetingd/meetingd/eventstore/embedded"
 	"github.com/meetingd/meetingd/projections"
 )
-
-func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 var testBase = time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC).Unix() // a Monday
 
@@ -104,7 +100,7 @@ func corpus(seed uint64, n int) ([]domain.Event, []projections.SessionKey) {
 // openLog opens an embedded event log in a new directory holding evs.
 func openLog(t *testing.T, evs []domain.Event) *embedded.Store {
 	t.Helper()
-	st, err := embedded.Open(t.Context(), embedded.Config{Dir: t.TempDir()}, quietLog())
+	st, err := embedded.Open(t.Context(), embedded.Config{Dir: t.TempDir()}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -273,7 +273,7 @@ func TestRollupFollowsMeetings(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			conn, _ := clickhousetest.Migrated(t)
-			sink, err := clickhouse.NewSink(clickhouse.SinkConfig{FlushAge: time.Millisecond}, conn, quietLog())
+			sink, err := clickhouse.NewSink(clickhouse.SinkConfig{FlushAge: time.Millisecond}, conn, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -404,7 +404,7 @@ func TestRollupCrashBeforeRecompute(t *testing.T) {
 			}
 		}},
 		{"Migrate at restart", func(t *testing.T, conn driver.Conn, _ projections.Sink) {
-			if _, err := clickhouse.Migrate(t.Context(), conn, quietLog()); err != nil {
+			if _, err := clickhouse.Migrate(t.Context(), conn, nil); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -416,7 +416,7 @@ func TestRollupCrashBeforeRecompute(t *testing.T) {
 			cfg := clickhouse.SinkConfig{FlushAge: time.Millisecond}
 			rep := clickhouse.NewReports(conn)
 			dying := &dieBeforeRollups{Conn: conn, n: 2}
-			first, err := clickhouse.NewSink(cfg, dying, quietLog())
+			first, err := clickhouse.NewSink(cfg, dying, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -445,7 +445,7 @@ func TestRollupCrashBeforeRecompute(t *testing.T) {
 				t.Fatalf("after the crash the day report is\n %s\nwant v1's (stale) roll-ups\n %s", gj, sj)
 			}
 
-			second, err := clickhouse.NewSink(cfg, conn, quietLog())
+			second, err := clickhouse.NewSink(cfg, conn, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -533,7 +533,7 @@ func TestRollupBackfill(t *testing.T) {
 			record(b)
 		}, nil},
 		{"the sink takes over", func(t *testing.T) {
-			sink, err := clickhouse.NewSink(clickhouse.SinkConfig{FlushAge: time.Millisecond}, conn, quietLog())
+			sink, err := clickhouse.NewSink(clickhouse.SinkConfig{FlushAge: time.Millisecond}, conn, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -547,7 +547,7 @@ func TestRollupBackfill(t *testing.T) {
 	rep := clickhouse.NewReports(conn)
 	for _, st := range steps {
 		st.do(t)
-		applied, err := clickhouse.Migrate(t.Context(), conn, quietLog())
+		applied, err := clickhouse.Migrate(t.Context(), conn, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}

@@ -156,7 +156,8 @@ func TestMarshalMatchesStd(t *testing.T) {
 	yes, no := true, false
 	odd := "<b>&amp;</b>\u2028\u2029\x00\x1f\x7f\"\\\b\f\n\r\t \xff\xc3(\xed\xa0\x80 名前 😀 \ufffd"
 	full := domain.Occupant{UID: odd, Name: odd, JoinedAt: math.MinInt64, LeftAt: math.MaxInt64, AudioOnly: &no}
-	rec := domain.RecordingGenerated{URL: odd, StartTime: -1, Duration: -0.0, RecordingDate: odd}
+	negZero := math.Copysign(0, -1) // the literal -0.0 is positive zero in Go
+	rec := domain.RecordingGenerated{URL: odd, StartTime: -1, Duration: negZero, RecordingDate: odd}
 	cases := []struct {
 		name string
 		e    domain.Event
@@ -179,6 +180,7 @@ func TestMarshalMatchesStd(t *testing.T) {
 			Sender: odd, SenderName: odd, Receiver: odd, ReceiverType: odd, Media: odd, SentAt: 1, UpdatedAt: -1,
 			InitiatedAt: math.MaxInt64}}},
 		{"recording zero", domain.Event{Payload: domain.RecordingGenerated{}}},
+		{"recording negative zero", domain.Event{Payload: domain.RecordingGenerated{Duration: negZero}}},
 		{"recording full", domain.Event{Payload: rec}},
 		{"recording tiny", domain.Event{Payload: domain.RecordingGenerated{Duration: 1e-7}}},
 		{"recording huge", domain.Event{Payload: domain.RecordingGenerated{Duration: -1e21}}},
@@ -221,6 +223,7 @@ func FuzzMarshalMatchesStd(f *testing.F) {
 	f.Add(uint8(4), uint16(0x5555), "", "", "", "", int64(math.MaxInt64), int64(math.MinInt64), 1e21)
 	f.Add(uint8(8), uint16(0xaaaa), "a", "s", "x", "y", int64(1), int64(2), math.Inf(1))
 	f.Add(uint8(5), uint16(3), "a", "s", "x", "\xed\xa0\x80", int64(1), int64(2), math.NaN())
+	f.Add(uint8(5), uint16(0), "a", "s", "x", "y", int64(1), int64(2), math.Copysign(0, -1))
 	f.Fuzz(func(t *testing.T, typ uint8, flags uint16, s1, s2, s3, s4 string, n1, n2 int64, d float64) {
 		flag := func(i int) bool { return flags&(1<<i) != 0 }
 		optBool := func(i int) *bool {

@@ -128,14 +128,6 @@ func (e ExpectedRevision) Check(exists bool, last uint64) bool {
 	return true
 }
 
-// IsAny, IsNoStream, IsStreamExists and Revision expose e to adapters.
-func (e ExpectedRevision) IsAny() bool          { return e.kind == expectAny }
-func (e ExpectedRevision) IsNoStream() bool     { return e.kind == expectNoStream }
-func (e ExpectedRevision) IsStreamExists() bool { return e.kind == expectStreamExists }
-
-// Revision returns the exact revision and true, or 0 and false when e is not Exact.
-func (e ExpectedRevision) Revision() (uint64, bool) { return e.revision, e.kind == expectExact }
-
 func (e ExpectedRevision) String() string {
 	switch e.kind {
 	case expectNoStream:

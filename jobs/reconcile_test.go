@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -31,15 +29,6 @@ const (
 	restStart   = 1692368127
 	restEnd     = 1692368146
 )
-
-func restFixture(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(domaintest.SharedDir(t), "fixtures", "cometchat-rest", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // callsAPI is a local server in the Calls API's shape: calls[sessionId] is
 // the body of GET /v3/calls/{sessionId} (others are 404), ongoing the list
@@ -132,7 +121,7 @@ func TestReconcileFillsEndAndLeaves(t *testing.T) {
 		t.Fatalf("before: %s, durations %v", before.Status, durations(t, h, restApp))
 	}
 
-	api := &callsAPI{calls: map[string]string{restSession: string(restFixture(t, "get_call.json"))}}
+	api := &callsAPI{calls: map[string]string{restSession: string(domaintest.RESTFixture(t, "get_call"))}}
 	lastAt := time.Unix(1692368144, 0)
 	clk := newClock(lastAt.Add(30 * time.Minute)) // not yet past MEETINGD_RECONCILE_AFTER
 	r := newReconciler(t, h, nil, api, restApp, clk)
@@ -205,7 +194,7 @@ func TestReconcileCompleteMeetingAppendsNothing(t *testing.T) {
 	h.post(t, bodies...)
 	h.project(t)
 	before := h.meeting(t, restApp, restSession)
-	api := &callsAPI{calls: map[string]string{restSession: string(restFixture(t, "get_call.json"))}}
+	api := &callsAPI{calls: map[string]string{restSession: string(domaintest.RESTFixture(t, "get_call"))}}
 	clk := newClock(time.Unix(restEnd, 0).Add(2 * time.Hour))
 	r := newReconciler(t, h, nil, api, restApp, clk)
 	n := len(h.stream(t, restApp, restSession))
@@ -355,7 +344,7 @@ func TestReconcileConcurrentWebhook(t *testing.T) {
 	hooked := &hookedLog{Store: h.store, n: 1, before: func() {
 		h.post(t, endedBody(restApp, restSession, restStart, restEnd))
 	}}
-	api := &callsAPI{calls: map[string]string{restSession: string(restFixture(t, "get_call.json"))}}
+	api := &callsAPI{calls: map[string]string{restSession: string(domaintest.RESTFixture(t, "get_call"))}}
 	clk := newClock(time.Unix(restEnd, 0).Add(time.Hour))
 	r := newReconciler(t, h, hooked, api, restApp, clk)
 	res, err := r.Reconcile(context.Background(), projections.SessionKey{AppID: restApp, SessionID: restSession})

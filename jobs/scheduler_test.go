@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 
+	"github.com/meetingd/meetingd/internal/metricstest"
 	"github.com/meetingd/meetingd/jobs"
 )
 
@@ -44,38 +44,9 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
-// metric finds one series of a family in reg.
-func metric(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) *dto.Metric {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			have := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				have[lp.GetName()] = lp.GetValue()
-			}
-			for k, v := range labels {
-				if have[k] != v {
-					continue next
-				}
-			}
-			return m
-		}
-	}
-	t.Fatalf("no metric %s%v", name, labels)
-	return nil
-}
-
 func runs(t *testing.T, reg *prometheus.Registry, job string, o jobs.Outcome) float64 {
 	t.Helper()
-	return metric(t, reg, "meetingd_job_runs_total", map[string]string{"job": job, "outcome": string(o)}).GetCounter().GetValue()
+	return metricstest.Find(t, reg, "meetingd_job_runs_total", map[string]string{"job": job, "outcome": string(o)}).GetCounter().GetValue()
 }
 
 // TestSchedulerNoOverlap holds one run of a job inside the job and starts
@@ -168,7 +139,7 @@ func TestSchedulerMeasures(t *testing.T) {
 	if o, err := s.RunOnce(ctx, "j"); o != jobs.Succeeded || err != nil {
 		t.Fatalf("%s %v", o, err)
 	}
-	lastOK := metric(t, reg, "meetingd_job_last_success_timestamp_seconds", map[string]string{"job": "j"}).GetGauge().GetValue()
+	lastOK := metricstest.Find(t, reg, "meetingd_job_last_success_timestamp_seconds", map[string]string{"job": "j"}).GetGauge().GetValue()
 	if want := float64(start.Add(1500*time.Millisecond).UnixNano()) / 1e9; lastOK != want {
 		t.Errorf("last success %v, want %v", lastOK, want)
 	}
@@ -187,11 +158,11 @@ func TestSchedulerMeasures(t *testing.T) {
 	if got := runs(t, reg, "j", jobs.Failed); got != 2 {
 		t.Errorf("failed runs %v, want 2", got)
 	}
-	h := metric(t, reg, "meetingd_job_duration_seconds", map[string]string{"job": "j"}).GetHistogram()
+	h := metricstest.Find(t, reg, "meetingd_job_duration_seconds", map[string]string{"job": "j"}).GetHistogram()
 	if h.GetSampleCount() != 4 || h.GetSampleSum() != 6 {
 		t.Errorf("duration histogram: %d runs, %vs in all; want 4 runs of 1.5s", h.GetSampleCount(), h.GetSampleSum())
 	}
-	if got := metric(t, reg, "meetingd_job_last_success_timestamp_seconds", map[string]string{"job": "j"}).GetGauge().GetValue(); got != float64(start.Add(6*time.Second).UnixNano())/1e9 {
+	if got := metricstest.Find(t, reg, "meetingd_job_last_success_timestamp_seconds", map[string]string{"job": "j"}).GetGauge().GetValue(); got != float64(start.Add(6*time.Second).UnixNano())/1e9 {
 		t.Errorf("last success %v after the fourth run", got)
 	}
 	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")

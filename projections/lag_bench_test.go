@@ -17,8 +17,8 @@ import (
 )
 
 var (
-	lagRate    = flag.Int("projections.lagrate", 5000, "webhooks/s appended by BenchmarkLag")
-	lagSeconds = flag.Duration("projections.lagfor", 10*time.Second, "how long BenchmarkLag appends")
+	lagRate = flag.Int("projections.lagrate", 5000, "webhooks/s appended by BenchmarkLag")
+	lagFor  = flag.Duration("projections.lagfor", 10*time.Second, "how long BenchmarkLag appends")
 )
 
 // timedStore records when each batch's checkpoint became durable.
@@ -97,7 +97,7 @@ func BenchmarkLag(b *testing.B) {
 		done := make(chan error, 1)
 		go func() { done <- r.Run(runCtx) }()
 
-		n := int(float64(*lagRate) * lagSeconds.Seconds())
+		n := int(float64(*lagRate) * lagFor.Seconds())
 		events, err := eventgen.Generate(eventgen.Config{Events: n, Seed: 9})
 		if err != nil {
 			b.Fatal(err)

@@ -120,7 +120,8 @@ type Runner struct {
 	committed Checkpoint
 }
 
-// New returns a Runner that reads src and writes to sinks, then store.
+// New returns a Runner that reads src and writes to sinks, then store. A nil
+// m or log measures or logs nothing.
 func New(cfg Config, src Log, store StateStore, sinks []Sink, m *Metrics, log *slog.Logger) (*Runner, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -135,6 +136,9 @@ func New(cfg Config, src Log, store StateStore, sinks []Sink, m *Metrics, log *s
 	}
 	if m == nil {
 		m = nopMetrics()
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	return &Runner{cfg: cfg, log: log, src: src, store: store, sinks: sinks, cache: cache, m: m}, nil
 }

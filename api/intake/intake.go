@@ -130,7 +130,7 @@ type Service struct {
 	sessions *sessions
 }
 
-// New returns a Service that appends to store.
+// New returns a Service that appends to store. A nil log logs nothing.
 func New(cfg Config, store Log, log *slog.Logger) (*Service, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -138,6 +138,9 @@ func New(cfg Config, store Log, log *slog.Logger) (*Service, error) {
 	}
 	if store == nil {
 		return nil, errors.New("intake: nil store")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{cfg: cfg, log: log, store: store, dec: domain.Decoder{Now: cfg.Now, MaxFuture: cfg.MaxFuture},
 		sessions: newSessions(store, cfg.MaxSessionIntervals, cfg.SessionCacheBytes, log)}, nil

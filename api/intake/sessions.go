@@ -77,9 +77,6 @@ type session struct {
 }
 
 func newSessions(store Log, maxIntervals int, cacheBytes int64, log *slog.Logger) *sessions {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
 	return &sessions{store: store, log: log, max: maxIntervals, cap: cacheBytes, index: map[string]*list.Element{}}
 }
 

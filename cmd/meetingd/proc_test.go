@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -198,11 +197,4 @@ func storedEventIDs(t *testing.T, base, session string) []string {
 func joinedBody(session, name string, joinedAt int64, webhook string) []byte {
 	return []byte(fmt.Sprintf(`{"trigger":"meeting_participant_joined","data":{"occupant":{"joined_at":%d,"audio_call":"false","name":%q},"sessionId":%q},"type":"meet","appId":%q,"region":"us","webhook":%q}`,
 		joinedAt, name, session, testApp, webhook))
-}
-
-func mustContain(t *testing.T, s, sub string) {
-	t.Helper()
-	if !strings.Contains(s, sub) {
-		t.Fatalf("%q does not contain %q", s, sub)
-	}
 }

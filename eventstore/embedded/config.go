@@ -66,7 +66,7 @@ func (c *Config) setDefaults() {
 func (c Config) Validate() error {
 	var errs []error
 	if c.Dir == "" {
-		errs = append(errs, errors.New("Dir is required"))
+		errs = append(errs, errors.New("no log directory: Dir is required"))
 	}
 	if c.LockTimeout < 0 {
 		errs = append(errs, fmt.Errorf("LockTimeout %s is negative", c.LockTimeout))

@@ -428,25 +428,6 @@ func TestAppendRetriesWhenTheStreamMoves(t *testing.T) {
 	}
 }
 
-// collect reads n events from seq, failing the test on an error.
-func collect(t *testing.T, seq func(func(eventstore.RecordedEvent, error) bool), n int) []eventstore.RecordedEvent {
-	t.Helper()
-	var out []eventstore.RecordedEvent
-	if n == 0 {
-		return out
-	}
-	for rec, err := range seq {
-		if err != nil {
-			t.Fatalf("after %d events: %v", len(out), err)
-		}
-		out = append(out, rec)
-		if len(out) == n {
-			break
-		}
-	}
-	return out
-}
-
 func TestReadAllFilterAndHead(t *testing.T) {
 	forEachTarget(t, func(t *testing.T, tg target) {
 		s := open(t, tg.conn, esdb.Config{FilterWindow: 4})

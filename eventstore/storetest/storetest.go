@@ -234,14 +234,6 @@ func increasing(t *testing.T, what string, evs []eventstore.RecordedEvent) {
 	}
 }
 
-func ids(evs []eventstore.RecordedEvent) []uuid.UUID {
-	out := make([]uuid.UUID, len(evs))
-	for i, e := range evs {
-		out[i] = e.ID
-	}
-	return out
-}
-
 // within runs fn in a goroutine and fails the test if it has not returned
 // after d. fn runs outside the test goroutine: it may call t.Error, not
 // t.Fatal.

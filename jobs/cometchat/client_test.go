@@ -15,6 +15,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/meetingd/meetingd/domain/domaintest"
+	"github.com/meetingd/meetingd/internal/metricstest"
 	"github.com/meetingd/meetingd/jobs/cometchat"
 )
 
@@ -82,7 +84,7 @@ func newClient(t *testing.T, api http.Handler, m *cometchat.Metrics, log *slog.L
 
 func TestClientCall(t *testing.T) {
 	api := &fakeAPI{answers: map[string][]answer{
-		"/v3/calls/" + session1: {{status: 200, body: string(restFixture(t, "get_call.json"))}},
+		"/v3/calls/" + session1: {{status: 200, body: string(domaintest.RESTFixture(t, "get_call"))}},
 	}}
 	reg := prometheus.NewRegistry()
 	m, err := cometchat.NewMetrics(reg)
@@ -103,14 +105,14 @@ func TestClientCall(t *testing.T) {
 	if _, err := c.Call(context.Background(), "unknown"); !errors.Is(err, cometchat.ErrNotFound) {
 		t.Errorf("unknown session: %v, want ErrNotFound", err)
 	}
-	if n := metricValue(t, reg, "meetingd_cometchat_requests_total", map[string]string{"app_id": "app1", "endpoint": "call", "status": "200"}); n != 1 {
+	if n := metricstest.Find(t, reg, "meetingd_cometchat_requests_total", map[string]string{"app_id": "app1", "endpoint": "call", "status": "200"}).GetCounter().GetValue(); n != 1 {
 		t.Errorf("requests{status=200} = %v", n)
 	}
 }
 
 func TestClientRetries(t *testing.T) {
 	path := "/v3/calls/" + session1
-	ok := answer{status: 200, body: string(restFixture(t, "get_call.json"))}
+	ok := answer{status: 200, body: string(domaintest.RESTFixture(t, "get_call"))}
 	tests := []struct {
 		name      string
 		answers   []answer
@@ -183,7 +185,7 @@ func TestClientOngoingPages(t *testing.T) {
 // token within its one-minute deadline, and it is not sent.
 func TestClientRateLimit(t *testing.T) {
 	api := &fakeAPI{answers: map[string][]answer{
-		"/v3/calls/" + session1: {{status: 200, body: string(restFixture(t, "get_call.json"))}},
+		"/v3/calls/" + session1: {{status: 200, body: string(domaintest.RESTFixture(t, "get_call"))}},
 	}}
 	srv := httptest.NewServer(api)
 	defer srv.Close()
@@ -231,38 +233,4 @@ func TestConfigValidate(t *testing.T) {
 			}
 		})
 	}
-}
-
-// metricValue returns the value of the counter or gauge name{labels} in reg
-// (0 when absent).
-func metricValue(t *testing.T, reg prometheus.Gatherer, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			have := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				have[lp.GetName()] = lp.GetValue()
-			}
-			for k, v := range labels {
-				if have[k] != v {
-					continue next
-				}
-			}
-			switch {
-			case m.Counter != nil:
-				return m.GetCounter().GetValue()
-			case m.Gauge != nil:
-				return m.GetGauge().GetValue()
-			}
-		}
-	}
-	return 0
 }

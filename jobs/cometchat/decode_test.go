@@ -2,8 +2,6 @@ package cometchat_test
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,16 +10,6 @@ import (
 	"github.com/meetingd/meetingd/domain/domaintest"
 	"github.com/meetingd/meetingd/jobs/cometchat"
 )
-
-// restFixture reads a file of the shared cometchat-rest fixtures.
-func restFixture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(domaintest.SharedDir(t), "fixtures", "cometchat-rest", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 const (
 	session1 = "v1.us.31780434a95d45.16923681138d75114d60d1345a22e4cc612263fb26c0b5cf92"
@@ -41,7 +29,7 @@ var fixtureCall = cometchat.Call{
 }
 
 func TestDecodeCallFixture(t *testing.T) {
-	got, err := cometchat.DecodeCall(restFixture(t, "get_call.json"))
+	got, err := cometchat.DecodeCall(domaintest.RESTFixture(t, "get_call"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +42,7 @@ func TestDecodeCallFixture(t *testing.T) {
 }
 
 func TestDecodePageFixture(t *testing.T) {
-	p, err := cometchat.DecodePage(restFixture(t, "list_calls.json"))
+	p, err := cometchat.DecodePage(domaintest.RESTFixture(t, "list_calls"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/meetingd/meetingd/domain/domaintest"
 	"github.com/meetingd/meetingd/jobs/cometchat"
 )
 
@@ -13,8 +14,8 @@ import (
 // id, Unix seconds in range, finite non-negative durations) and survives a
 // JSON round trip.
 func FuzzDecode(f *testing.F) {
-	for _, name := range []string{"get_call.json", "list_calls.json", "get_call_transcriptions.json"} {
-		f.Add(restFixture(f, name))
+	for _, name := range []string{"get_call", "list_calls", "get_call_transcriptions"} {
+		f.Add(domaintest.RESTFixture(f, name))
 	}
 	f.Add([]byte(`{"data":{"sessionId":"s","startedAt":"1","participants":[{"uid":"u","joinedAt":"2.5","isJoined":"1"}],"recordings":[{"recording_url":"u","duration":"1e3"}]}}`))
 	f.Add([]byte(`{"data":[],"meta":{"pagination":{"current_page":"1","total_pages":2}}}`))

@@ -31,8 +31,6 @@ func (md *model) write(b projections.Batch) {
 	}
 }
 
-func (md *model) reset() { clear(md.sessions) }
-
 // meetings returns the app's meetings in list order: started_at, then session
 // id, descending.
 func (md *model) meetings(app string) []domain.Meeting {
