@@ -9,4 +9,5 @@ var (
 	ParseStatus         = parseStatus
 	ParseFormat         = parseFormat
 	ParsePathID         = parsePathID
+	StatusOf            = statusOf
 )

@@ -155,7 +155,7 @@ func TestHostileBodies(t *testing.T) {
 			t.Fatal(err)
 		}
 		id := ev.ID.String()
-		if ev.Stream == intake.QuarantineStream {
+		if strings.HasPrefix(ev.Stream, domain.QuarantinePrefix) {
 			gotQuarantine++
 			body, ok := wantQuarantine[id]
 			if !ok {

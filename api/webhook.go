@@ -85,6 +85,8 @@ func outcomeOf(err error) string {
 	switch {
 	case errors.Is(err, domain.ErrMalformed):
 		return "rejected"
+	case errors.Is(err, intake.ErrTooLarge):
+		return "too_large"
 	case errors.Is(err, eventstore.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return "unavailable"
 	}
