@@ -49,6 +49,7 @@ type harness struct {
 type logStore interface {
 	Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.Event) (eventstore.AppendResult, error)
 	ReadStream(ctx context.Context, stream string, from uint64) iter.Seq2[eventstore.RecordedEvent, error]
+	Limits() eventstore.Limits
 	api.Pinger
 }
 
@@ -65,6 +66,13 @@ func newHarness(t *testing.T) *harness {
 // intake's clock.
 func newHarnessOn(t *testing.T, store logStore, now func() time.Time) *harness {
 	t.Helper()
+	return newHarnessWith(t, store, now, api.Config{})
+}
+
+// newHarnessWith is newHarnessOn with cfg's settings (the credentials and
+// tokens are the harness's own).
+func newHarnessWith(t *testing.T, store logStore, now func() time.Time, cfg api.Config) *harness {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	in, err := intake.New(intake.Config{Now: now}, store, log)
 	if err != nil {
@@ -75,7 +83,8 @@ func newHarnessOn(t *testing.T, store logStore, now func() time.Time) *harness {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	srv, err := api.New(api.Config{WebhookUser: hookUser, WebhookPassword: hookPass, Tokens: tokens},
+	cfg.WebhookUser, cfg.WebhookPassword, cfg.Tokens = hookUser, hookPass, tokens
+	srv, err := api.New(cfg,
 		api.Deps{Intake: in, Events: store, Ready: []api.Pinger{store}, Registry: reg, Gatherer: reg}, log)
 	if err != nil {
 		t.Fatal(err)
@@ -205,7 +214,7 @@ func TestWebhookErrorTable(t *testing.T) {
 			if tc.wantStatus != "" && body["status"] != tc.wantStatus {
 				t.Fatalf("status field = %v, want %q (%s)", body["status"], tc.wantStatus, raw)
 			}
-			stored := h.store.count(domain.StreamName("app-1", "v1.us.test.session-1")) + h.store.count(intake.QuarantineStream)
+			stored := h.store.count(domain.StreamName("app-1", "v1.us.test.session-1")) + h.store.count(domain.QuarantineStream("app-1"))
 			wantStored := 0
 			if tc.status == 200 || tc.status == 202 {
 				wantStored = 1
@@ -246,7 +255,7 @@ func TestWebhookQuarantineNamesField(t *testing.T) {
 	}
 	// The same bad body again is stored once.
 	h.do(t, webhookReq(body, hookUser, hookPass))
-	if n := h.store.count(intake.QuarantineStream); n != 1 {
+	if n := h.store.count(domain.QuarantineStream("app-1")); n != 1 {
 		t.Fatalf("quarantine holds %d records, want 1", n)
 	}
 }

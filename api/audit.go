@@ -76,9 +76,11 @@ func (s *Server) events(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]storedEvent, 0, 16)
+	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.QueryTimeout)
+	defer cancel()
+	out := make([]storedEvent, 0, min(limit, 16))
 	var next *string
-	for ev, err := range s.deps.Events.ReadStream(c.UserContext(), domain.StreamName(app, session), from) {
+	for ev, err := range s.deps.Events.ReadStream(ctx, domain.StreamName(app, session), from) {
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
 			return httpError(fiber.StatusNotFound, "no events for session %q of app %q", session, app)
 		}
@@ -103,8 +105,11 @@ type quarantined struct {
 	intake.QuarantineRecord
 }
 
-// quarantine lists quarantined payloads, oldest first, of the token's app (or
-// of every app, or the app_id named, for a * token).
+// quarantine lists quarantined payloads, oldest first, a page at a time
+// (?limit=, ?cursor= a revision of the stream): those of the token's app, or
+// for a * token those of the app named by ?app_id=, or without it those
+// whose appId was missing or invalid. Each app's records are a stream of
+// their own, so one app's flood costs another nothing.
 func (s *Server) quarantine(c *fiber.Ctx) error {
 	app, err := appScope(c, false)
 	if err != nil {
@@ -114,27 +119,30 @@ func (s *Server) quarantine(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]quarantined, 0, 16)
+	ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.QueryTimeout)
+	defer cancel()
+	out := make([]quarantined, 0, min(limit, 16))
 	var next *string
-	for ev, err := range s.deps.Events.ReadStream(c.UserContext(), intake.QuarantineStream, from) {
+	for ev, err := range s.deps.Events.ReadStream(ctx, domain.QuarantineStream(app), from) {
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
 			break
 		}
 		if err != nil {
 			return err
 		}
-		var rec intake.QuarantineRecord
-		if err := json.Unmarshal(ev.Data, &rec); err != nil {
-			s.log.Error("undecodable quarantine record", "event_id", ev.ID, "error", err)
-			continue
-		}
-		if app != "" && rec.AppID != app {
-			continue
-		}
 		if len(out) == limit {
 			n := strconv.FormatUint(ev.Revision, 10)
 			next = &n
 			break
+		}
+		var rec intake.QuarantineRecord
+		err = json.Unmarshal(ev.Data, &rec)
+		if err == nil {
+			err = rec.Expand()
+		}
+		if err != nil {
+			s.log.Error("undecodable quarantine record", "event_id", ev.ID, "error", err)
+			continue
 		}
 		out = append(out, quarantined{EventID: ev.ID.String(), QuarantineRecord: rec})
 	}

@@ -98,7 +98,7 @@ func appScope(c *fiber.Ctx, required bool) (string, error) {
 	if asked == "" && required {
 		return "", badParam("app_id", "required with a token for every app")
 	}
-	return asked, nil
+	return parseID("app_id", asked, true, true)
 }
 
 // WebhookCredentials are the HTTP Basic credentials CometChat's webhooks

@@ -10,6 +10,7 @@ import (
 
 	"github.com/meetingd/meetingd/api"
 	"github.com/meetingd/meetingd/api/intake"
+	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/domain/domaintest"
 )
 
@@ -136,8 +137,8 @@ func TestPerAppWebhookCredentials(t *testing.T) {
 			}
 		})
 	}
-	if store.count(intake.QuarantineStream) != 1 {
-		t.Errorf("quarantine holds %d records; want 1 (app-1's)", store.count(intake.QuarantineStream))
+	if n := store.count(domain.QuarantineStream("app-1")); n != 1 {
+		t.Errorf("app-1's quarantine holds %d records; want 1", n)
 	}
 	_, _, metrics := h.do(t, getReq("/metrics", ""))
 	if !strings.Contains(metrics, `meetingd_webhooks_total{outcome="forbidden",trigger="meeting_started"} 4`) {

@@ -54,8 +54,17 @@ func statusOf(err error) (int, string) {
 		// The message names the body's app id and the credential's app,
 		// never the credential.
 		return fiber.StatusForbidden, err.Error()
+	case errors.Is(err, intake.ErrTooLarge):
+		return fiber.StatusRequestEntityTooLarge, "the payload is too large for the event store even compressed: nothing was stored"
 	case errors.Is(err, eventstore.ErrStreamNotFound), errors.Is(err, projections.ErrNotFound):
 		return fiber.StatusNotFound, "not found"
+	case errors.Is(err, eventstore.ErrConcurrency), errors.Is(err, eventstore.ErrPartialDuplicate):
+		// Another writer changed the stream first: the client may read and retry.
+		return fiber.StatusConflict, "conflict: the stream changed meanwhile, nothing was stored; read it and retry"
+	case errors.Is(err, eventstore.ErrInvalidEvent):
+		// What the request asked to store is beyond what the store takes
+		// (the intake quarantines such webhooks before this can happen).
+		return fiber.StatusUnprocessableEntity, "the event store refused the event: nothing was stored"
 	case errors.Is(err, projections.ErrBadCursor):
 		return fiber.StatusBadRequest, "cursor: not a cursor this server gave out"
 	case errors.Is(err, projections.ErrInvalidQuery):

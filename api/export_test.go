@@ -10,4 +10,5 @@ var (
 	ParseFormat         = parseFormat
 	ParsePathID         = parsePathID
 	ClientAddr          = clientAddr
+	StatusOf            = statusOf
 )

@@ -20,10 +20,13 @@ type memStore struct {
 	pos      uint64
 	appends  int
 	failWith error
+	limits   eventstore.Limits
+	reads    map[string]int // ReadStream calls per stream
+	block    bool           // ReadStream waits for ctx to end
 }
 
 func newMemStore() *memStore {
-	return &memStore{streams: map[string][]eventstore.RecordedEvent{}, ids: map[uuid.UUID]bool{}}
+	return &memStore{streams: map[string][]eventstore.RecordedEvent{}, ids: map[uuid.UUID]bool{}, reads: map[string]int{}}
 }
 
 func (m *memStore) Append(ctx context.Context, stream string, _ eventstore.ExpectedRevision, events ...eventstore.Event) (eventstore.AppendResult, error) {
@@ -50,8 +53,15 @@ func (m *memStore) Append(ctx context.Context, stream string, _ eventstore.Expec
 func (m *memStore) ReadStream(ctx context.Context, stream string, from uint64) iter.Seq2[eventstore.RecordedEvent, error] {
 	return func(yield func(eventstore.RecordedEvent, error) bool) {
 		m.mu.Lock()
+		m.reads[stream]++
 		evs := append([]eventstore.RecordedEvent(nil), m.streams[stream]...)
+		block := m.block
 		m.mu.Unlock()
+		if block {
+			<-ctx.Done()
+			yield(eventstore.RecordedEvent{}, ctx.Err())
+			return
+		}
 		if len(evs) == 0 {
 			yield(eventstore.RecordedEvent{}, eventstore.ErrStreamNotFound)
 			return
@@ -71,3 +81,16 @@ func (m *memStore) count(stream string) int {
 }
 
 func (m *memStore) Ping(context.Context) error { return nil }
+
+func (m *memStore) Limits() eventstore.Limits {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.limits
+}
+
+// readsOf returns how many times stream was read.
+func (m *memStore) readsOf(stream string) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.reads[stream]
+}

@@ -112,6 +112,9 @@ func TestHostileBodies(t *testing.T) {
 		{"session id with a newline", started("app-1", "a\nb", 1699990000), 202, "control"},
 		{"session id with DEL", started("app-1", "a\x7fb", 1699990000), 202, "control"},
 		{"session id with a C1 control", started("app-1", "a\u0085b", 1699990000), 202, "control"},
+		{"session id with RIGHT-TO-LEFT OVERRIDE", started("app-1", "a\u202eb", 1699990000), 202, "data.sessionId: contains the format character U+202E"},
+		{"session id with a zero-width space", started("app-1", "s\u200b1", 1699990000), 202, "data.sessionId: contains the format character U+200B"},
+		{"app id with RIGHT-TO-LEFT OVERRIDE", started("app-\u202e1", "s", 1699990000), 202, "appId: contains the format character"},
 		{"app id with a slash", started("app-1/../app-2", "s", 1699990000), 202, "appId"},
 		{"session id over 512 bytes", started("app-1", strings.Repeat("s", 513), 1699990000), 202, "longer"},
 	}
@@ -152,7 +155,7 @@ func TestHostileBodies(t *testing.T) {
 			t.Fatal(err)
 		}
 		id := ev.ID.String()
-		if ev.Stream == intake.QuarantineStream {
+		if strings.HasPrefix(ev.Stream, domain.QuarantinePrefix) {
 			gotQuarantine++
 			body, ok := wantQuarantine[id]
 			if !ok {
@@ -219,7 +222,7 @@ func sameJSONValue(t *testing.T, a, b []byte) bool {
 func TestHostileSessionIDsKeepToTheirStreams(t *testing.T) {
 	ids := []string{
 		"s%2F1", "s%252F1", "s%5C1", "s 1", "s+1", "s.1", "...", "s?x=1", "s#frag", "s;a=b",
-		"%2e%2e", "%2E%2E", "ş", "s\u200b1", "s", "S", "session-app-1", "*", "s:1", "~s", "s%",
+		"%2e%2e", "%2E%2E", "ş", "s\u00a01", "s", "S", "session-app-1", "*", "s:1", "~s", "s%",
 	}
 	h, st := newEmbeddedHarness(t)
 	streams := map[string]string{} // stream → session id
@@ -266,10 +269,17 @@ func TestHostileSessionIDsKeepToTheirStreams(t *testing.T) {
 		}
 	}
 	// An escaped separator in the path is refused, not resolved.
-	for _, p := range []string{"a%2Fb", "..%2F..%2Fx", "%2e%2e%2f", "a%5Cb", "%00", "a%0Ab"} {
-		status, _, raw := h.do(t, getReq("/v1/meetings/"+p+"/events", tokenApp1))
-		if status != 400 {
-			t.Errorf("events of %q: %d %s, want 400", p, status, raw)
+	// So is a format character (U+200B, U+202E), which the intake never stores.
+	for _, p := range []string{"a%2Fb", "..%2F..%2Fx", "%2e%2e%2f", "a%5Cb", "%00", "a%0Ab", "s%E2%80%8B1", "s%E2%80%AE1"} {
+		status, ans, raw := h.do(t, getReq("/v1/meetings/"+p+"/events", tokenApp1))
+		if msg, _ := ans["error"].(string); status != 400 || !strings.HasPrefix(msg, "sessionId: ") {
+			t.Errorf("events of %q: %d %s, want 400 naming sessionId", p, status, raw)
+		}
+	}
+	for _, app := range []string{"app%E2%80%AE1", "app%2F1", "%00"} {
+		status, ans, raw := h.do(t, getReq("/v1/quarantine?app_id="+app, tokenAdmin))
+		if msg, _ := ans["error"].(string); status != 400 || !strings.HasPrefix(msg, "app_id: ") {
+			t.Errorf("quarantine of app %q: %d %s, want 400 naming app_id", app, status, raw)
 		}
 	}
 }

@@ -187,22 +187,24 @@ func parseFormat(v string, acceptsCSV bool) (csv bool, err error) {
 	return false, badParam("format", "must be json or csv")
 }
 
-// parseID validates an identifier with the rules of domain's decoder: not
-// empty, at most domain.MaxIDLength bytes, valid UTF-8 without control
-// characters; a stream identifier (app or session id) also has no path
-// separators. optional allows "".
+// parseID validates an identifier with the rules of domain's decoder
+// (domain.CheckID): a stream identifier (app or session id) follows
+// domain.StreamIDRules (no control or format characters, no path
+// separators), anything else (a participant: a uid or a display name)
+// domain.NameRules. optional allows "".
 func parseID(name, v string, stream, optional bool) (string, error) {
 	switch {
 	case v == "" && optional:
 		return "", nil
 	case v == "":
 		return "", badParam(name, "required")
-	case len(v) > domain.MaxIDLength:
-		return "", badParam(name, "longer than %d bytes", domain.MaxIDLength)
-	case !printable(v):
-		return "", badParam(name, "contains a control or invalid character")
-	case stream && (strings.ContainsAny(v, `/\`) || v == "." || v == ".."):
-		return "", badParam(name, "contains a path separator")
+	}
+	rules := domain.NameRules
+	if stream {
+		rules = domain.StreamIDRules
+	}
+	if reason := domain.CheckID(v, rules); reason != "" {
+		return "", badParam(name, "%s", reason)
 	}
 	return strings.Clone(v), nil
 }

@@ -250,6 +250,8 @@ func TestReportBadParameters(t *testing.T) {
 		{"/v1/meetings/%2E%2E", "sessionId"},
 		{"/v1/meetings/s%5C1", "sessionId"},
 		{"/v1/meetings/s%0A1", "sessionId"},
+		{"/v1/meetings/s%E2%80%AE1", "sessionId"},            // U+202E RIGHT-TO-LEFT OVERRIDE
+		{"/v1/meetings/s%E2%80%8B1/attendance", "sessionId"}, // U+200B ZERO WIDTH SPACE
 		{"/v1/meetings/%FF", "sessionId"},
 		{"/v1/meetings/" + long, "sessionId"},
 		{"/v1/meetings/%2F/attendance", "sessionId"},

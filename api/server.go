@@ -41,6 +41,10 @@ type Config struct {
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
 	// ShutdownTimeout bounds the wait for requests in flight (default 10s).
 	ShutdownTimeout time.Duration
+	// QueryTimeout bounds one read of the event log by /v1 (a page of a
+	// session's events or of the quarantine); past it the answer is 503.
+	// Default 15s, the reports' bound.
+	QueryTimeout time.Duration
 	// WebhookRate caps the webhook requests per second of each client (by
 	// IP address), with a burst of one second's worth; past it the intake
 	// answers 429 with Retry-After. 0 turns the limit off.
@@ -67,6 +71,9 @@ func (c *Config) setDefaults() {
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = 10 * time.Second
 	}
+	if c.QueryTimeout == 0 {
+		c.QueryTimeout = queryTimeout
+	}
 }
 
 // Validate reports every problem of c.
@@ -80,7 +87,7 @@ func (c Config) Validate() error {
 	case !single && c.WebhookCredentials.Len() == 0 && !c.InsecureDev:
 		errs = append(errs, errors.New("webhook credentials: set a user and password, or per-app credentials (or the insecure development mode)"))
 	}
-	if c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 || c.ShutdownTimeout < 0 {
+	if c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 || c.ShutdownTimeout < 0 || c.QueryTimeout < 0 {
 		errs = append(errs, errors.New("timeouts must not be negative"))
 	}
 	if c.WebhookRate < 0 || math.IsNaN(c.WebhookRate) || math.IsInf(c.WebhookRate, 0) {

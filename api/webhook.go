@@ -91,6 +91,8 @@ func outcomeOf(err error) string {
 		return "rejected"
 	case errors.Is(err, intake.ErrForeignApp):
 		return "forbidden"
+	case errors.Is(err, intake.ErrTooLarge):
+		return "too_large"
 	case errors.Is(err, eventstore.ErrUnavailable), errors.Is(err, context.DeadlineExceeded):
 		return "unavailable"
 	}

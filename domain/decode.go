@@ -248,7 +248,7 @@ func (p *parser) ringing(call map[string]any) (CallRinging, string) {
 	}
 	if session == "" && r.CallID != "" {
 		// CallID is already a valid stream id; only the prefix's length is added.
-		session = p.checkID("data.call.id", RingingSessionPrefix+r.CallID, true, true)
+		session = p.checkID("data.call.id", RingingSessionPrefix+r.CallID, true, StreamIDRules)
 	}
 	return r, session
 }
@@ -256,7 +256,7 @@ func (p *parser) ringing(call map[string]any) (CallRinging, string) {
 func (p *parser) occupant(field string, o map[string]any, needLeft bool) Occupant {
 	occ := Occupant{
 		UID:       p.id(field+".uid", o["uid"], false),
-		Name:      p.id(field+".name", o["name"], false),
+		Name:      p.name(field+".name", o["name"]),
 		JoinedAt:  p.unix(field+".joined_at", o["joined_at"], true),
 		LeftAt:    p.unix(field+".left_at", o["left_at"], needLeft),
 		AudioOnly: p.boolean(field+".audio_call", o["audio_call"]),
@@ -326,39 +326,73 @@ func (p *parser) required(field string, raw any) string {
 	return s
 }
 
-// id is str for identifiers (names, uids): bounded, printable.
+// id is str for user ids (occupant uids): bounded, printable, no format
+// characters.
 func (p *parser) id(field string, raw any, required bool) string {
-	return p.checkID(field, p.str(field, raw), required, false)
+	return p.checkID(field, p.str(field, raw), required, UIDRules)
+}
+
+// name is str for display names: bounded and printable; format characters
+// (ZWJ, ZWNJ, bidi marks) are part of many names and kept.
+func (p *parser) name(field string, raw any) string {
+	return p.checkID(field, p.str(field, raw), false, NameRules)
 }
 
 // streamID is id for the identifiers that name streams (app, session and call
 // ids): also no path separators.
 func (p *parser) streamID(field string, raw any, required bool) string {
-	return p.checkID(field, p.str(field, raw), required, true)
+	return p.checkID(field, p.str(field, raw), required, StreamIDRules)
 }
 
-func (p *parser) checkID(field, s string, required, stream bool) string {
+func (p *parser) checkID(field, s string, required bool, rules IDRules) string {
 	if s == "" {
 		if required {
 			p.fail(field, "required")
 		}
 		return ""
 	}
-	if len(s) > MaxIDLength {
-		p.fail(field, "longer than %d bytes", MaxIDLength)
-		return ""
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) || r == utf8.RuneError {
-			p.fail(field, "contains a control or invalid character")
-			return ""
-		}
-	}
-	if stream && (strings.ContainsAny(s, `/\`) || s == "." || s == "..") {
-		p.fail(field, "contains a path separator")
+	if reason := CheckID(s, rules); reason != "" {
+		p.fail(field, "%s", reason)
 		return ""
 	}
 	return s
+}
+
+// IDRules says which rules an identifier follows (see CheckID).
+type IDRules uint8
+
+const (
+	// NameRules are those of display names: at most MaxIDLength bytes of
+	// valid UTF-8 without control characters.
+	NameRules IDRules = iota
+	// UIDRules are those of ids (occupant uids): NameRules and no Unicode
+	// format character (category Cf: bidi overrides such as U+202E, zero-width
+	// spaces), which would make an id display as another in logs, CSV and
+	// dashboards.
+	UIDRules
+	// StreamIDRules are those of the ids that name streams (app, session and
+	// call ids): UIDRules and no path separator (/, \, "." or "..").
+	StreamIDRules
+)
+
+// CheckID returns why the non-empty s breaks rules, or "" when it follows
+// them. The decoder and the HTTP parameters share it.
+func CheckID(s string, rules IDRules) string {
+	if len(s) > MaxIDLength {
+		return fmt.Sprintf("longer than %d bytes", MaxIDLength)
+	}
+	for _, r := range s {
+		switch {
+		case unicode.IsControl(r) || r == utf8.RuneError:
+			return "contains a control or invalid character"
+		case rules >= UIDRules && unicode.Is(unicode.Cf, r):
+			return fmt.Sprintf("contains the format character %U (bidirectional or invisible)", r)
+		}
+	}
+	if rules >= StreamIDRules && (strings.ContainsAny(s, `/\`) || s == "." || s == "..") {
+		return "contains a path separator"
+	}
+	return ""
 }
 
 // number parses a JSON number or a numeric string.

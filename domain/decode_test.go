@@ -378,6 +378,11 @@ func decodeVariants() []variant {
 		{"audio_call empty string is false", "meeting_participant_joined", []edit{set("data.occupant.audio_call", `""`)}, audio(bp(false))},
 		{"audio_call null is unknown", "meeting_participant_joined", []edit{set("data.occupant.audio_call", `null`)}, audio(nil)},
 		{"audio_call absent is unknown", "meeting_participant_joined", []edit{del("data.occupant.audio_call")}, audio(nil)},
+		// Display names keep format characters: ZWJ and ZWNJ are part of many names.
+		{"name with ZWJ and ZWNJ", "meeting_participant_joined", []edit{set("data.occupant.name", `"\u0905\u094d\u200d\u092f \u0645\u200c\u06cc"`)},
+			func(w *domain.Webhook) {
+				withOccupant(w, func(o *domain.Occupant) { o.Name = "\u0905\u094d\u200d\u092f \u0645\u200c\u06cc" })
+			}},
 		{"is_audio_only bool", "call_participant_joined", []edit{set("data.initial_config.is_audio_only", `false`)},
 			func(w *domain.Webhook) { withClient(w, func(c **domain.ClientInfo) { (*c).AudioOnly = bp(false) }) }},
 		{"is_audio_only absent", "call_participant_joined", []edit{del("data.initial_config.is_audio_only")},
@@ -635,6 +640,15 @@ func invalidCases() []invalid {
 		{"sessionId with tab", "meeting_started", []edit{set("data.sessionId", `"a\tb"`)}, "data.sessionId"},
 		{"sessionId with lone surrogate", "meeting_started", []edit{set("data.sessionId", `"a\ud800b"`)}, "data.sessionId"},
 		{"sessionId too long", "meeting_started", []edit{set("data.sessionId", long)}, "data.sessionId"},
+		{"sessionId with RIGHT-TO-LEFT OVERRIDE", "meeting_started", []edit{set("data.sessionId", `"a\u202eb"`)}, "data.sessionId"},
+		{"sessionId with ZERO WIDTH SPACE", "meeting_participant_joined", []edit{set("data.sessionId", `"s\u200b1"`)}, "data.sessionId"},
+		{"sessionId with BOM", "meeting_ended", []edit{set("data.sessionId", `"\ufeffs"`)}, "data.sessionId"},
+		{"appId with LEFT-TO-RIGHT ISOLATE", "meeting_started", []edit{set("appId", `"app\u2066x"`)}, "appId"},
+		{"occupant uid with RIGHT-TO-LEFT OVERRIDE", "meeting_participant_joined", []edit{set("data.occupant.uid", `"u\u202e1"`)}, "data.occupant.uid"},
+		{"all_occupants uid with ZERO WIDTH JOINER", "call_ended", []edit{set("data.all_occupants.0.uid", `"u\u200d1"`)}, "data.all_occupants[0].uid"},
+		{"call id with soft hyphen", "call_busy", []edit{set("data.call.id", `"4\u00ad3"`)}, "data.call.id"},
+		{"entities sessionid with ZERO WIDTH SPACE", "call_initiated", []edit{set("data.call.data.entities.on.entity.sessionid", `"a\u200bb"`)},
+			"data.call.data.entities.on.entity.sessionid"},
 
 		{"joined_at missing", "meeting_participant_joined", []edit{del("data.occupant.joined_at")}, "data.occupant.joined_at"},
 		{"joined_at null", "meeting_participant_joined", []edit{set("data.occupant.joined_at", `null`)}, "data.occupant.joined_at"},

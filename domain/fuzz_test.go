@@ -40,6 +40,11 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte(`{"trigger":"meeting_started","appId":"a","data":{"sessionId":"s","created_at":1,"sessionId":"t"}}`))
 	f.Add([]byte(`{"trigger":"call_busy","appId":"a","data":{"call":{"id":"1","sentAt":"1","data":{}}}}`))
+	// Format characters (category Cf): refused in ids, kept in names.
+	f.Add([]byte(`{"trigger":"meeting_started","appId":"a\u202e","data":{"sessionId":"s","created_at":1}}`))
+	f.Add([]byte("{\"trigger\":\"meeting_started\",\"appId\":\"a\",\"data\":{\"sessionId\":\"s\u200b1\",\"created_at\":1}}"))
+	f.Add([]byte(`{"trigger":"meeting_participant_joined","appId":"a","data":{"sessionId":"s","occupant":{"uid":"u\u2066","name":"A\u200dB","joined_at":1}}}`))
+	f.Add([]byte(`{"trigger":"meeting_participant_joined","appId":"a","data":{"sessionId":"s","occupant":{"name":"A\u200dB\u200c","joined_at":1}}}`))
 
 	plain := domain.Decoder{}
 	clocked := fixedDecoder()
@@ -178,6 +183,9 @@ func checkStreamID(t *testing.T, what, s string, body []byte) {
 		if unicode.IsControl(r) || r == utf8.RuneError {
 			t.Fatalf("%s %q with a control or invalid character accepted from %q", what, s, body)
 		}
+		if unicode.Is(unicode.Cf, r) {
+			t.Fatalf("%s %q with the format character %U accepted from %q", what, s, r, body)
+		}
 	}
 }
 
@@ -198,6 +206,9 @@ func checkPayload(t *testing.T, ev domain.Event, body []byte, maxTime int64) {
 		t.Helper()
 		if o.Identity() == "" {
 			t.Fatalf("occupant without identity accepted from %q", body)
+		}
+		if o.UID != "" && domain.CheckID(o.UID, domain.UIDRules) != "" {
+			t.Fatalf("occupant uid %q breaking the id rules accepted from %q", o.UID, body)
 		}
 		ts("joined_at", o.JoinedAt, true)
 		ts("left_at", o.LeftAt, closed)

@@ -99,3 +99,28 @@ const StreamPrefix = "session-"
 func StreamName(appID, sessionID string) string {
 	return StreamPrefix + url.PathEscape(appID) + "/" + url.PathEscape(sessionID)
 }
+
+// MaxStreamNameBytes is the longest name StreamName and QuarantineStream
+// return for ids that the decoder accepts: two ids of MaxIDLength bytes,
+// every byte escaped to three. The stores accept at least this much (the
+// intake checks it against eventstore.MaxStreamNameBytes at compile time).
+const MaxStreamNameBytes = len(StreamPrefix) + 3*MaxIDLength + len("/") + 3*MaxIDLength
+
+// QuarantinePrefix starts the name of every quarantine stream: one per app,
+// so that listing one app's quarantine never reads another's.
+const QuarantinePrefix = "quarantine-"
+
+// QuarantineUnknownApp is the quarantine stream of payloads whose appId is
+// missing or not a valid id. No escaped app id spells it: escaping writes
+// "%" only before two hex digits.
+const QuarantineUnknownApp = QuarantinePrefix + "%unknown"
+
+// QuarantineStream is the name of appID's quarantine stream, escaped like
+// StreamName; an empty or invalid appID (see CheckID) gives
+// QuarantineUnknownApp.
+func QuarantineStream(appID string) string {
+	if appID == "" || CheckID(appID, StreamIDRules) != "" {
+		return QuarantineUnknownApp
+	}
+	return QuarantinePrefix + url.PathEscape(appID)
+}

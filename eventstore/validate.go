@@ -8,7 +8,7 @@ import (
 )
 
 // ValidateAppend checks what every Store requires of an append: a stream
-// name, at least one event, and every event with a type and an ID that is
+// name of at most MaxStreamNameBytes, at least one event, and every event with a type and an ID that is
 // not repeated within the append. storeRules are the implementation's own
 // findings about stream (length limits, reserved names), reported with the
 // rest. The error wraps ErrInvalidEvent and names every problem; nil if none.
@@ -16,6 +16,8 @@ func ValidateAppend(stream string, events []Event, storeRules ...error) error {
 	var errs []error
 	if stream == "" {
 		errs = append(errs, errors.New("empty stream name"))
+	} else if len(stream) > MaxStreamNameBytes {
+		errs = append(errs, fmt.Errorf("stream name of %d bytes exceeds %d", len(stream), MaxStreamNameBytes))
 	}
 	errs = append(errs, storeRules...)
 	if len(events) == 0 {

@@ -1,11 +1,14 @@
 package intake
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -19,7 +22,20 @@ import (
 // Append must be durable when it returns without error.
 type Appender interface {
 	Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.Event) (eventstore.AppendResult, error)
+	// Limits are the bounds past which Append refuses an append
+	// (eventstore.ErrInvalidEvent). Ingest checks them before appending, so
+	// that what the store cannot hold is quarantined, never refused.
+	Limits() eventstore.Limits
 }
+
+// ErrTooLarge means a payload cannot be stored even as a quarantine record
+// with its body compressed: nothing was stored.
+var ErrTooLarge = errors.New("payload too large for the event store")
+
+// The stream names fit every store: the longest name built from ids that
+// the decoder accepts is within the contract's bound (this fails to compile
+// otherwise).
+var _ [eventstore.MaxStreamNameBytes - domain.MaxStreamNameBytes]struct{}
 
 // Outcome says what became of a webhook.
 type Outcome string
@@ -29,8 +45,9 @@ const (
 	Accepted Outcome = "accepted"
 	// Duplicate: the same event (by content) was stored before.
 	Duplicate Outcome = "duplicate"
-	// Quarantined: the payload is CometChat-shaped but unusable; it was stored
-	// in the quarantine stream with the reason.
+	// Quarantined: the payload is CometChat-shaped but unusable, or its
+	// event exceeds the store's limits; it was stored in its app's
+	// quarantine stream (domain.QuarantineStream) with the reason.
 	Quarantined Outcome = "quarantined"
 )
 
@@ -47,20 +64,50 @@ type Result struct {
 	Stream string
 }
 
-// QuarantineStream holds every quarantined payload, of every app.
-const QuarantineStream = "quarantine"
+// LegacyQuarantineStream held every app's quarantined payloads before each
+// app got a stream of its own; MigrateQuarantine copies its records.
+const LegacyQuarantineStream = "quarantine"
 
 // TypeQuarantined is the event type of a quarantine record.
 const TypeQuarantined = "intake.quarantined.v1"
 
-// Quarantined is the data of a quarantine record.
+// QuarantineRecord is the data of a quarantine record.
 type QuarantineRecord struct {
-	AppID      string          `json:"app_id"`
-	Trigger    string          `json:"trigger"`
-	Field      string          `json:"field,omitempty"`
-	Reason     string          `json:"reason"`
-	ReceivedAt time.Time       `json:"received_at"`
-	Body       json.RawMessage `json:"body"`
+	AppID      string    `json:"app_id"`
+	Trigger    string    `json:"trigger"`
+	Field      string    `json:"field,omitempty"`
+	Reason     string    `json:"reason"`
+	ReceivedAt time.Time `json:"received_at"`
+	// Body is the webhook body as received.
+	Body json.RawMessage `json:"body,omitempty"`
+	// BodyGzip replaces Body in a record that would not fit the store with
+	// the body as it is: the whole body, gzip-compressed (base64 in JSON).
+	// Expand restores Body.
+	BodyGzip []byte `json:"body_gzip,omitempty"`
+}
+
+// maxExpanded bounds what Expand decompresses: far more than any body the
+// intake takes (1 MiB).
+const maxExpanded = 16 << 20
+
+// Expand restores Body from BodyGzip, if the record holds it compressed.
+func (r *QuarantineRecord) Expand() error {
+	if len(r.BodyGzip) == 0 {
+		return nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(r.BodyGzip))
+	if err != nil {
+		return fmt.Errorf("quarantine record body: %w", err)
+	}
+	body, err := io.ReadAll(io.LimitReader(zr, maxExpanded+1))
+	if err != nil {
+		return fmt.Errorf("quarantine record body: %w", err)
+	}
+	if len(body) > maxExpanded {
+		return fmt.Errorf("quarantine record body: over %d bytes uncompressed", maxExpanded)
+	}
+	r.Body, r.BodyGzip = body, nil
+	return nil
 }
 
 // Metadata is stored with every accepted event: how it was delivered.
@@ -156,7 +203,7 @@ func (s *Service) Ingest(ctx context.Context, body []byte, source string) (Resul
 	var verr *domain.ValidationError
 	switch {
 	case errors.As(err, &verr):
-		return s.quarantine(ctx, body, verr, now)
+		return s.quarantine(ctx, body, invalid(body, verr), now)
 	case err != nil:
 		return Result{}, err
 	}
@@ -171,9 +218,17 @@ func (s *Service) Ingest(ctx context.Context, body []byte, source string) (Resul
 	}
 	id := domain.EventID(ev)
 	stream := domain.StreamName(ev.AppID, ev.SessionID)
-	res, err := s.sessions.append(ctx, stream, ev, eventstore.Event{ID: id, Type: ev.Type(), Data: data, Metadata: meta})
-	if errors.As(err, &verr) {
-		return s.quarantine(ctx, body, verr, now) // over the session's limit of intervals
+	stored := eventstore.Event{ID: id, Type: ev.Type(), Data: data, Metadata: meta}
+	if err := s.store.Limits().Check(stream, []eventstore.Event{stored}); err != nil {
+		// Valid, but more than the store takes in one append (KurrentDB's
+		// MaxAppendSize): kept, with the reason, rather than refused.
+		return s.quarantine(ctx, body, cause{
+			app: ev.AppID, trigger: ev.Trigger, reason: "the event exceeds the event store's limits: " + err.Error(),
+		}, now)
+	}
+	res, err := s.sessions.append(ctx, stream, ev, stored)
+	if errors.As(err, &verr) { // over the session's limit of intervals
+		return s.quarantine(ctx, body, cause{app: ev.AppID, trigger: ev.Trigger, field: verr.Field, reason: verr.Error()}, now)
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("ingest %s: %w", ev.Trigger, err)
@@ -185,27 +240,72 @@ func (s *Service) Ingest(ctx context.Context, body []byte, source string) (Resul
 	return out, nil
 }
 
-func (s *Service) quarantine(ctx context.Context, body []byte, verr *domain.ValidationError, now time.Time) (Result, error) {
+// cause is why a payload is quarantined.
+type cause struct {
+	app           string
+	trigger       domain.Trigger
+	field, reason string
+}
+
+// invalid is the cause of a payload that failed validation.
+func invalid(body []byte, verr *domain.ValidationError) cause {
 	// The app id is recovered best-effort for scoping the quarantine listing.
 	var head struct {
 		AppID any `json:"appId"`
 	}
 	_ = json.Unmarshal(body, &head)
 	app, _ := head.AppID.(string)
+	return cause{app: app, trigger: verr.Trigger, field: verr.Field, reason: verr.Error()}
+}
+
+// quarantine stores body in its app's quarantine stream (the stream of
+// unknown apps when the app id is missing or invalid). A record that would
+// exceed the store's limits keeps the body gzip-compressed; one that does
+// not fit even so fails with ErrTooLarge.
+func (s *Service) quarantine(ctx context.Context, body []byte, c cause, now time.Time) (Result, error) {
 	rec := QuarantineRecord{
-		AppID: app, Trigger: string(verr.Trigger), Field: verr.Field, Reason: verr.Error(),
+		AppID: c.app, Trigger: string(c.trigger), Field: c.field, Reason: c.reason,
 		ReceivedAt: now, Body: json.RawMessage(body),
 	}
-	data, err := json.Marshal(rec)
-	if err != nil {
+	stream := domain.QuarantineStream(c.app)
+	sum := sha256.Sum256(body)
+	e := eventstore.Event{ID: uuid.NewSHA1(quarantineNamespace, sum[:]), Type: TypeQuarantined}
+	var err error
+	if e.Data, err = json.Marshal(rec); err != nil {
 		return Result{}, fmt.Errorf("quarantine: %w", err)
 	}
-	sum := sha256.Sum256(body)
-	id := uuid.NewSHA1(quarantineNamespace, sum[:])
-	if _, err := s.store.Append(ctx, QuarantineStream, eventstore.Any, eventstore.Event{ID: id, Type: TypeQuarantined, Data: data}); err != nil {
-		return Result{}, fmt.Errorf("quarantine %s: %w", verr.Trigger, err)
+	limits := s.store.Limits()
+	if limits.Check(stream, []eventstore.Event{e}) != nil {
+		if rec.BodyGzip, err = compress(body); err != nil {
+			return Result{}, fmt.Errorf("quarantine: %w", err)
+		}
+		rec.Body = nil
+		if e.Data, err = json.Marshal(rec); err != nil {
+			return Result{}, fmt.Errorf("quarantine: %w", err)
+		}
+		if err := limits.Check(stream, []eventstore.Event{e}); err != nil {
+			return Result{}, fmt.Errorf("quarantine %s: %w (%d bytes, compressed): %v", c.trigger, ErrTooLarge, len(body), err)
+		}
 	}
-	return Result{Outcome: Quarantined, EventID: id, Trigger: verr.Trigger, Reason: verr.Error(), Stream: QuarantineStream}, nil
+	if _, err := s.store.Append(ctx, stream, eventstore.Any, e); err != nil {
+		return Result{}, fmt.Errorf("quarantine %s: %w", c.trigger, err)
+	}
+	return Result{Outcome: Quarantined, EventID: e.ID, Trigger: c.trigger, Reason: c.reason, Stream: stream}, nil
+}
+
+func compress(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(b); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // ErrForeignApp is returned by IngestFor for a webhook whose appId is not

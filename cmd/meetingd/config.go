@@ -27,6 +27,7 @@ type config struct {
 	InsecureDev     bool
 	APITokens       string
 	EventStore      string
+	MaxAppendBytes  int
 	ClickHouseDSN   string
 	Reports         string
 	StaleAfter      time.Duration
@@ -60,6 +61,7 @@ func settings() []setting {
 		{"MEETINGD_INSECURE_DEV", "insecure-dev", "", "1 accepts webhooks without credentials, and the development token on /v1 when MEETINGD_API_TOKENS is empty (development only)", false},
 		{"MEETINGD_API_TOKENS", "api-tokens", "", "comma list of token=appId (or token=*) for /v1", true},
 		{"MEETINGD_EVENTSTORE", "eventstore", "embedded", "'embedded', or an esdb:// or kurrentdb:// connection string", true},
+		{"MEETINGD_EVENTSTORE_MAX_APPEND_BYTES", "eventstore-max-append-bytes", "1048576", "KurrentDB's MaxAppendSize (the server's default): an event larger than it is quarantined with the reason instead of appended", false},
 		{"MEETINGD_CLICKHOUSE_DSN", "clickhouse-dsn", "", "ClickHouse DSN (clickhouse://host:9000/db); empty: no ClickHouse", true},
 		reportsSetting,
 		{"MEETINGD_STALE_AFTER", "stale-after", "6h", "a meeting with no end and no event for this long becomes abandoned", false},
@@ -171,6 +173,11 @@ func loadConfig(name string, needWebhookAuth bool, args []string, stderr io.Writ
 	}
 	if cfg.EventStore != "embedded" && !esdb.IsConnectionString(cfg.EventStore) {
 		errs = append(errs, errors.New("MEETINGD_EVENTSTORE: want 'embedded' or an esdb:// or kurrentdb:// connection string"))
+	}
+	if n, err := strconv.Atoi(get("MEETINGD_EVENTSTORE_MAX_APPEND_BYTES")); err != nil || n < 1024 {
+		errs = append(errs, fmt.Errorf("MEETINGD_EVENTSTORE_MAX_APPEND_BYTES: want bytes (a whole number ≥ 1024), got %q", get("MEETINGD_EVENTSTORE_MAX_APPEND_BYTES")))
+	} else {
+		cfg.MaxAppendBytes = n
 	}
 	if cfg.ClickHouseDSN != "" && !strings.HasPrefix(cfg.ClickHouseDSN, "clickhouse://") && !strings.HasPrefix(cfg.ClickHouseDSN, "tcp://") {
 		errs = append(errs, errors.New("MEETINGD_CLICKHOUSE_DSN: want clickhouse://host:port/database"))

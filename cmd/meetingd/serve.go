@@ -51,6 +51,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 		}
 	}()
 
+	// Before the intake starts: records of the single quarantine stream of
+	// older versions move to their apps' streams (idempotent).
+	if _, err := intake.MigrateQuarantine(ctx, p.store, log); err != nil {
+		return err
+	}
 	in, err := intake.New(intake.Config{}, p.store, log)
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 type eventStore interface {
 	eventstore.Store
 	Ping(ctx context.Context) error
+	Limits() eventstore.Limits
 }
 
 // openStore opens the configured event log: the embedded store in
@@ -29,7 +30,7 @@ func openStore(ctx context.Context, cfg config, log *slog.Logger) (eventStore, e
 		}
 		return s, nil
 	}
-	s, err := esdb.Open(ctx, esdb.Config{ConnectionString: cfg.EventStore}, log)
+	s, err := esdb.Open(ctx, esdb.Config{ConnectionString: cfg.EventStore, MaxAppendBytes: cfg.MaxAppendBytes}, log)
 	if err != nil {
 		return nil, fmt.Errorf("open EventStoreDB event store: %w", err)
 	}

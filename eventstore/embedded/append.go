@@ -55,7 +55,7 @@ var errAbandoned = errors.New("append abandoned by its caller")
 // leave the file in doubt (its last sync failed after the commit was
 // switched in), the store refuses appends and fails Ping until reopened.
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.Event) (eventstore.AppendResult, error) {
-	if err := validate(stream, events); err != nil {
+	if err := eventstore.ValidateAppend(stream, events, s.Limits().Check(stream, events)); err != nil {
 		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -90,12 +90,10 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	}
 }
 
-func validate(stream string, events []eventstore.Event) error {
-	var rule error
-	if len(stream) > MaxStreamNameBytes {
-		rule = fmt.Errorf("stream name of %d bytes exceeds %d", len(stream), MaxStreamNameBytes)
-	}
-	return eventstore.ValidateAppend(stream, events, rule)
+// Limits returns the bounds Append enforces: eventstore.MaxStreamNameBytes
+// and Config.MaxAppendBytes.
+func (s *Store) Limits() eventstore.Limits {
+	return eventstore.Limits{MaxStreamNameBytes: MaxStreamNameBytes, MaxAppendBytes: s.cfg.MaxAppendBytes}
 }
 
 // commitLoop is the committer: it takes one request, gathers every other

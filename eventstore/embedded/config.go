@@ -4,15 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/meetingd/meetingd/eventstore"
 )
 
 // FileName is the name of the event log's file inside Config.Dir. The read
 // models keep their own files beside it.
 const FileName = "events.db"
 
-// MaxStreamNameBytes is the longest stream name the store accepts; longer
-// names fail with eventstore.ErrInvalidEvent.
-const MaxStreamNameBytes = 1024
+// MaxStreamNameBytes is the longest stream name the store accepts (the
+// contract's eventstore.MaxStreamNameBytes); longer names fail with
+// eventstore.ErrInvalidEvent.
+const MaxStreamNameBytes = eventstore.MaxStreamNameBytes
 
 // Config configures a Store. The zero value of every field but Dir selects a
 // default (see setDefaults).
@@ -41,6 +44,12 @@ type Config struct {
 	// would grow the file past it fails with eventstore.ErrUnavailable, as
 	// it would on a full disk. Zero means no cap.
 	MaxFileSize int64
+
+	// MaxAppendBytes bounds one append's eventstore.AppendSize (its events'
+	// data, metadata and types): a larger append fails with
+	// eventstore.ErrInvalidEvent. Zero means no bound (the log has none of
+	// its own); set it to match a KurrentDB cluster's MaxAppendSize.
+	MaxAppendBytes int
 
 	// Now returns the time recorded on appended events (RecordedAt); Open
 	// also paces the log of a file-format upgrade by it. Default time.Now.
@@ -76,6 +85,9 @@ func (c Config) Validate() error {
 	}
 	if c.ReadBatchSize < 0 {
 		errs = append(errs, fmt.Errorf("ReadBatchSize %d is negative", c.ReadBatchSize))
+	}
+	if c.MaxAppendBytes < 0 {
+		errs = append(errs, fmt.Errorf("MaxAppendBytes %d is negative", c.MaxAppendBytes))
 	}
 	if c.MaxFileSize < 0 {
 		errs = append(errs, fmt.Errorf("MaxFileSize %d is negative", c.MaxFileSize))

@@ -22,7 +22,7 @@ import (
 // concurrent append (then the store re-reads and retries, AppendAttempts
 // times at most).
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.Event) (eventstore.AppendResult, error) {
-	if err := validate(stream, events); err != nil {
+	if err := validate(stream, events, s.Limits()); err != nil {
 		return eventstore.AppendResult{}, fmt.Errorf("append %s: %w", stream, err)
 	}
 	if err := s.enter(); err != nil {
@@ -36,12 +36,19 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	return res, nil
 }
 
-func validate(stream string, events []eventstore.Event) error {
+func validate(stream string, events []eventstore.Event, limits eventstore.Limits) error {
 	var rule error
 	if strings.HasPrefix(stream, "$") {
 		rule = errors.New("stream names starting with $ belong to the server")
 	}
-	return eventstore.ValidateAppend(stream, events, rule)
+	return eventstore.ValidateAppend(stream, events, rule, limits.Check(stream, events))
+}
+
+// Limits returns the bounds Append enforces: eventstore.MaxStreamNameBytes
+// (KurrentDB has no stream-name limit of its own below it) and
+// Config.MaxAppendBytes.
+func (s *Store) Limits() eventstore.Limits {
+	return eventstore.Limits{MaxStreamNameBytes: eventstore.MaxStreamNameBytes, MaxAppendBytes: s.cfg.MaxAppendBytes}
 }
 
 func (s *Store) append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events []eventstore.Event) (eventstore.AppendResult, error) {

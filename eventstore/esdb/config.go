@@ -76,7 +76,18 @@ type Config struct {
 
 	// CloseTimeout bounds how long Close waits for calls in flight. Default 10s.
 	CloseTimeout time.Duration
+
+	// MaxAppendBytes is the cluster's MaxAppendSize: the most bytes one
+	// append may carry (eventstore.AppendSize: data, metadata and twice the
+	// type of each event). Append refuses a larger one with
+	// eventstore.ErrInvalidEvent before sending it, and Limits reports it so
+	// that callers can check first. Default 1,048,576, the server's default;
+	// set it to the server's MaxAppendSize when that is configured otherwise.
+	MaxAppendBytes int
 }
+
+// DefaultMaxAppendBytes is KurrentDB's default MaxAppendSize.
+const DefaultMaxAppendBytes = 1 << 20
 
 func (c *Config) setDefaults() {
 	if c.RequestTimeout == 0 {
@@ -108,6 +119,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.CloseTimeout == 0 {
 		c.CloseTimeout = 10 * time.Second
+	}
+	if c.MaxAppendBytes == 0 {
+		c.MaxAppendBytes = DefaultMaxAppendBytes
 	}
 }
 
@@ -147,6 +161,7 @@ func (c *Config) Validate() error {
 	}{
 		{"AppendAttempts", c.AppendAttempts}, {"ReadPageSize", c.ReadPageSize},
 		{"FilterWindow", c.FilterWindow}, {"CheckpointMultiplier", c.CheckpointMultiplier},
+		{"MaxAppendBytes", c.MaxAppendBytes},
 	} {
 		if n.v < 0 {
 			errs = append(errs, fmt.Errorf("esdb: %s must not be negative (%d)", n.name, n.v))

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -222,6 +223,7 @@ func (s *suite) testInvalidEvents(t *testing.T) {
 		{"no type", p + "notype", []eventstore.Event{{ID: uuid.New(), Data: []byte(`{}`)}}},
 		{"ID repeated in one append", p + "repeat", []eventstore.Event{repeated, repeated}},
 		{"one bad among good", p + "mixed", []eventstore.Event{valid(), {ID: uuid.New()}, valid()}},
+		{"stream name over MaxStreamNameBytes", longStreamName(p, eventstore.MaxStreamNameBytes+1), []eventstore.Event{valid()}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -240,4 +242,40 @@ func (s *suite) testInvalidEvents(t *testing.T) {
 	if st.Events != 0 {
 		t.Errorf("%d events stored by refused appends", st.Events)
 	}
+}
+
+// testLongestStreamName appends to a stream whose name has exactly
+// eventstore.MaxStreamNameBytes bytes, escaped as meetingd's stream names
+// are (every id byte as %XX), and reads it back: every store accepts every
+// name up to the contract's bound.
+func (s *suite) testLongestStreamName(t *testing.T) {
+	h := s.open(t)
+	ctx := s.ctx(t)
+	stream := longStreamName(prefix(), eventstore.MaxStreamNameBytes)
+	evs := newEvents(2)
+	mustAppend(t, ctx, h.Store, stream, eventstore.NoStream, evs...)
+	if res, err := h.Store.Append(ctx, stream, eventstore.Any, evs...); err != nil || !res.Duplicate {
+		t.Errorf("appending the same events again: %+v, %v, want a duplicate", res, err)
+	}
+	got, err := collect(h.Store.ReadStream(ctx, stream, 0))
+	if err != nil {
+		t.Fatalf("read the longest stream name: %v", err)
+	}
+	if len(got) != 2 || got[0].Stream != stream || got[1].ID != evs[1].ID {
+		t.Fatalf("read back %d events (stream of %d bytes), want the 2 appended", len(got), len(got[0].Stream))
+	}
+}
+
+// longStreamName returns a stream name of n bytes that starts with p and
+// goes on with escaped CJK characters (%E4%B8%AD…).
+func longStreamName(p string, n int) string {
+	var b strings.Builder
+	b.WriteString(p)
+	for b.Len()+9 <= n {
+		b.WriteString("%E4%B8%AD")
+	}
+	for b.Len() < n {
+		b.WriteByte('x')
+	}
+	return b.String()
 }

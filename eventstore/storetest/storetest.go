@@ -75,6 +75,7 @@ func Run(t *testing.T, features Features, open func(t *testing.T) Harness) {
 		{"DuplicateAfterMoreEvents", s.testDuplicateAfterMoreEvents},
 		{"DuplicateInAnotherStream", s.testDuplicateInAnotherStream},
 		{"InvalidEvents", s.testInvalidEvents},
+		{"LongestStreamName", s.testLongestStreamName},
 		{"ReadStreamFrom", s.testReadStreamFrom},
 		{"ReadStreamNotFound", s.testReadStreamNotFound},
 		{"ReadAll", s.testReadAll},
