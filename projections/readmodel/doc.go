@@ -60,18 +60,15 @@
 //     O(log n + s + limit·log n), s the entries skipped by the status
 //     filter, plus one further matching entry to tell whether a next page
 //     exists.
-//   - ParticipantAttendance: one range scan of the participant's
-//     idx_participant entries in [From, To): O(log n + k), k their meetings
-//     in the range, for the totals (summed from the index values in place);
-//     only the page's rows (Limit, after the cursor) are built; no meeting
-//     is decoded.
+//   - ParticipantAttendance: one range scan of the participant's entries
+//     in [From, To), O(log n + k), for the totals (summed from the index
+//     values); only the page's rows are built; no meeting is decoded.
 //   - Durations: one ascending range scan of the app's idx_time entries in
 //     [From, To): O(log n + r), r the meetings that started in the range,
 //     reading only the index values (a 30-day report touches nothing else).
 //   - Write: per session one record read and write, one row and 1 + p
 //     index writes (p its participants; deletes too when started_at moved),
-//     O((1 + p)·log n); one fsync per batch. On an empty store: sequential
-//     appends, each page written once.
+//     O((1 + p)·log n); one fsync per batch (sequential on an empty store).
 //   - LoadFacts: one point lookup per key, in one read transaction, and the
 //     facts' decoding.
 //   - Reset: waits for running queries and writes, removes the file and
