@@ -57,7 +57,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 		WebhookUser: cfg.WebhookUser, WebhookPassword: cfg.WebhookPassword, InsecureDev: cfg.InsecureDev,
 		Tokens: cfg.tokens, ShutdownTimeout: cfg.jobs.ShutdownTimeout / 2, WebhookRate: cfg.WebhookRate,
 	}, api.Deps{
-		Intake: in, Events: p.store, Reports: reports, Ready: p.ready, Registry: reg, Gatherer: reg,
+		Intake: in, Events: p.store, Reports: reports, Ready: p.ready, Live: p.live, Registry: reg, Gatherer: reg,
 	}, log)
 	if err != nil {
 		return err
