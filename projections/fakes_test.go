@@ -178,6 +178,7 @@ type recSink struct {
 	acked    []projections.Checkpoint
 	state    *memState // to check the sink is written before the state store
 	early    bool
+	resets   int
 }
 
 func (s *recSink) Write(ctx context.Context, b projections.Batch) error {
@@ -198,5 +199,20 @@ func (s *recSink) Reset(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.acked = nil
+	s.resets++
 	return nil
 }
+
+func (s *recSink) resetCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.resets
+}
+
+// idLog is a memLog with an identity, as the embedded store has.
+type idLog struct {
+	*memLog
+	id string
+}
+
+func (l idLog) LogID() string { return l.id }
