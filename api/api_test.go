@@ -94,6 +94,11 @@ func newHarnessWith(t *testing.T, store logStore, now func() time.Time, cfg api.
 	return h
 }
 
+// serverStopBound bounds the wait for a test server to stop: far above its
+// graceful shutdown (api.Config.ShutdownTimeout, 10 s by default, spent only
+// on requests in flight), far below the test binary's timeout.
+const serverStopBound = 60 * time.Second
+
 // serve runs srv on loopback until the test ends and returns a harness with
 // its address and a client of its own, whose idle keep-alive connections are
 // closed before the server shuts down (shutdown waits for open connections).
@@ -110,8 +115,14 @@ func serve(t *testing.T, srv *api.Server) *harness {
 	t.Cleanup(func() {
 		client.CloseIdleConnections()
 		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server stopped with %v", err)
+		// Bounded: a test that failed must fail, not hang the binary.
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("server stopped with %v", err)
+			}
+		case <-time.After(serverStopBound):
+			t.Errorf("server did not stop within %s of the test's end", serverStopBound)
 		}
 	})
 	return &harness{srv: srv, base: "http://" + ln.Addr().String(), client: client}

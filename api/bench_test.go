@@ -63,7 +63,8 @@ func BenchmarkBareFiberHTTP(b *testing.B) {
 		return c.JSON(fiber.Map{"status": "accepted"})
 	})
 	runHTTPBench(b, func(ctx context.Context, ln net.Listener) error {
-		go func() { <-ctx.Done(); _ = app.Shutdown() }()
+		// ln closed too: Shutdown closes only a listener fiber has registered.
+		go func() { <-ctx.Done(); _ = app.Shutdown(); _ = ln.Close() }()
 		return app.Listener(ln)
 	})
 }

@@ -104,6 +104,9 @@ type Deps struct {
 	Reports ReportRoutes
 	// Ready lists what /readyz checks.
 	Ready []Pinger
+	// Live lists what /healthz (and /readyz) check: failures that only a
+	// restart cures, such as an event log that failed-stop.
+	Live []HealthChecker
 	// Registry receives the API's metrics; Gatherer serves /metrics.
 	Registry prometheus.Registerer
 	Gatherer prometheus.Gatherer
@@ -112,6 +115,14 @@ type Deps struct {
 // Pinger is something /readyz checks.
 type Pinger interface {
 	Ping(ctx context.Context) error
+}
+
+// HealthChecker is something /healthz checks. Health fails only when the
+// process must be restarted, never because a dependency is unreachable
+// (that is Pinger's, for /readyz): the orchestrator restarts a process
+// whose liveness probe fails.
+type HealthChecker interface {
+	Health(ctx context.Context) error
 }
 
 // ReportRoutes mounts the report endpoints on the authenticated /v1 group.
@@ -199,7 +210,7 @@ func (s *Server) routes() {
 	s.app.Use(finishBody)
 	s.app.Use(recover.New())
 	s.app.Use(requestid.New())
-	s.app.Get("/healthz", func(c *fiber.Ctx) error { return c.JSON(fiber.Map{"status": "ok"}) })
+	s.app.Get("/healthz", s.healthz)
 	s.app.Get("/readyz", s.ready)
 	if !s.cfg.SeparateMetrics {
 		s.app.Get("/metrics", s.metricsHandler())
@@ -232,9 +243,30 @@ func (s *Server) routes() {
 	}
 }
 
+func (s *Server) healthz(c *fiber.Ctx) error {
+	if err := s.health(c.UserContext()); err != nil {
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "failed", "error": err.Error()})
+	}
+	return c.JSON(fiber.Map{"status": "ok"})
+}
+
+// health runs the liveness checks, logging a failure.
+func (s *Server) health(ctx context.Context) error {
+	for _, h := range s.deps.Live {
+		if err := h.Health(ctx); err != nil {
+			s.log.Error("not live: restart meetingd", "error", err)
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Server) ready(c *fiber.Ctx) error {
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
+	if err := s.health(ctx); err != nil {
+		return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "error": err.Error()})
+	}
 	for _, p := range s.deps.Ready {
 		if err := p.Ping(ctx); err != nil {
 			s.log.Warn("not ready", "error", err)
@@ -268,7 +300,12 @@ func (s *Server) run(ctx context.Context, app *fiber.App, ln net.Listener, name 
 		return fmt.Errorf("%s: %w", name, err)
 	case <-ctx.Done():
 	}
-	if err := app.ShutdownWithTimeout(s.cfg.ShutdownTimeout); err != nil {
+	err := app.ShutdownWithTimeout(s.cfg.ShutdownTimeout)
+	// Shutdown closes only the listeners the server has registered: when ctx
+	// ends before the serving goroutine registered ln, it would serve on,
+	// and Run would wait for it forever. Closing ln ends it either way.
+	_ = ln.Close()
+	if err != nil {
 		return fmt.Errorf("%s shutdown: %w", name, err)
 	}
 	return <-errc

@@ -99,6 +99,7 @@ type memState struct {
 	cp       projections.Checkpoint
 	writes   int
 	failNext int
+	asked    map[projections.SessionKey]bool // by LoadFacts
 }
 
 func newMemState() *memState {
@@ -146,7 +147,11 @@ func (s *memState) LoadFacts(ctx context.Context, keys []projections.SessionKey)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[projections.SessionKey]*domain.Facts{}
+	if s.asked == nil {
+		s.asked = map[projections.SessionKey]bool{}
+	}
 	for _, k := range keys {
+		s.asked[k] = true
 		if raw, ok := s.facts[k]; ok {
 			f := &domain.Facts{}
 			if err := f.UnmarshalJSON(raw); err != nil {
@@ -165,6 +170,14 @@ func (s *memState) meeting(k projections.SessionKey) (domain.Meeting, bool) {
 	return m, ok
 }
 
+// wasAsked reports whether LoadFacts was asked for k: the runner folds an
+// event of a session it has not seen in the same call.
+func (s *memState) wasAsked(k projections.SessionKey) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.asked[k]
+}
+
 func (s *memState) checkpoint() projections.Checkpoint {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -178,6 +191,7 @@ type recSink struct {
 	acked    []projections.Checkpoint
 	state    *memState // to check the sink is written before the state store
 	early    bool
+	resets   int
 }
 
 func (s *recSink) Write(ctx context.Context, b projections.Batch) error {
@@ -198,5 +212,20 @@ func (s *recSink) Reset(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.acked = nil
+	s.resets++
 	return nil
 }
+
+func (s *recSink) resetCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.resets
+}
+
+// idLog is a memLog with an identity, as the embedded store has.
+type idLog struct {
+	*memLog
+	id string
+}
+
+func (l idLog) LogID() string { return l.id }

@@ -14,12 +14,13 @@ type Metrics struct {
 	events        prometheus.Counter
 	skipped       prometheus.Counter
 	sinkErrors    prometheus.Counter
+	resets        *prometheus.CounterVec
 }
 
 // NewMetrics registers the runner's metrics with reg.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := newMetrics()
-	for _, c := range []prometheus.Collector{m.batchEvents, m.batchSessions, m.batchSeconds, m.events, m.skipped, m.sinkErrors} {
+	for _, c := range []prometheus.Collector{m.batchEvents, m.batchSessions, m.batchSeconds, m.events, m.skipped, m.sinkErrors, m.resets} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -52,6 +53,10 @@ func newMetrics() *Metrics {
 		sinkErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "meetingd_projection_write_errors_total", Help: "Failed writes of a projection batch (retried).",
 		}),
+		resets: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "meetingd_projection_resets_total",
+			Help: "Read models dropped at start and rebuilt from the log because their checkpoint does not match it (reason: checkpoint_ahead, log_replaced).",
+		}, []string{"reason"}),
 	}
 }
 

@@ -64,6 +64,9 @@ type Checkpoint struct {
 	Position eventstore.Position `json:"position"`
 	// Events counts the session events folded so far (for the lag).
 	Events uint64 `json:"events"`
+	// Log is the identity of the log folded (see Runner), empty when the
+	// log has none or the checkpoint predates it.
+	Log string `json:"log,omitempty"`
 }
 
 // Batch is what one flush of the runner writes.

@@ -23,6 +23,13 @@ type Log interface {
 	Stats(ctx context.Context, filter eventstore.Filter) (eventstore.Stats, error)
 }
 
+// identified is a Log that names itself: an identity that differs between
+// two logs, even of the same length (the embedded store's LogID, written
+// when its file is created). A Log without one is checked by its head only.
+type identified interface {
+	LogID() string
+}
+
 // sessionFilter selects the session streams of the log.
 func sessionFilter() eventstore.Filter {
 	return eventstore.Filter{StreamPrefixes: []string{domain.StreamPrefix}}
@@ -174,11 +181,10 @@ func (r *Runner) Status(ctx context.Context) (Progress, error) {
 // until ctx ends; it then flushes the batch in hand (within ShutdownTimeout)
 // and returns nil.
 func (r *Runner) Run(ctx context.Context) error {
-	cp, err := r.store.Checkpoint(ctx)
+	cp, err := r.start(ctx)
 	if err != nil {
-		return fmt.Errorf("projections: read checkpoint: %w", err)
+		return err
 	}
-	r.setCommitted(cp)
 	r.log.Info("projections starting", "from", cp.Position.String(), "events", cp.Events)
 
 	type item struct {
@@ -299,11 +305,10 @@ func (r *Runner) CatchUp(ctx context.Context) error {
 
 // catchUp is CatchUp in batches of size events.
 func (r *Runner) catchUp(ctx context.Context, size int) error {
-	cp, err := r.store.Checkpoint(ctx)
+	cp, err := r.start(ctx)
 	if err != nil {
-		return fmt.Errorf("projections: read checkpoint: %w", err)
+		return err
 	}
-	r.setCommitted(cp)
 	b := newBatcher(size, cp)
 	chunks, release, stop := r.readAhead(ctx, r.src.ReadAll(ctx, cp.Position, sessionFilter()))
 	defer stop()
@@ -326,6 +331,71 @@ func (r *Runner) catchUp(ctx context.Context, size int) error {
 	return r.flush(ctx, b)
 }
 
+// start reads the checkpoint and checks it against the log. A checkpoint
+// that the log cannot have produced — beyond the log's newest session event
+// or its count of them, or recorded from a log of another identity — means
+// the log was replaced (a damaged embedded log moved aside, a KurrentDB
+// restored from a backup) while the read models were kept: folding on from
+// it would never project the new events, whose positions lie below it, and
+// the reports would freeze without an error. The runner then drops every
+// read model (the state store's and every sink's, as Rebuild does), logs it
+// as an error, counts it in meetingd_projection_resets_total and folds
+// from the start of the log. It returns the checkpoint to fold from,
+// carrying the log's identity.
+func (r *Runner) start(ctx context.Context) (Checkpoint, error) {
+	cp, err := r.store.Checkpoint(ctx)
+	if err != nil {
+		return cp, fmt.Errorf("projections: read checkpoint: %w", err)
+	}
+	id := ""
+	if l, ok := r.src.(identified); ok {
+		id = l.LogID()
+	}
+	if cp.Position.IsZero() && cp.Events == 0 {
+		cp.Log = id
+		r.setCommitted(cp)
+		return cp, nil
+	}
+	st, err := r.src.Stats(ctx, sessionFilter())
+	if err != nil {
+		return cp, fmt.Errorf("projections: check the checkpoint against the log: %w", err)
+	}
+	var reason string
+	switch {
+	case cp.Log != "" && id != "" && cp.Log != id:
+		reason = "log_replaced"
+	case cp.Position.Compare(st.Head) > 0 || cp.Events > st.Events:
+		reason = "checkpoint_ahead"
+	}
+	if reason == "" {
+		cp.Log = id
+		r.setCommitted(cp)
+		return cp, nil
+	}
+	r.m.resets.WithLabelValues(reason).Inc()
+	r.log.Error("READ MODELS DO NOT MATCH THE EVENT LOG: the log was replaced or restored since they were built; "+
+		"dropping every read model (and the ClickHouse tables) and folding the log again from its start",
+		"reason", reason, "checkpoint_position", cp.Position.String(), "checkpoint_events", cp.Events,
+		"checkpoint_log", cp.Log, "log", id, "log_head", st.Head.String(), "log_events", st.Events)
+	if err := r.reset(ctx); err != nil {
+		return Checkpoint{}, err
+	}
+	cp = Checkpoint{Log: id}
+	r.setCommitted(cp)
+	return cp, nil
+}
+
+// reset drops every read model: the state store's and every sink's.
+func (r *Runner) reset(ctx context.Context) error {
+	for _, s := range append([]Sink{r.store}, r.sinks...) {
+		if err := s.Reset(ctx); err != nil {
+			return fmt.Errorf("projections: reset: %w", err)
+		}
+	}
+	r.cache.Purge()
+	return nil
+}
+
 // Rebuild drops every read model (the state store's and every sink's) and
 // folds the whole log again, up to its head as of the call, in batches of
 // RebuildBatchSize events: the whole log at once unless it is larger. Every
@@ -337,12 +407,9 @@ func (r *Runner) catchUp(ctx context.Context, size int) error {
 // that stops later leaves the batches committed so far, which serve's
 // catch-up continues from.
 func (r *Runner) Rebuild(ctx context.Context) error {
-	for _, s := range append([]Sink{r.store}, r.sinks...) {
-		if err := s.Reset(ctx); err != nil {
-			return fmt.Errorf("projections: rebuild: reset: %w", err)
-		}
+	if err := r.reset(ctx); err != nil {
+		return fmt.Errorf("projections: rebuild: %w", err)
 	}
-	r.cache.Purge()
 	return r.catchUp(ctx, r.cfg.RebuildBatchSize)
 }
 

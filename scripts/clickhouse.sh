@@ -3,7 +3,12 @@
 #
 #   scripts/clickhouse.sh start   install Debian's clickhouse-server if missing, start it on 127.0.0.1 with a
 #                                 config and data directory of its own, wait until it answers, and print the
-#                                 test DSN (MEETINGD_TEST_CLICKHOUSE=…) on stdout; reuses a server already running
+#                                 test DSN (MEETINGD_TEST_CLICKHOUSE=…) on stdout. A server of an earlier run on
+#                                 the same directory (found by the pidfile, else by the pid in the status file
+#                                 ClickHouse locks, else by its command line; only a process running this
+#                                 directory's config is taken for ours, never another ClickHouse) is reused
+#                                 once it answers, waited for while it starts or stops, and stopped first
+#                                 when it holds the directory without answering
 #   scripts/clickhouse.sh stop    stop it (the data directory stays until `clean`)
 #   scripts/clickhouse.sh dsn     print the DSN
 #   scripts/clickhouse.sh clean   stop it and remove its directory
@@ -37,12 +42,55 @@ server_bin() {
 	command -v clickhouse-server 2>/dev/null || echo /usr/sbin/clickhouse-server
 }
 
+# answers: whether the server on $port answers a query, within 5 s (a stopped or wedged server accepts the
+# connection and never answers).
 answers() {
-	clickhouse-client --host 127.0.0.1 --port "$port" --query 'SELECT 1' >/dev/null 2>&1
+	timeout 5 clickhouse-client --host 127.0.0.1 --port "$port" --query 'SELECT 1' >/dev/null 2>&1
+}
+
+# ours PID: whether PID is a live clickhouse-server started with this directory's config.
+ours() {
+	local pid=$1 args
+	[ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
+	# Read whole first: grep -q leaving a pipe early would fail the pipeline (pipefail).
+	args=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+	grep -qxF -- "--config-file=$dir/config.xml" <<<"$args"
+}
+
+# server_pid prints the pid of our server, if one runs: the pidfile's, else the pid that ClickHouse wrote in
+# the status file it locks ($dir/data/status), else a process started with this directory's config (the
+# pidfile may be gone or stale, and a server still starting has not written its status yet). A pid that is
+# not a clickhouse-server of this directory is never taken for ours.
+server_pid() {
+	local pid
+	for pid in "$(cat "$pidfile" 2>/dev/null)" "$(sed -n 's/^PID: *//p' "$dir/data/status" 2>/dev/null)"; do
+		if ours "$pid"; then
+			echo "$pid"
+			return
+		fi
+	done
+	for pid in /proc/[0-9]*; do
+		pid=${pid#/proc/}
+		if ours "$pid"; then
+			echo "$pid"
+			return
+		fi
+	done
 }
 
 running() {
-	[ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+	[ -n "$(server_pid)" ]
+}
+
+# wait_answers PID SECONDS: wait until the server answers (0), exits (1) or the time is up (2).
+wait_answers() {
+	local pid=$1 until=$((SECONDS + $2))
+	while [ "$SECONDS" -lt "$until" ]; do
+		answers && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
+		sleep 0.2
+	done
+	return 2
 }
 
 write_config() {
@@ -115,11 +163,32 @@ XML
 
 start() {
 	install
-	if running && answers; then
-		echo "MEETINGD_TEST_CLICKHOUSE=$dsn"
-		return
+	local pid
+	pid=$(server_pid)
+	if [ -n "$pid" ]; then
+		# A server of ours from an earlier run: reuse it once it answers (it may still be starting);
+		# one that is stopping is waited for; one that never answers is stopped before starting anew.
+		echo "$pid" >"$pidfile"
+		local rc=0
+		wait_answers "$pid" 60 || rc=$?
+		case $rc in
+		0)
+			echo "MEETINGD_TEST_CLICKHOUSE=$dsn"
+			return
+			;;
+		1) log "the earlier clickhouse-server $pid exited; starting a new one" ;;
+		*)
+			log "the earlier clickhouse-server $pid holds $dir but does not answer on port $port; stopping it"
+			stop
+			;;
+		esac
 	fi
 	if answers; then
+		if running; then # ours, started meanwhile (by another start)
+			server_pid >"$pidfile"
+			echo "MEETINGD_TEST_CLICKHOUSE=$dsn"
+			return
+		fi
 		log "port $port answers but is not our server ($pidfile); set MEETINGD_CH_PORT"
 		exit 1
 	fi
@@ -127,13 +196,20 @@ start() {
 	log "starting clickhouse-server on 127.0.0.1:$port (data in $dir)"
 	# setsid: the server outlives this script and make's shell; stop ends it by its pid.
 	setsid "$(server_bin)" --config-file="$dir/config.xml" >"$dir/log/stdout.log" 2>&1 </dev/null &
-	echo $! >"$pidfile"
+	local launched=$!
+	echo "$launched" >"$pidfile"
 	for _ in $(seq 1 300); do
 		if answers; then
 			echo "MEETINGD_TEST_CLICKHOUSE=$dsn"
 			return
 		fi
-		if ! running; then
+		if ! kill -0 "$launched" 2>/dev/null; then
+			pid=$(server_pid)
+			if [ -n "$pid" ] && wait_answers "$pid" 60; then # another start's server holds the directory
+				echo "$pid" >"$pidfile"
+				echo "MEETINGD_TEST_CLICKHOUSE=$dsn"
+				return
+			fi
 			log "clickhouse-server exited; its log:"
 			tail -n 30 "$dir/log/stdout.log" "$dir/log/clickhouse-server.err.log" >&2 2>/dev/null || true
 			exit 1
@@ -145,13 +221,14 @@ start() {
 }
 
 stop() {
-	if ! running; then
+	local pid
+	pid=$(server_pid)
+	if [ -z "$pid" ]; then
 		rm -f "$pidfile"
 		return
 	fi
-	local pid
-	pid=$(cat "$pidfile")
 	kill "$pid"
+	kill -CONT "$pid" 2>/dev/null || true # a stopped (SIGSTOP) server handles the TERM only once continued
 	for _ in $(seq 1 150); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.2

@@ -24,6 +24,9 @@ type pipeline struct {
 	reports projections.Reports
 	runner  *projections.Runner
 	ready   []api.Pinger
+	// live is what /healthz checks: the event log's fail-stop state (the
+	// embedded store's Health; a KurrentDB cluster has none to report).
+	live    []api.HealthChecker
 	closers []func() error
 }
 
@@ -41,6 +44,9 @@ func openPipeline(ctx context.Context, cfg config, reg prometheus.Registerer, lo
 	}
 	p.closers = append(p.closers, p.store.Close)
 	p.ready = append(p.ready, p.store)
+	if h, ok := p.store.(api.HealthChecker); ok {
+		p.live = append(p.live, h)
+	}
 
 	dir := filepath.Join(cfg.DataDir, "readmodels")
 	budget := int64(-1) // MEETINGD_READMODEL_MAPPED_MIB=0: never release

@@ -81,6 +81,9 @@ func startServe(t testing.TB, dataDir, addr string, extraEnv ...string) *child {
 	cmd.Env = append(cmd.Env, extraEnv...)
 	c := &child{cmd: cmd, base: "http://" + addr, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = &lockedWriter{w: c.stderr}
+	// Bounds Wait after the child is gone (its stderr copy), so that a
+	// cleanup never hangs a failed test.
+	cmd.WaitDelay = 10 * time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

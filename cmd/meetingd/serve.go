@@ -69,7 +69,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 		InsecureDev: cfg.InsecureDev, Tokens: cfg.tokens, ShutdownTimeout: cfg.jobs.ShutdownTimeout / 2,
 		WebhookRate: cfg.WebhookRate, TrustedProxies: cfg.trustedProxies, SeparateMetrics: cfg.MetricsAddr != "",
 	}, api.Deps{
-		Intake: in, Events: p.store, Reports: reports, Ready: p.ready, Registry: reg, Gatherer: reg,
+		Intake: in, Events: p.store, Reports: reports, Ready: p.ready, Live: p.live, Registry: reg, Gatherer: reg,
 	}, log)
 	if err != nil {
 		return err

@@ -136,7 +136,6 @@ func (s *Store) commit(batch []*appendReq) {
 		written, err = s.write(batch, replies, s.cfg.Now())
 		if err != nil {
 			s.failures.Add(1)
-			s.checkAfterFailure(before, err)
 		}
 	}
 	if err != nil {
@@ -166,6 +165,7 @@ func (s *Store) write(batch []*appendReq, replies []appendReply, now time.Time) 
 	if err != nil {
 		return 0, err
 	}
+	before := s.seq
 	w := writer{
 		tx:      tx,
 		events:  tx.Bucket(bucketEvents),
@@ -212,7 +212,13 @@ func (s *Store) write(batch []*appendReq, replies []appendReply, now time.Time) 
 		return 0, tx.Rollback()
 	}
 	s.commitMu.Lock()
-	err = tx.Commit()
+	err = s.commitTx(tx)
+	if err != nil {
+		// Still under commitMu: no read transaction begins before the
+		// file has been checked (and the store stopped if the commit is
+		// in doubt).
+		s.checkAfterFailure(before, err)
+	}
 	s.commitMu.Unlock()
 	if err != nil {
 		return 0, err
@@ -348,15 +354,19 @@ func (w *writer) apply(r *appendReq) (eventstore.AppendResult, bool, error) {
 	return eventstore.AppendResult{NextRevision: head.last, Position: position(head.lastPos)}, true, nil
 }
 
-// checkAfterFailure looks at the file after a failed commit. bbolt writes
-// the meta page that switches to a commit's pages, then syncs it; when only
-// that sync fails, the in-memory rollback leaves the file showing the commit,
-// whose durability is unknown. The store then refuses further appends (and
-// fails Ping) until it is reopened: Open syncs the file again, and the
-// callers' retries are answered as duplicates.
+// checkAfterFailure looks at the file after a failed commit; the committer
+// calls it holding commitMu, so that no reader begins a transaction until it
+// has decided. bbolt writes the meta page that switches to a commit's pages,
+// then syncs it; when only that sync fails, the in-memory rollback leaves the
+// file (and every new read transaction) showing the commit, whose durability
+// is unknown. The store then fails-stop: every later call (appends, reads,
+// subscriptions, Stats, Ping, Health) fails with eventstore.ErrUnavailable, so
+// that no reader ever sees the commit in doubt, until the process reopens the
+// file: Open syncs it again, which settles the commit, and the callers'
+// retries of its appends are answered as duplicates.
 func (s *Store) checkAfterFailure(before uint64, cause error) {
 	var head uint64
-	err := s.view(func(tx *bolt.Tx) error {
+	err := s.db.View(func(tx *bolt.Tx) error {
 		if k, _ := tx.Bucket(bucketEvents).Cursor().Last(); len(k) == 8 {
 			head = be64(k)
 		}
@@ -366,16 +376,22 @@ func (s *Store) checkAfterFailure(before uint64, cause error) {
 		return // rolled back cleanly: later commits may succeed
 	}
 	if err == nil {
-		err = fmt.Errorf("a failed commit is visible in the file (head %d, expected %d): %w", head, before, cause)
+		err = fmt.Errorf("a commit whose sync failed is visible in the file (head %d, last durable %d): %w", head, before, cause)
 	}
 	s.brokenErr.Store(&err)
-	s.log.Error("event log refuses appends until it is reopened", "path", s.path, "err", err)
+	s.log.Error("EVENT LOG FAILED: a commit's sync failed and its durability is unknown; the store refuses every "+
+		"append and read from now on, and /healthz and /readyz answer 503: restart meetingd (reopening the log "+
+		"settles the commit in doubt, and retried appends are answered as duplicates)",
+		"path", s.path, "last_durable_position", before, "err", err)
+	// Wake the subscriptions waiting for a new head: they find the store
+	// failed and end with its error.
+	s.publish(before)
 }
 
-// broken returns the reason the store refuses appends, or nil.
+// broken returns the reason the store has stopped, or nil.
 func (s *Store) broken() error {
 	if p := s.brokenErr.Load(); p != nil {
-		return fmt.Errorf("event log must be reopened: %w", *p)
+		return fmt.Errorf("event log failed, restart meetingd to reopen it: %w", *p)
 	}
 	return nil
 }

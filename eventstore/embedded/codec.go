@@ -14,7 +14,7 @@ import (
 // Buckets of the log file. Positions are 1, 2, 3, … in commit order and
 // stored as 8-byte big-endian keys, so that byte order is numeric order.
 var (
-	// bucketMeta holds keyFormat.
+	// bucketMeta holds keyFormat and keyLogID.
 	bucketMeta = []byte("meta")
 	// bucketEvents maps position → encoded record (see encodeRecord).
 	bucketEvents = []byte("events")
@@ -34,6 +34,9 @@ var (
 	allBuckets = [][]byte{bucketMeta, bucketEvents, bucketIndex, bucketStreams}
 
 	keyFormat = []byte("format")
+	// keyLogID holds the log's identity: 16 random bytes written once, when
+	// the file is created (or first opened by a release that has it).
+	keyLogID = []byte("log_id")
 )
 
 // formatVersion is the layout of the file. Open upgrades a file of format 1

@@ -42,8 +42,14 @@
 //   - Errors. Storage failures (full disk, a file size limit or
 //     Config.MaxFileSize, I/O errors) are returned as
 //     eventstore.ErrUnavailable wrapping the cause. Should a failed sync
-//     leave the outcome of a commit in doubt, the store refuses appends and
-//     fails Ping until it is reopened. The file is locked
+//     leave the outcome of a commit in doubt (bbolt's meta page written, its
+//     fsync failed: the file shows the commit), the store fails-stop: the
+//     committer decides it before any reader can begin a transaction after
+//     that commit, and from then on every call (Append, ReadStream, ReadAll,
+//     SubscribeAll, Stats, Ping and Health) fails with ErrUnavailable, live
+//     subscriptions are woken and end with it, and an error is logged: no
+//     reader ever sees the commit in doubt. Only reopening the file (a
+//     restart: /healthz answers 503 through Health) settles it. The file is locked
 //     exclusively: a second process opening the same Dir fails after
 //     Config.LockTimeout with an error that says so.
 //   - Close stops admitting calls (eventstore.ErrClosed), ends subscriptions

@@ -171,7 +171,8 @@ func (s *Store) SubscribeAll(ctx context.Context, from eventstore.Position, filt
 	}
 }
 
-// usable returns ctx's error, or eventstore.ErrClosed after Close.
+// usable returns ctx's error, eventstore.ErrClosed after Close, or the
+// failure of a store that has stopped (checkAfterFailure).
 func (s *Store) usable(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -180,6 +181,9 @@ func (s *Store) usable(ctx context.Context) error {
 	defer s.mu.RUnlock()
 	if s.closed {
 		return eventstore.ErrClosed
+	}
+	if err := s.broken(); err != nil {
+		return unavailable(err)
 	}
 	return nil
 }

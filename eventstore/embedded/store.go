@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/google/uuid"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 
@@ -45,6 +46,9 @@ type Store struct {
 	// tx.Commit; readers hold it (read) only while beginning a transaction.
 	commitMu sync.RWMutex
 
+	// id is the log's identity (LogID), read or written by Open.
+	id string
+
 	// seq is the position of the last event written; only the committer
 	// touches it after Open.
 	seq uint64
@@ -62,6 +66,9 @@ type Store struct {
 	// brokenErr is set when a failed commit left the file in a state that
 	// only a reopen resolves (see checkAfterFailure).
 	brokenErr atomic.Pointer[error]
+	// commitTx commits the committer's write transaction: (*bolt.Tx).Commit,
+	// replaced by tests to inject a failed sync.
+	commitTx func(*bolt.Tx) error
 
 	commits, appends, events, failures atomic.Uint64
 }
@@ -124,6 +131,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 		reqPool:       sync.Pool{New: newAppendReq},
 		quit:          make(chan struct{}),
 		committerDone: make(chan struct{}),
+		commitTx:      (*bolt.Tx).Commit,
 	}
 	if err := s.init(); err != nil {
 		_ = db.Close()
@@ -131,7 +139,7 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (*Store, error) {
 	}
 	s.head.Store(&headState{pos: s.seq, changed: make(chan struct{})})
 	go s.commitLoop()
-	log.Info("event log opened", "path", path, "head", s.seq)
+	log.Info("event log opened", "path", path, "head", s.seq, "log_id", s.id)
 	return s, nil
 }
 
@@ -155,6 +163,18 @@ func (s *Store) init() error {
 			return fmt.Errorf("unsupported file format %x (want %d, or 1 to upgrade)", v, formatVersion)
 		default:
 			format = be64(v)
+		}
+		switch v := meta.Get(keyLogID); {
+		case v == nil:
+			id := uuid.New()
+			if err := meta.Put(keyLogID, id[:]); err != nil {
+				return unavailable(err)
+			}
+			s.id = id.String()
+		case len(v) != 16:
+			return fmt.Errorf("corrupt log id %x", v)
+		default:
+			s.id = uuid.UUID(v).String()
 		}
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -233,15 +253,33 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("ping: %w", err)
 	}
 	defer s.ops.Done()
-	if err := s.broken(); err != nil {
-		return fmt.Errorf("ping: %w", unavailable(err))
-	}
 	return s.view(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketEvents) == nil {
 			return fmt.Errorf("ping: %w: events bucket missing", eventstore.ErrUnavailable)
 		}
 		return nil
 	})
+}
+
+// LogID names this log: a random id written once, when the file is created
+// (a file from an earlier release gets one on its first open). A log moved
+// aside and replaced by a new file has another id, even at the same length;
+// a copy of the file keeps it. The projections record it with their
+// checkpoint to notice a replaced log.
+func (s *Store) LogID() string { return s.id }
+
+// Health reports whether the process can go on serving from this store: it
+// fails (eventstore.ErrUnavailable) once a failed sync has left a commit in
+// doubt, which only a restart resolves (see Append). It does no I/O; a
+// closed store is not unhealthy.
+func (s *Store) Health(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("health: %w", err)
+	}
+	if err := s.broken(); err != nil {
+		return fmt.Errorf("health: %w", unavailable(err))
+	}
+	return nil
 }
 
 // CommitStats counts the committer's work since Open.
@@ -269,21 +307,31 @@ func (s *Store) CommitStats() CommitStats {
 	}
 }
 
-// enter admits an operation, which must call s.ops.Done when it ends.
+// enter admits an operation, which must call s.ops.Done when it ends. A
+// store that failed (checkAfterFailure) admits none.
 func (s *Store) enter() error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return eventstore.ErrClosed
 	}
+	if err := s.broken(); err != nil {
+		return unavailable(err)
+	}
 	s.ops.Add(1)
 	return nil
 }
 
-// view runs fn in a read transaction that sees only durable commits.
+// view runs fn in a read transaction that sees only durable commits: it
+// fails once the store has failed, which the committer decides before any
+// reader can begin a transaction after the failed commit.
 // Callers hold an admitted operation (enter).
 func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 	s.commitMu.RLock()
+	if err := s.broken(); err != nil {
+		s.commitMu.RUnlock()
+		return unavailable(err)
+	}
 	tx, err := s.db.Begin(false)
 	s.commitMu.RUnlock()
 	if err != nil {

@@ -704,14 +704,26 @@ func TestCloseEndsEverything(t *testing.T) {
 	prefix := unique("close")
 	mustAppend(t, s, prefix+"a", eventstore.Any, event("a.v1"))
 	done := make(chan error, 1)
+	live := make(chan struct{}) // closed once the subscription has yielded the event
 	go func() {
 		var last error
+		first := true
 		for _, err := range s.SubscribeAll(bounded(t), eventstore.Start, eventstore.Filter{StreamPrefixes: []string{prefix}}) {
+			if err == nil && first {
+				close(live)
+				first = false
+			}
 			last = err
 		}
 		done <- last
 	}()
-	time.Sleep(50 * time.Millisecond)
+	select {
+	case <-live:
+	case err := <-done:
+		t.Fatalf("subscription ended before its first event: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("subscription yielded nothing in 30 s")
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
