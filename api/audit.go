@@ -10,9 +10,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/meetingd/meetingd/api/intake"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
+	"github.com/meetingd/meetingd/intake"
 )
 
 // EventReader reads streams of the event log.

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meetingd/meetingd/api/intake"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/eventstore/embedded"
+	"github.com/meetingd/meetingd/intake"
 	"github.com/meetingd/meetingd/projections"
 	"github.com/meetingd/meetingd/projections/readmodel"
 )
