@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
+	"github.com/meetingd/meetingd/intake"
 	"github.com/meetingd/meetingd/projections"
 )
 
@@ -69,14 +69,8 @@ func loadSession(ctx context.Context, store Store, key projections.SessionKey) (
 	return s, nil
 }
 
-// ownMetadata is stored with the events the jobs append.
-type ownMetadata struct {
-	// Source names the job: "job:stale-closer" or "job:reconcile".
-	Source     string    `json:"source"`
-	RecordedAt time.Time `json:"recorded_at"`
-}
-
-// appendOwn appends one of meetingd's own events to the session's stream,
+// appendOwn appends one of meetingd's own events to the session's stream
+// (source names the job: "job:stale-closer" or "job:reconcile"),
 // expecting the revision the decision was made on. Its id derives from the
 // content, so repeating it stores nothing (Duplicate).
 func appendOwn(ctx context.Context, store Store, s *session, p domain.Payload, source string, now time.Time) (eventstore.AppendResult, error) {
@@ -85,7 +79,8 @@ func appendOwn(ctx context.Context, store Store, s *session, p domain.Payload, s
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	meta, err := json.Marshal(ownMetadata{Source: source, RecordedAt: now.UTC()})
+	// The metadata of every writer (intake.Metadata), without a webhook.
+	meta, err := intake.Metadata{ReceivedAt: now.UTC(), Source: source}.Marshal()
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
