@@ -7,9 +7,10 @@
 
 GO       ?= go
 # go1.26.8, the machines' own Go, has standard-library vulnerabilities that
-# govulncheck finds reachable; build, test and scan with go1.27.3, which the
-# go command fetches from the module proxy (go.mod's toolchain line is ignored
-# where GOTOOLCHAIN=local, as on these machines).
+# govulncheck finds reachable; build, test and scan with go1.27.3 (go.mod's go
+# line), which the go command fetches from the module proxy (these machines set
+# GOTOOLCHAIN=local, under which go1.26.8 would refuse the module rather than
+# fetch what go.mod requires).
 export GOTOOLCHAIN := go1.27.3
 PKGS     ?= ./...
 FUZZTIME ?= 5s

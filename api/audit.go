@@ -10,9 +10,9 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/meetingd/meetingd/api/intake"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
+	"github.com/meetingd/meetingd/intake"
 )
 
 // EventReader reads streams of the event log.
@@ -39,20 +39,20 @@ type storedEvent struct {
 func sessionParam(c *fiber.Ctx) (string, error) {
 	// The same checks as the reports: a session id that the intake would
 	// never store (separators, control characters, too long) is a 400.
-	return parsePathID("sessionId", c.Params("sessionId"), true)
+	return parsePathID("sessionId", param(c, "sessionId"), true)
 }
 
 // pageParams reads ?limit= and a numeric ?cursor=.
 func pageParams(c *fiber.Ctx) (limit int, cursor uint64, err error) {
 	limit = defaultLimit
-	if v := c.Query("limit"); v != "" {
+	if v := query(c, "limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxLimit {
 			return 0, 0, badParam("limit", "must be a whole number from 1 to %d", maxLimit)
 		}
 		limit = n
 	}
-	if v := c.Query("cursor"); v != "" {
+	if v := query(c, "cursor"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
 			return 0, 0, badParam("cursor", "not a cursor this server gave out")

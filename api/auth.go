@@ -88,7 +88,7 @@ func bearer(tokens Tokens) fiber.Handler {
 // names, and "" (every app) when it names none and required is false.
 func appScope(c *fiber.Ctx, required bool) (string, error) {
 	scope, _ := c.Locals(localScope).(string)
-	asked := c.Query("app_id")
+	asked := query(c, "app_id")
 	if scope != AllApps {
 		if asked != "" && asked != scope {
 			return "", httpError(fiber.StatusForbidden, "token is not valid for app %q", asked)

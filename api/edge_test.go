@@ -19,7 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meetingd/meetingd/api"
-	"github.com/meetingd/meetingd/api/intake"
+	"github.com/meetingd/meetingd/intake"
 )
 
 // multipartBody is a well-formed multipart/form-data body (boundary x)

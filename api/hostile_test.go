@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/meetingd/meetingd/api"
-	"github.com/meetingd/meetingd/api/intake"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/eventstore/embedded"
+	"github.com/meetingd/meetingd/intake"
 )
 
 // hostileNow is the intake's clock in the hostile-input tests.

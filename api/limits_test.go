@@ -22,10 +22,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/meetingd/meetingd/api"
-	"github.com/meetingd/meetingd/api/intake"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/eventstore/embedded"
+	"github.com/meetingd/meetingd/intake"
 )
 
 // TestWebhookLongestIDsStored posts valid webhooks whose app and session ids

@@ -9,8 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meetingd/meetingd/api"
-	"github.com/meetingd/meetingd/api/intake"
 	"github.com/meetingd/meetingd/domain/domaintest"
+	"github.com/meetingd/meetingd/intake"
 )
 
 // downPinger is a readiness check that always fails.

@@ -8,14 +8,28 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/gofiber/fiber/v2"
+
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/projections"
 )
 
 // Query and path parameters of the /v1 reports. Every parser returns the
 // value or a 400 *Error naming the parameter (badParam); none panics, whatever
-// the input (FuzzReportParams). Strings returned are copies: fiber's query and
-// path values alias the request buffer and must not outlive the handler.
+// the input (FuzzReportParams).
+//
+// Handlers read path and query values only through param and query
+// (TestHandlersReadValuesOnlyThroughParams), which return copies: fiber's
+// own values alias the request buffer, which fasthttp reuses for the next
+// request on the connection, so a value kept past the handler (in a query,
+// a cursor, an error) would change under it (TestValuesOutliveTheRequest).
+
+// param returns a copy of the path parameter key (still escaped, as fiber
+// hands it over).
+func param(c *fiber.Ctx, key string) string { return strings.Clone(c.Params(key)) }
+
+// query returns a copy of the query value of key ("" when absent).
+func query(c *fiber.Ctx, key string) string { return strings.Clone(c.Query(key)) }
 
 // Accepted time range of from and to: ClickHouse's DateTime ends in 2106, and
 // no CometChat meeting predates 1970.
@@ -94,7 +108,6 @@ func parseRange(from, to string, required bool) (time.Time, time.Time, error) {
 
 // parseBucket parses ?bucket= (hour, day or week; day when empty).
 func parseBucket(v string) (projections.Bucket, error) {
-	// The constants, not v: v aliases fiber's request buffer.
 	switch projections.Bucket(v) {
 	case "", projections.Day:
 		return projections.Day, nil
@@ -154,12 +167,11 @@ func parseCursor(v string) (string, error) {
 	if len(v) > maxCursorLength || !printable(v) {
 		return "", badParam("cursor", "not a cursor this server gave out")
 	}
-	return strings.Clone(v), nil
+	return v, nil
 }
 
 // parseStatus parses ?status= (live, ended or abandoned; "" for any).
 func parseStatus(v string) (domain.Status, error) {
-	// The constants, not v: v aliases fiber's request buffer.
 	switch domain.Status(v) {
 	case "":
 		return "", nil
@@ -206,7 +218,7 @@ func parseID(name, v string, stream, optional bool) (string, error) {
 	if reason := domain.CheckID(v, rules); reason != "" {
 		return "", badParam(name, "%s", reason)
 	}
-	return strings.Clone(v), nil
+	return v, nil
 }
 
 // parsePathID unescapes a path parameter (fiber hands it over escaped: a

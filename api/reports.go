@@ -72,11 +72,11 @@ func sessionKey(c *fiber.Ctx) (projections.SessionKey, error) {
 	if err != nil {
 		return projections.SessionKey{}, err
 	}
-	session, err := parsePathID("sessionId", c.Params("sessionId"), true)
+	session, err := parsePathID("sessionId", param(c, "sessionId"), true)
 	if err != nil {
 		return projections.SessionKey{}, err
 	}
-	return projections.SessionKey{AppID: strings.Clone(app), SessionID: session}, nil
+	return projections.SessionKey{AppID: app, SessionID: session}, nil
 }
 
 func (r *Reports) meeting(c *fiber.Ctx) error {
@@ -103,7 +103,7 @@ func (r *Reports) attendance(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	asCSV, err := parseFormat(c.Query("format"), c.Accepts(fiber.MIMEApplicationJSON, mimeCSV) == mimeCSV)
+	asCSV, err := parseFormat(query(c, "format"), c.Accepts(fiber.MIMEApplicationJSON, mimeCSV) == mimeCSV)
 	if err != nil {
 		return err
 	}
@@ -138,20 +138,20 @@ func (r *Reports) meetings(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	q := projections.MeetingQuery{AppID: strings.Clone(app)}
-	if q.From, q.To, err = parseRange(c.Query("from"), c.Query("to"), false); err != nil {
+	q := projections.MeetingQuery{AppID: app}
+	if q.From, q.To, err = parseRange(query(c, "from"), query(c, "to"), false); err != nil {
 		return err
 	}
-	if q.Status, err = parseStatus(c.Query("status")); err != nil {
+	if q.Status, err = parseStatus(query(c, "status")); err != nil {
 		return err
 	}
-	if q.Participant, err = parseID("participant", c.Query("participant"), false, true); err != nil {
+	if q.Participant, err = parseID("participant", query(c, "participant"), false, true); err != nil {
 		return err
 	}
-	if q.Limit, err = parseLimit(c.Query("limit")); err != nil {
+	if q.Limit, err = parseLimit(query(c, "limit")); err != nil {
 		return err
 	}
-	if q.Cursor, err = parseCursor(c.Query("cursor")); err != nil {
+	if q.Cursor, err = parseCursor(query(c, "cursor")); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), queryTimeout)
@@ -175,17 +175,17 @@ func (r *Reports) participant(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	q := projections.ParticipantQuery{AppID: strings.Clone(app)}
-	if q.Participant, err = parsePathID("participant", c.Params("participant"), false); err != nil {
+	q := projections.ParticipantQuery{AppID: app}
+	if q.Participant, err = parsePathID("participant", param(c, "participant"), false); err != nil {
 		return err
 	}
-	if q.From, q.To, err = parseRange(c.Query("from"), c.Query("to"), false); err != nil {
+	if q.From, q.To, err = parseRange(query(c, "from"), query(c, "to"), false); err != nil {
 		return err
 	}
-	if q.Limit, err = parseLimit(c.Query("limit")); err != nil {
+	if q.Limit, err = parseLimit(query(c, "limit")); err != nil {
 		return err
 	}
-	if q.Cursor, err = parseCursor(c.Query("cursor")); err != nil {
+	if q.Cursor, err = parseCursor(query(c, "cursor")); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), queryTimeout)
@@ -224,8 +224,8 @@ func (r *Reports) durations(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	q := projections.DurationQuery{AppID: strings.Clone(app)}
-	if q.From, q.To, q.Bucket, err = parseDurationParams(c.Query("from"), c.Query("to"), c.Query("bucket")); err != nil {
+	q := projections.DurationQuery{AppID: app}
+	if q.From, q.To, q.Bucket, err = parseDurationParams(query(c, "from"), query(c, "to"), query(c, "bucket")); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), queryTimeout)

@@ -20,8 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meetingd/meetingd/api"
-	"github.com/meetingd/meetingd/api/intake"
 	"github.com/meetingd/meetingd/domain/domaintest"
+	"github.com/meetingd/meetingd/intake"
 )
 
 // lockedBuffer collects log output written from many goroutines.

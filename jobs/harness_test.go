@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meetingd/meetingd/api/intake"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/eventstore/embedded"
+	"github.com/meetingd/meetingd/intake"
 	"github.com/meetingd/meetingd/projections"
 	"github.com/meetingd/meetingd/projections/readmodel"
 )
@@ -171,16 +171,16 @@ func endedBody(app, session string, created, destroyed int64) string {
 		created, destroyed, session, app)
 }
 
-// hookedLog runs before() ahead of the first n Appends: a webhook landing
+// hookedStore runs before() ahead of the first n Appends: a webhook landing
 // between a job's read and its append.
-type hookedLog struct {
+type hookedStore struct {
 	*embedded.Store
 	mu     sync.Mutex
 	n      int
 	before func()
 }
 
-func (l *hookedLog) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.Event) (eventstore.AppendResult, error) {
+func (l *hookedStore) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.Event) (eventstore.AppendResult, error) {
 	l.mu.Lock()
 	run := l.n > 0
 	if run {

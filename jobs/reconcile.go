@@ -90,10 +90,10 @@ const ReconcileJobName = "reconcile"
 type Reconciler struct {
 	cfg   ReconcileConfig
 	apps  map[string]Calls
-	log   Log
+	store Store
 	index OpenMeetings
 	m     *Metrics
-	lg    *slog.Logger
+	log   *slog.Logger
 
 	// asked remembers when Run last fetched a session, so that a session
 	// CometChat keeps answering the same about is asked again only once its
@@ -105,11 +105,11 @@ type Reconciler struct {
 }
 
 // NewReconciler returns the job for the given apps. m may be nil.
-func NewReconciler(cfg ReconcileConfig, apps []Calls, log Log, index OpenMeetings, m *Metrics, lg *slog.Logger) (*Reconciler, error) {
+func NewReconciler(cfg ReconcileConfig, apps []Calls, store Store, index OpenMeetings, m *Metrics, log *slog.Logger) (*Reconciler, error) {
 	cfg.setDefaults()
 	errs := []error{cfg.Validate()}
-	if log == nil || index == nil {
-		errs = append(errs, errors.New("jobs: reconcile: nil log or index"))
+	if store == nil || index == nil {
+		errs = append(errs, errors.New("jobs: reconcile: nil store or index"))
 	}
 	byApp := make(map[string]Calls, len(apps))
 	for _, a := range apps {
@@ -124,10 +124,10 @@ func NewReconciler(cfg ReconcileConfig, apps []Calls, log Log, index OpenMeeting
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	if lg == nil {
-		lg = slog.New(slog.DiscardHandler)
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
-	return &Reconciler{cfg: cfg, apps: byApp, log: log, index: index, m: m, lg: lg,
+	return &Reconciler{cfg: cfg, apps: byApp, store: store, index: index, m: m, log: log,
 		asked: map[projections.SessionKey]time.Time{}}, nil
 }
 
@@ -235,7 +235,7 @@ func (r *Reconciler) reconcile(ctx context.Context, src Calls, key projections.S
 		call = &c
 	}
 	for range r.cfg.MaxAttempts {
-		s, err := loadSession(ctx, r.log, key)
+		s, err := loadSession(ctx, r.store, key)
 		if errors.Is(err, errNoStream) {
 			return res, nil // nothing of ours to complete
 		}
@@ -251,7 +251,7 @@ func (r *Reconciler) reconcile(ctx context.Context, src Calls, key projections.S
 		if !s.facts.Clone().Apply(domain.Event{AppID: key.AppID, SessionID: key.SessionID, Payload: ev}) {
 			return res, nil
 		}
-		out, err := appendOwn(ctx, r.log, s, ev, "job:"+ReconcileJobName, now)
+		out, err := appendOwn(ctx, r.store, s, ev, "job:"+ReconcileJobName, now)
 		if errors.Is(err, eventstore.ErrConcurrency) {
 			res.Retries++
 			continue
@@ -261,7 +261,7 @@ func (r *Reconciler) reconcile(ctx context.Context, src Calls, key projections.S
 		}
 		if !out.Duplicate {
 			res.Appended = &ev
-			r.lg.Info("meeting reconciled with CometChat", "app_id", key.AppID, "session_id", key.SessionID,
+			r.log.Info("meeting reconciled with CometChat", "app_id", key.AppID, "session_id", key.SessionID,
 				"cometchat_status", call.Status, "ended_at", ev.EndedAt, "intervals", len(ev.Intervals),
 				"unmatched", len(ev.Unmatched), "recordings", len(ev.Recordings))
 		}

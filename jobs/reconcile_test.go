@@ -72,7 +72,7 @@ func (a *callsAPI) fetched() []string {
 	return append([]string(nil), a.gets...)
 }
 
-func newReconciler(t *testing.T, h *harness, log jobs.Log, api *callsAPI, app string, clk *clock) *jobs.Reconciler {
+func newReconciler(t *testing.T, h *harness, store jobs.Store, api *callsAPI, app string, clk *clock) *jobs.Reconciler {
 	t.Helper()
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
@@ -82,11 +82,11 @@ func newReconciler(t *testing.T, h *harness, log jobs.Log, api *callsAPI, app st
 	if err != nil {
 		t.Fatal(err)
 	}
-	if log == nil {
-		log = h.store
+	if store == nil {
+		store = h.store
 	}
 	r, err := jobs.NewReconciler(jobs.ReconcileConfig{After: 30 * time.Minute, MaxAge: 7 * 24 * time.Hour, Now: clk.Now, PageSize: 1},
-		[]jobs.Calls{client}, log, h.models, nil, slog.New(slog.DiscardHandler))
+		[]jobs.Calls{client}, store, h.models, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +341,7 @@ func TestReconcileConcurrentWebhook(t *testing.T) {
 		joinedBody(restApp, restSession, "Two", "cometchat-uid-2", 1692368132),
 	)
 	h.project(t)
-	hooked := &hookedLog{Store: h.store, n: 1, before: func() {
+	hooked := &hookedStore{Store: h.store, n: 1, before: func() {
 		h.post(t, endedBody(restApp, restSession, restStart, restEnd))
 	}}
 	api := &callsAPI{calls: map[string]string{restSession: string(domaintest.RESTFixture(t, "get_call"))}}

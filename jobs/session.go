@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -10,14 +9,15 @@ import (
 
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
+	"github.com/meetingd/meetingd/intake"
 	"github.com/meetingd/meetingd/projections"
 )
 
-// Log is the part of the event store the jobs use (eventstore.Store).
+// Store is the part of the event store the jobs use (eventstore.Store).
 // Safe for concurrent use; every call honours ctx; Append is durable when it
 // returns without error and fails with eventstore.ErrConcurrency when the
 // expected revision does not hold.
-type Log interface {
+type Store interface {
 	ReadStream(ctx context.Context, stream string, from uint64) iter.Seq2[eventstore.RecordedEvent, error]
 	Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.Event) (eventstore.AppendResult, error)
 }
@@ -44,10 +44,10 @@ var errNoStream = errors.New("no events")
 
 // loadSession reads and folds the session's stream. Events this version
 // cannot decode are skipped, as the projections skip them.
-func loadSession(ctx context.Context, log Log, key projections.SessionKey) (*session, error) {
+func loadSession(ctx context.Context, store Store, key projections.SessionKey) (*session, error) {
 	s := &session{key: key, stream: domain.StreamName(key.AppID, key.SessionID), facts: domain.NewFacts(key.AppID, key.SessionID)}
 	n := 0
-	for rec, err := range log.ReadStream(ctx, s.stream, 0) {
+	for rec, err := range store.ReadStream(ctx, s.stream, 0) {
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
 			return nil, fmt.Errorf("read %s: %w", s.stream, errNoStream)
 		}
@@ -69,27 +69,22 @@ func loadSession(ctx context.Context, log Log, key projections.SessionKey) (*ses
 	return s, nil
 }
 
-// ownMetadata is stored with the events the jobs append.
-type ownMetadata struct {
-	// Source names the job: "job:stale-closer" or "job:reconcile".
-	Source     string    `json:"source"`
-	RecordedAt time.Time `json:"recorded_at"`
-}
-
-// appendOwn appends one of meetingd's own events to the session's stream,
+// appendOwn appends one of meetingd's own events to the session's stream
+// (source names the job: "job:stale-closer" or "job:reconcile"),
 // expecting the revision the decision was made on. Its id derives from the
 // content, so repeating it stores nothing (Duplicate).
-func appendOwn(ctx context.Context, log Log, s *session, p domain.Payload, source string, now time.Time) (eventstore.AppendResult, error) {
+func appendOwn(ctx context.Context, store Store, s *session, p domain.Payload, source string, now time.Time) (eventstore.AppendResult, error) {
 	ev := domain.Event{AppID: s.key.AppID, SessionID: s.key.SessionID, Kind: s.facts.Meeting().Kind, Payload: p}
 	data, err := ev.Marshal()
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	meta, err := json.Marshal(ownMetadata{Source: source, RecordedAt: now.UTC()})
+	// The metadata of every writer (intake.Metadata), without a webhook.
+	meta, err := intake.Metadata{ReceivedAt: now.UTC(), Source: source}.Marshal()
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}
-	res, err := log.Append(ctx, s.stream, eventstore.Exact(s.revision), eventstore.Event{
+	res, err := store.Append(ctx, s.stream, eventstore.Exact(s.revision), eventstore.Event{
 		ID: domain.EventID(ev), Type: ev.Type(), Data: data, Metadata: meta,
 	})
 	if err != nil {

@@ -63,25 +63,25 @@ const StaleJobName = "stale-closer"
 // shows the meeting abandoned until a newer event (or an end) arrives.
 type StaleCloser struct {
 	cfg   StaleConfig
-	log   Log
+	store Store
 	index OpenMeetings
 	m     *Metrics
-	lg    *slog.Logger
+	log   *slog.Logger
 }
 
 // NewStaleCloser returns the job. m may be nil.
-func NewStaleCloser(cfg StaleConfig, log Log, index OpenMeetings, m *Metrics, lg *slog.Logger) (*StaleCloser, error) {
+func NewStaleCloser(cfg StaleConfig, store Store, index OpenMeetings, m *Metrics, log *slog.Logger) (*StaleCloser, error) {
 	cfg.setDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if log == nil || index == nil {
-		return nil, errors.New("jobs: stale closer: nil log or index")
+	if store == nil || index == nil {
+		return nil, errors.New("jobs: stale closer: nil store or index")
 	}
-	if lg == nil {
-		lg = slog.New(slog.DiscardHandler)
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
-	return &StaleCloser{cfg: cfg, log: log, index: index, m: m, lg: lg}, nil
+	return &StaleCloser{cfg: cfg, store: store, index: index, m: m, log: log}, nil
 }
 
 // Run abandons every stale meeting and reports how many it looked at and
@@ -123,7 +123,7 @@ func (c *StaleCloser) Run(ctx context.Context) (Summary, error) {
 // and decide again (retries counts those).
 func (c *StaleCloser) close(ctx context.Context, key projections.SessionKey, now time.Time) (done bool, retries int, err error) {
 	for range c.cfg.MaxAttempts {
-		s, err := loadSession(ctx, c.log, key)
+		s, err := loadSession(ctx, c.store, key)
 		if errors.Is(err, errNoStream) {
 			return false, retries, nil
 		}
@@ -134,7 +134,7 @@ func (c *StaleCloser) close(ctx context.Context, key projections.SessionKey, now
 		if !Stale(m, now, c.cfg.After) {
 			return false, retries, nil // an event arrived that the index has not seen yet, or an end
 		}
-		res, err := appendOwn(ctx, c.log, s, domain.SessionAbandoned{
+		res, err := appendOwn(ctx, c.store, s, domain.SessionAbandoned{
 			LastEventAt: m.LastEventAt.Unix(), DecidedAt: now.Unix(),
 		}, "job:"+StaleJobName, now)
 		if errors.Is(err, eventstore.ErrConcurrency) {
@@ -145,7 +145,7 @@ func (c *StaleCloser) close(ctx context.Context, key projections.SessionKey, now
 			return false, retries, err
 		}
 		if !res.Duplicate {
-			c.lg.Info("meeting abandoned", "app_id", key.AppID, "session_id", key.SessionID,
+			c.log.Info("meeting abandoned", "app_id", key.AppID, "session_id", key.SessionID,
 				"last_event_at", m.LastEventAt, "stale_for", now.Sub(m.LastEventAt).String())
 		}
 		return !res.Duplicate, retries, nil

@@ -14,12 +14,12 @@ import (
 
 const app = "app-jobs"
 
-func newStaleCloser(t *testing.T, h *harness, log jobs.Log, clk *clock, after time.Duration) *jobs.StaleCloser {
+func newStaleCloser(t *testing.T, h *harness, store jobs.Store, clk *clock, after time.Duration) *jobs.StaleCloser {
 	t.Helper()
-	if log == nil {
-		log = h.store
+	if store == nil {
+		store = h.store
 	}
-	c, err := jobs.NewStaleCloser(jobs.StaleConfig{After: after, Now: clk.Now, PageSize: 2}, log, h.models, nil, slog.New(slog.DiscardHandler))
+	c, err := jobs.NewStaleCloser(jobs.StaleConfig{After: after, Now: clk.Now, PageSize: 2}, store, h.models, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestStaleCloserConcurrentWebhook(t *testing.T) {
 			h.post(t, startedBody(app, "m", t0), joinedBody(app, "m", "Ana", "", t0+60))
 			h.project(t)
 			clk := newClock(time.Unix(t0+60, 0).Add(after + 2*time.Hour))
-			hooked := &hookedLog{Store: h.store, n: 1, before: func() {
+			hooked := &hookedStore{Store: h.store, n: 1, before: func() {
 				h.post(t, joinedBody(app, "m", "Bo", "", tc.late))
 			}}
 			sum := runJob(t, newStaleCloser(t, h, hooked, clk, after))

@@ -16,8 +16,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/meetingd/meetingd/api"
-	"github.com/meetingd/meetingd/api/intake"
 	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/intake"
 )
 
 // importWorkers is how many lines are stored concurrently, so that the

@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/meetingd/meetingd/api"
-	"github.com/meetingd/meetingd/api/intake"
+	"github.com/meetingd/meetingd/intake"
 )
 
 func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(string) (string, bool)) error {

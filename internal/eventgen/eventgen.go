@@ -12,9 +12,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/meetingd/meetingd/api/intake"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
+	"github.com/meetingd/meetingd/intake"
 )
 
 // Config shapes a corpus. The zero value of every field but Events selects a default.

@@ -110,15 +110,6 @@ func (r *QuarantineRecord) Expand() error {
 	return nil
 }
 
-// Metadata is stored with every accepted event: how it was delivered.
-type Metadata struct {
-	WebhookID  string    `json:"webhook_id,omitempty"`
-	Region     string    `json:"region,omitempty"`
-	ReceivedAt time.Time `json:"received_at"`
-	// Source is "http" or "import".
-	Source string `json:"source"`
-}
-
 // Config configures a Service.
 type Config struct {
 	// Now returns the current time (injected for tests). Default time.Now.
@@ -212,7 +203,7 @@ func (s *Service) Ingest(ctx context.Context, body []byte, source string) (Resul
 	if err != nil {
 		return Result{}, fmt.Errorf("ingest: %w", err)
 	}
-	meta, err := Metadata{WebhookID: wh.WebhookID, Region: wh.Region, ReceivedAt: now, Source: source}.marshal()
+	meta, err := Metadata{WebhookID: wh.WebhookID, Region: wh.Region, ReceivedAt: now, Source: source}.Marshal()
 	if err != nil {
 		return Result{}, fmt.Errorf("ingest: %w", err)
 	}

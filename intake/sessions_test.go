@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/meetingd/meetingd/api/intake"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/eventstore/embedded"
+	"github.com/meetingd/meetingd/intake"
 )
 
 const t0 = 1696934692 // joined_at of the fixtures, 2023-10-10

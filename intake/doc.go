@@ -8,6 +8,8 @@
 // (sessions.go: the session's interval keys, cached, and an append on
 // condition of the stream revision they were read at, exact across replicas).
 //
-// The HTTP handler and `meetingd import` both go through Service.Ingest, so a
-// webhook is treated the same whichever way it arrives.
+// The HTTP handler (api, through its own narrow api.Ingester) and `meetingd
+// import` both go through Service.Ingest, so a webhook is treated the same
+// whichever way it arrives. The package knows no HTTP: it imports the
+// domain and the event store's contract only.
 package intake
