@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meetingd/meetingd/api"
-	"github.com/meetingd/meetingd/api/intake"
+	"github.com/meetingd/meetingd/intake"
 )
 
 // TestRunStopsWhenCancelledAtOnce: a Run whose ctx ends before the server
