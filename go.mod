@@ -1,11 +1,6 @@
 module github.com/meetingd/meetingd
 
-go 1.26.8
-
-// Built, tested and scanned with this toolchain (the Makefile and .ci/run
-// export GOTOOLCHAIN=go1.27.3): go1.26.8 has standard-library
-// vulnerabilities that govulncheck reports as reachable.
-toolchain go1.27.3
+go 1.27.3
 
 require (
 	github.com/EventStore/EventStore-Client-Go/v4 v4.2.0

@@ -10,7 +10,7 @@ import (
 
 	"github.com/meetingd/meetingd/api"
 	"github.com/meetingd/meetingd/api/intake"
-	"github.com/meetingd/meetingd/domain/domaintest"
+	"github.com/meetingd/meetingd/cometchat/cometchattest"
 )
 
 // downPinger is a readiness check that always fails.
@@ -33,7 +33,7 @@ func TestNewNilLogger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := domaintest.Fixture(t, "meeting_started", domaintest.Vars{"<sessionId>": "v1.us.test.nil-logger"})
+	body := cometchattest.Fixture(t, "meeting_started", cometchattest.Vars{"<sessionId>": "v1.us.test.nil-logger"})
 	for _, tc := range []struct {
 		name string
 		req  *http.Request

@@ -15,7 +15,7 @@ import (
 
 	"github.com/meetingd/meetingd/api"
 	"github.com/meetingd/meetingd/api/intake"
-	"github.com/meetingd/meetingd/domain/domaintest"
+	"github.com/meetingd/meetingd/cometchat/cometchattest"
 )
 
 func TestParseTrustedProxies(t *testing.T) {
@@ -159,7 +159,7 @@ func TestRateLimitBehindTrustedProxy(t *testing.T) {
 			base := serveOn(t, srv, tc.listen)
 			client := &http.Client{Timeout: 30 * time.Second}
 			t.Cleanup(client.CloseIdleConnections)
-			body := domaintest.Fixture(t, "meeting_started", nil)
+			body := cometchattest.Fixture(t, "meeting_started", nil)
 			for i, st := range tc.steps {
 				req := webhookReq(body, hookUser, hookPass)
 				req.URL.Scheme, req.URL.Host, req.RequestURI = "http", strings.TrimPrefix(base, "http://"), ""
