@@ -434,8 +434,9 @@ func (f *Facts) transcript(t TranscriptionGenerated) {
 }
 
 // Ringing actions, in the order that breaks ties between terminal actions
-// reported at the same second (the first wins).
-var ringActions = [...]string{"initiated", "rejected", "busy", "cancelled", "unanswered"}
+// reported at the same second (the first wins). Their names are stored in
+// the facts.
+var ringActions = [...]string{RingInitiated, RingRejected, RingBusy, RingCancelled, RingUnanswered}
 
 const numRingActions = len(ringActions)
 
