@@ -21,8 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meetingd/meetingd/api"
+	"github.com/meetingd/meetingd/cometchat/cometchattest"
 	"github.com/meetingd/meetingd/domain"
-	"github.com/meetingd/meetingd/domain/domaintest"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/eventstore/embedded"
 	"github.com/meetingd/meetingd/intake"
@@ -186,7 +186,7 @@ func getReq(path, token string) *http.Request {
 }
 
 func TestWebhookErrorTable(t *testing.T) {
-	joined := domaintest.Fixture(t, "meeting_participant_joined", nil)
+	joined := cometchattest.Fixture(t, "meeting_participant_joined", nil)
 	tests := []struct {
 		name       string
 		body       []byte
@@ -275,7 +275,7 @@ func TestWebhookDuplicatesAcrossWebhookIDs(t *testing.T) {
 	h := newHarness(t)
 	var ids []string
 	for i, hook := range []string{"wh-a", "wh-b", "wh-a"} {
-		body := domaintest.Fixture(t, "meeting_participant_joined", domaintest.Vars{"<webhookID>": hook})
+		body := cometchattest.Fixture(t, "meeting_participant_joined", cometchattest.Vars{"<webhookID>": hook})
 		status, ans, raw := h.do(t, webhookReq(body, hookUser, hookPass))
 		if status != 200 {
 			t.Fatalf("delivery %d: %d %s", i, status, raw)
@@ -293,7 +293,7 @@ func TestWebhookDuplicatesAcrossWebhookIDs(t *testing.T) {
 func TestWebhookStoreUnavailable(t *testing.T) {
 	h := newHarness(t)
 	h.store.failWith = fmt.Errorf("append: %w: no space left on device", eventstore.ErrUnavailable)
-	status, ans, raw := h.do(t, webhookReq(domaintest.Fixture(t, "meeting_started", nil), hookUser, hookPass))
+	status, ans, raw := h.do(t, webhookReq(cometchattest.Fixture(t, "meeting_started", nil), hookUser, hookPass))
 	if status != 503 || ans["error"] == nil {
 		t.Fatalf("got %d %s, want 503 with an error", status, raw)
 	}
@@ -305,7 +305,7 @@ func TestWebhookStoreUnavailable(t *testing.T) {
 func TestEventsEndpointScopes(t *testing.T) {
 	h := newHarness(t)
 	for _, name := range []string{"meeting_started", "meeting_participant_joined", "meeting_participant_left", "meeting_ended"} {
-		if status, _, raw := h.do(t, webhookReq(domaintest.Fixture(t, name, nil), hookUser, hookPass)); status != 200 {
+		if status, _, raw := h.do(t, webhookReq(cometchattest.Fixture(t, name, nil), hookUser, hookPass)); status != 200 {
 			t.Fatalf("%s: %d %s", name, status, raw)
 		}
 	}
@@ -363,7 +363,7 @@ func TestEventsEndpointScopes(t *testing.T) {
 
 func TestHealthReadyMetrics(t *testing.T) {
 	h := newHarness(t)
-	h.do(t, webhookReq(domaintest.Fixture(t, "meeting_started", nil), hookUser, hookPass))
+	h.do(t, webhookReq(cometchattest.Fixture(t, "meeting_started", nil), hookUser, hookPass))
 	h.do(t, webhookReq([]byte("junk"), hookUser, hookPass))
 	for _, p := range []string{"/healthz", "/readyz"} {
 		if status, _, raw := h.do(t, getReq(p, "")); status != 200 {
@@ -413,7 +413,7 @@ func TestDuplicateStorm(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					body := domaintest.Fixture(t, "meeting_participant_joined", domaintest.Vars{"<webhookID>": fmt.Sprintf("wh-%d", i%3)})
+					body := cometchattest.Fixture(t, "meeting_participant_joined", cometchattest.Vars{"<webhookID>": fmt.Sprintf("wh-%d", i%3)})
 					resp, err := h.send(webhookReq(body, hookUser, hookPass))
 					if err != nil {
 						errs <- err
@@ -458,14 +458,14 @@ func TestEveryFixtureAcceptedAndStored(t *testing.T) {
 	t.Cleanup(func() { _ = st.Close() })
 	// The real clock: the fixtures span 2023 to 2025.
 	h := newHarnessOn(t, st, time.Now)
-	names := domaintest.FixtureNames(t)
+	names := cometchattest.FixtureNames(t)
 	if len(names) < 12 {
 		t.Fatalf("found %d fixtures, want at least 12", len(names))
 	}
 	accepted := map[string]string{} // event id → fixture
 	for i, name := range names {
 		t.Run(name, func(t *testing.T) {
-			body := domaintest.Fixture(t, name, domaintest.Vars{"<sessionId>": fmt.Sprintf("v1.us.fixture.%d", i)})
+			body := cometchattest.Fixture(t, name, cometchattest.Vars{"<sessionId>": fmt.Sprintf("v1.us.fixture.%d", i)})
 			status, ans, raw := h.do(t, webhookReq(body, hookUser, hookPass))
 			if status != 200 || ans["status"] != "accepted" || ans["duplicate"] != false {
 				t.Fatalf("status %d, answer %s; want 200 accepted", status, raw)

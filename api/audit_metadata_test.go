@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/meetingd/meetingd/cometchat/cometchattest"
 	"github.com/meetingd/meetingd/domain"
-	"github.com/meetingd/meetingd/domain/domaintest"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/intake"
 )
@@ -20,7 +20,7 @@ import (
 // reads back as an intake.Metadata.
 func TestEventsEndpointServesEveryWritersMetadata(t *testing.T) {
 	h := newHarness(t)
-	if status, _, raw := h.do(t, webhookReq(domaintest.Fixture(t, "meeting_started", nil), hookUser, hookPass)); status != 200 {
+	if status, _, raw := h.do(t, webhookReq(cometchattest.Fixture(t, "meeting_started", nil), hookUser, hookPass)); status != 200 {
 		t.Fatalf("webhook: %d %s", status, raw)
 	}
 	at := time.Date(2026, 11, 27, 6, 32, 30, 0, time.UTC)

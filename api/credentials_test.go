@@ -9,8 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meetingd/meetingd/api"
+	"github.com/meetingd/meetingd/cometchat/cometchattest"
 	"github.com/meetingd/meetingd/domain"
-	"github.com/meetingd/meetingd/domain/domaintest"
 	"github.com/meetingd/meetingd/intake"
 )
 
@@ -90,7 +90,7 @@ func TestPerAppWebhookCredentials(t *testing.T) {
 	h.store, h.log, h.reg = store, store, reg
 
 	started := func(app, session string) []byte {
-		return domaintest.Fixture(t, "meeting_started", domaintest.Vars{"<appId>": app, "<sessionId>": session})
+		return cometchattest.Fixture(t, "meeting_started", cometchattest.Vars{"<appId>": app, "<sessionId>": session})
 	}
 	unknown := func(app string) []byte {
 		return []byte(`{"trigger":"meeting_renamed","data":{"sessionId":"s-q"},"appId":"` + app + `"}`)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/intake"
 	"github.com/meetingd/meetingd/projections"
@@ -48,7 +48,7 @@ func statusOf(err error) (int, string) {
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr.Status, apiErr.Error()
-	case errors.Is(err, domain.ErrMalformed):
+	case errors.Is(err, cometchat.ErrMalformed):
 		return fiber.StatusBadRequest, err.Error()
 	case errors.Is(err, intake.ErrForeignApp):
 		// The message names the body's app id and the credential's app,

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/meetingd/meetingd/api"
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/eventstore/embedded"
@@ -119,7 +120,7 @@ func TestHostileBodies(t *testing.T) {
 		{"session id over 512 bytes", started("app-1", strings.Repeat("s", 513), 1699990000), 202, "longer"},
 	}
 	h, st := newEmbeddedHarness(t)
-	dec := domain.Decoder{Now: func() time.Time { return hostileNow }}
+	dec := cometchat.Decoder{Now: func() time.Time { return hostileNow }}
 	wantEvents := map[string]domain.Event{} // event id → what the decoder made of the body
 	wantQuarantine := map[string]string{}   // record id → body
 	for _, tc := range tests {

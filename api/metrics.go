@@ -3,6 +3,7 @@ package api
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 )
 
@@ -35,7 +36,7 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 
 // triggerLabel bounds the label's values to the known triggers.
 func triggerLabel(t domain.Trigger) string {
-	for _, known := range domain.Triggers {
+	for _, known := range cometchat.Triggers {
 		if t == known {
 			return string(t)
 		}

@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meetingd/meetingd/api"
-	"github.com/meetingd/meetingd/domain/domaintest"
+	"github.com/meetingd/meetingd/cometchat/cometchattest"
 	"github.com/meetingd/meetingd/intake"
 )
 
@@ -33,7 +33,7 @@ func TestNewNilLogger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := domaintest.Fixture(t, "meeting_started", domaintest.Vars{"<sessionId>": "v1.us.test.nil-logger"})
+	body := cometchattest.Fixture(t, "meeting_started", cometchattest.Vars{"<sessionId>": "v1.us.test.nil-logger"})
 	for _, tc := range []struct {
 		name string
 		req  *http.Request

@@ -15,7 +15,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers/legacy"
 
-	"github.com/meetingd/meetingd/domain/domaintest"
+	"github.com/meetingd/meetingd/cometchat/cometchattest"
 )
 
 func init() {
@@ -93,7 +93,7 @@ func TestOpenAPIResponses(t *testing.T) {
 		t.Fatal(err)
 	}
 	hook := func(body []byte, user, pass string) *http.Request { return webhookReq(body, user, pass) }
-	joined := domaintest.Fixture(t, "meeting_participant_joined", nil)
+	joined := cometchattest.Fixture(t, "meeting_participant_joined", nil)
 	bad := []byte(`{"trigger":"meeting_exploded","data":{"sessionId":"s"},"appId":"app-1"}`)
 	// Events and quarantine have something to list.
 	for _, body := range [][]byte{joined, bad} {

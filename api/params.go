@@ -199,7 +199,7 @@ func parseFormat(v string, acceptsCSV bool) (csv bool, err error) {
 	return false, badParam("format", "must be json or csv")
 }
 
-// parseID validates an identifier with the rules of domain's decoder
+// parseID validates an identifier with the rules the webhook decoder uses
 // (domain.CheckID): a stream identifier (app or session id) follows
 // domain.StreamIDRules (no control or format characters, no path
 // separators), anything else (a participant: a uid or a display name)

@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meetingd/meetingd/api"
-	"github.com/meetingd/meetingd/domain/domaintest"
+	"github.com/meetingd/meetingd/cometchat/cometchattest"
 	"github.com/meetingd/meetingd/intake"
 )
 
@@ -159,7 +159,7 @@ func TestRateLimitBehindTrustedProxy(t *testing.T) {
 			base := serveOn(t, srv, tc.listen)
 			client := &http.Client{Timeout: 30 * time.Second}
 			t.Cleanup(client.CloseIdleConnections)
-			body := domaintest.Fixture(t, "meeting_started", nil)
+			body := cometchattest.Fixture(t, "meeting_started", nil)
 			for i, st := range tc.steps {
 				req := webhookReq(body, hookUser, hookPass)
 				req.URL.Scheme, req.URL.Host, req.RequestURI = "http", strings.TrimPrefix(base, "http://"), ""

@@ -20,7 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meetingd/meetingd/api"
-	"github.com/meetingd/meetingd/domain/domaintest"
+	"github.com/meetingd/meetingd/cometchat/cometchattest"
 	"github.com/meetingd/meetingd/intake"
 )
 
@@ -145,7 +145,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 	h := newConfiguredHarness(t, api.Config{}, &logs)
 	const wrongPass = "wrong-password-zz9"
 	const wrongToken = "guessed-token-abcdefghij"
-	body := domaintest.Fixture(t, "meeting_started", nil)
+	body := cometchattest.Fixture(t, "meeting_started", nil)
 	var reqs []*http.Request
 	for _, cred := range [][2]string{{hookUser, hookPass}, {hookUser, wrongPass}, {"someone", hookPass}, {tokenApp1, tokenAdmin}} {
 		reqs = append(reqs, webhookReq(body, cred[0], cred[1]), webhookReq([]byte("not json"), cred[0], cred[1]))
@@ -190,14 +190,14 @@ func TestWebhookRateLimit(t *testing.T) {
 	// One request per 1000 s with a burst of 1: the second is refused
 	// whatever the machine's speed.
 	h := newConfiguredHarness(t, api.Config{WebhookRate: 0.001}, io.Discard)
-	body := domaintest.Fixture(t, "meeting_started", nil)
+	body := cometchattest.Fixture(t, "meeting_started", nil)
 	status, _, raw := h.do(t, webhookReq(body, hookUser, hookPass))
 	if status != 200 {
 		t.Fatalf("first delivery: %d %s", status, raw)
 	}
 	stored := h.store.appendCount()
 	for i, req := range []*http.Request{
-		webhookReq(domaintest.Fixture(t, "meeting_ended", nil), hookUser, hookPass),
+		webhookReq(cometchattest.Fixture(t, "meeting_ended", nil), hookUser, hookPass),
 		webhookReq(body, hookUser, "wrong"),
 		webhookReq(body, "", ""),
 	} {
@@ -239,7 +239,7 @@ func TestWebhookRateLimitPerClient(t *testing.T) {
 	}).DialContext}}
 	t.Cleanup(other.CloseIdleConnections)
 	post := func(c *http.Client, i int) (int, string) {
-		req := webhookReq(domaintest.Fixture(t, "meeting_participant_joined", domaintest.Vars{"<webhookID>": strconv.Itoa(i)}), hookUser, hookPass)
+		req := webhookReq(cometchattest.Fixture(t, "meeting_participant_joined", cometchattest.Vars{"<webhookID>": strconv.Itoa(i)}), hookUser, hookPass)
 		req.URL.Scheme, req.URL.Host, req.RequestURI = "http", strings.TrimPrefix(h.base, "http://"), ""
 		resp, err := c.Do(req)
 		if err != nil {
@@ -302,7 +302,7 @@ func grepLines(s, sub string) string {
 func TestSlowClientsAreCutOff(t *testing.T) {
 	h := newConfiguredHarness(t, api.Config{ReadTimeout: time.Second, WriteTimeout: time.Second, IdleTimeout: time.Second}, io.Discard)
 	addr := strings.TrimPrefix(h.base, "http://")
-	body := domaintest.Fixture(t, "meeting_started", nil)
+	body := cometchattest.Fixture(t, "meeting_started", nil)
 	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(hookUser+":"+hookPass))
 	head := "POST /webhooks/cometchat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: " + auth +
 		"\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n"
@@ -328,7 +328,7 @@ func TestSlowClientsAreCutOff(t *testing.T) {
 	// Ordinary clients, meanwhile.
 	served := 0
 	for i := 0; i < 20; i++ {
-		req := webhookReq(domaintest.Fixture(t, "meeting_participant_joined", domaintest.Vars{"<webhookID>": strconv.Itoa(i)}), hookUser, hookPass)
+		req := webhookReq(cometchattest.Fixture(t, "meeting_participant_joined", cometchattest.Vars{"<webhookID>": strconv.Itoa(i)}), hookUser, hookPass)
 		if status, _, raw := h.do(t, req); status != 200 {
 			t.Fatalf("ordinary client %d: %d %s", i, status, raw)
 		}

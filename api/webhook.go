@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/google/uuid"
 
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/intake"
@@ -87,7 +88,7 @@ func acceptedAnswer(id uuid.UUID, dup bool) []byte {
 
 func outcomeOf(err error) string {
 	switch {
-	case errors.Is(err, domain.ErrMalformed):
+	case errors.Is(err, cometchat.ErrMalformed):
 		return "rejected"
 	case errors.Is(err, intake.ErrForeignApp):
 		return "forbidden"

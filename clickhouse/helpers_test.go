@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/eventstore/embedded"
@@ -26,16 +27,16 @@ var people = []domain.Occupant{
 // arrives), rejoins, leaves, an end, recordings; some are calls.
 func randomSession(r *rand.Rand, app, session string, t0 int64) []domain.Event {
 	kind := domain.KindMeeting
-	started, joined, left, ended := domain.TriggerMeetingStarted, domain.TriggerMeetingParticipantJoined,
-		domain.TriggerMeetingParticipantLeft, domain.TriggerMeetingEnded
+	started, joined, left, ended := cometchat.TriggerMeetingStarted, cometchat.TriggerMeetingParticipantJoined,
+		cometchat.TriggerMeetingParticipantLeft, cometchat.TriggerMeetingEnded
 	if r.IntN(5) == 0 {
 		kind = domain.KindCall
-		started, joined, left, ended = domain.TriggerCallStarted, domain.TriggerCallParticipantJoined,
-			domain.TriggerCallParticipantLeft, domain.TriggerCallEnded
+		started, joined, left, ended = cometchat.TriggerCallStarted, cometchat.TriggerCallParticipantJoined,
+			cometchat.TriggerCallParticipantLeft, cometchat.TriggerCallEnded
 	}
 	ev := func(trig domain.Trigger, p domain.Payload) domain.Event {
 		k := kind
-		if trig == domain.TriggerRecordingGenerated {
+		if trig == cometchat.TriggerRecordingGenerated {
 			k = ""
 		}
 		return domain.Event{AppID: app, SessionID: session, Kind: k, Trigger: trig, Payload: p}
@@ -65,7 +66,7 @@ func randomSession(r *rand.Rand, app, session string, t0 int64) []domain.Event {
 		out = append(out, ev(ended, domain.SessionEnded{CreatedAt: t0, DestroyedAt: end}))
 	}
 	if r.IntN(3) == 0 {
-		out = append(out, ev(domain.TriggerRecordingGenerated, domain.RecordingGenerated{
+		out = append(out, ev(cometchat.TriggerRecordingGenerated, domain.RecordingGenerated{
 			URL: fmt.Sprintf("https://rec.example/%s/%s.mp4", app, session), StartTime: t0 + 5, Duration: 123.25,
 			RecordingDate: "2026-03-02"}))
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/meetingd/meetingd/clickhouse"
 	"github.com/meetingd/meetingd/clickhouse/clickhousetest"
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/projections"
 )
@@ -34,14 +35,14 @@ func sessionEvents(session string, started, join, end int64, abandoned bool, peo
 	}
 	var out []domain.Event
 	if started > 0 {
-		out = append(out, ev(domain.TriggerMeetingStarted, domain.SessionStarted{CreatedAt: started}))
+		out = append(out, ev(cometchat.TriggerMeetingStarted, domain.SessionStarted{CreatedAt: started}))
 	}
 	for i, o := range people {
 		o.JoinedAt = join + int64(i)
-		out = append(out, ev(domain.TriggerMeetingParticipantJoined, domain.ParticipantJoined{Occupant: o}))
+		out = append(out, ev(cometchat.TriggerMeetingParticipantJoined, domain.ParticipantJoined{Occupant: o}))
 		if end > 0 || abandoned {
 			o.LeftAt = join + 300 + int64(i)*60
-			out = append(out, ev(domain.TriggerMeetingParticipantLeft, domain.ParticipantLeft{Occupant: o}))
+			out = append(out, ev(cometchat.TriggerMeetingParticipantLeft, domain.ParticipantLeft{Occupant: o}))
 		}
 	}
 	if abandoned {
@@ -49,7 +50,7 @@ func sessionEvents(session string, started, join, end int64, abandoned bool, peo
 			LastEventAt: join + 600, DecidedAt: join + 7*3600}})
 	}
 	if end > 0 {
-		out = append(out, ev(domain.TriggerMeetingEnded, domain.SessionEnded{DestroyedAt: end}))
+		out = append(out, ev(cometchat.TriggerMeetingEnded, domain.SessionEnded{DestroyedAt: end}))
 	}
 	return out
 }

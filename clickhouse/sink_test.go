@@ -14,6 +14,7 @@ import (
 
 	"github.com/meetingd/meetingd/clickhouse"
 	"github.com/meetingd/meetingd/clickhouse/clickhousetest"
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/projections"
 )
@@ -216,17 +217,17 @@ func TestSinkRewritesAndTombstones(t *testing.T) {
 	ann := domain.Occupant{Name: "Ann", JoinedAt: t0 + 10}
 	bob := domain.Occupant{Name: "Bob", JoinedAt: t0 + 20}
 	v1 := []domain.Event{ // no meeting_started: started_at is Ann's join
-		ev(domain.TriggerMeetingParticipantJoined, domain.ParticipantJoined{Occupant: ann}),
-		ev(domain.TriggerMeetingParticipantJoined, domain.ParticipantJoined{Occupant: bob}),
+		ev(cometchat.TriggerMeetingParticipantJoined, domain.ParticipantJoined{Occupant: ann}),
+		ev(cometchat.TriggerMeetingParticipantJoined, domain.ParticipantJoined{Occupant: bob}),
 	}
 	// Version 2 has another identity for Bob (his uid arrived) and an earlier start.
 	bobUID := bob
 	bobUID.UID = "u-bob"
 	v2 := []domain.Event{
-		ev(domain.TriggerMeetingStarted, domain.SessionStarted{CreatedAt: t0}),
-		ev(domain.TriggerMeetingParticipantJoined, domain.ParticipantJoined{Occupant: ann}),
-		ev(domain.TriggerMeetingParticipantJoined, domain.ParticipantJoined{Occupant: bobUID}),
-		ev(domain.TriggerMeetingEnded, domain.SessionEnded{CreatedAt: t0, DestroyedAt: t0 + 600}),
+		ev(cometchat.TriggerMeetingStarted, domain.SessionStarted{CreatedAt: t0}),
+		ev(cometchat.TriggerMeetingParticipantJoined, domain.ParticipantJoined{Occupant: ann}),
+		ev(cometchat.TriggerMeetingParticipantJoined, domain.ParticipantJoined{Occupant: bobUID}),
+		ev(cometchat.TriggerMeetingEnded, domain.SessionEnded{CreatedAt: t0, DestroyedAt: t0 + 600}),
 	}
 	count := func(view string) (n uint64) {
 		t.Helper()

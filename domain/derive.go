@@ -11,23 +11,23 @@ import (
 // facts (no clock): the same facts always give the same Meeting. The rules,
 // beyond API.md's "Report semantics (exact)":
 //
-// Kind: "call" if any event said call (ringing events, call_* triggers, or a
-// payload type "call"), else "meeting" (also when only recordings are known).
+// Kind: "call" if any event said call (ringing events, or an event of
+// Kind "call"), else "meeting" (also when only recordings are known).
 //
 // Status, first match wins:
-//   - "ended" when a meeting_ended/call_ended was seen; ended_at is its
+//   - "ended" when a SessionEnded was seen; ended_at is its
 //     destroyed_at (the latest, if several disagree);
-//   - "ended" when the Calls REST API (SessionReconciled) gave an endedAt;
-//     ended_at is that (the latest). A webhook's destroyed_at wins over it;
-//   - "ended" for a call that was never answered (no call_started, no
+//   - "ended" when the Calls REST API (SessionReconciled) gave an end;
+//     ended_at is that (the latest). A SessionEnded's destroyed_at wins over it;
+//   - "ended" for a call that was never answered (no SessionStarted, no
 //     participant interval) and whose ringing reached rejected, busy,
 //     cancelled or unanswered: it ends when ringing ended (the latest such
 //     action), and started_at is the same instant, so its duration is 0 like
 //     every missed call's (the ringing time is not call time, as for answered
-//     calls, whose started_at is call_started's). initiated_at tells when it
+//     calls, whose started_at is their SessionStarted's). initiated_at tells when it
 //     was placed;
 //   - "abandoned" when a SessionAbandoned was seen whose LastEventAt is not
-//     older than the newest CometChat timestamp of the session: an event that
+//     older than the newest provider timestamp of the session: an event that
 //     happened after the abandonment decision's horizon proves the session
 //     was still alive, and the meeting is live again until the stale-meeting
 //     job decides anew. Any end above supersedes abandonment. An abandoned
@@ -35,31 +35,31 @@ import (
 //     interval);
 //   - "live" otherwise: ended_at is null.
 //
-// started_at, first known of: the earliest meeting_started/call_started
-// created_at; the REST API's startedAt; the earliest meeting_ended created_at;
+// started_at, first known of: the earliest SessionStarted
+// created_at; the REST API's startedAt; the earliest SessionEnded created_at;
 // the earliest joined_at; for a missed call, when ringing ended; the earliest
-// ringing time; the earliest CometChat timestamp of any kind. Times are never
+// ringing time; the earliest provider timestamp of any kind. Times are never
 // the arrival time.
 //
 // duration_seconds = ended_at − started_at, at least 0. While live, the
-// meeting is measured up to its newest CometChat timestamp (last_event_at):
+// meeting is measured up to its newest provider timestamp (last_event_at):
 // duration_seconds = last_event_at − started_at, and open intervals count up
 // to last_event_at, so that attended_seconds ≤ duration_seconds and the ratio
 // means something; both grow as events arrive.
 //
 // Participants: one row per identity with at least one interval. Intervals
-// are shown as CometChat reported them (not clipped); an open one shows
+// are shown as the provider reported them (not clipped); an open one shows
 // left_at null while live and the meeting's end once ended or abandoned.
 // attended_seconds is the union of the intervals, open ones closed as above,
 // clipped to [started_at, ended_at]. join_count counts distinct intervals,
 // also those outside the meeting. first_joined_at is the earliest joined_at;
 // last_left_at is the latest left_at (open intervals closed at the end), null
 // while the participant is present in a live meeting. name is the name with
-// the newest CometChat timestamp (join: joined_at; leave and all_occupants:
+// the newest provider timestamp (join: joined_at; leave and all_occupants:
 // left_at), ties to the lexicographically greatest. platform and sdk come
-// together from the newest join that sent initial_config. audio_only is true
-// when every report that carried a flag (occupant audio_call,
-// initial_config.is_audio_only) said audio-only, false if any said otherwise,
+// together from the newest join that sent client information. audio_only is true
+// when every report that carried a flag (Occupant.AudioOnly,
+// ClientInfo.AudioOnly) said audio-only, false if any said otherwise,
 // absent if none carried one. Rows are sorted by first_joined_at, then
 // participant.
 //
@@ -69,13 +69,13 @@ import (
 // overlap, a zero-length interval counts for nothing. While live, a
 // participant still present counts (their interval is open-ended).
 //
-// Calls: outcome is "answered" when the call started (call_started, the REST
+// Calls: outcome is "answered" when the call started (a SessionStarted, the REST
 // API's startedAt or any participant interval); else the ringing action with
 // the latest time among rejected, busy, cancelled, unanswered (ties in that
-// order); else "answered" if the call ended (call_ended or the REST API's
-// endedAt); else "initiated" if call_initiated was seen; else none.
+// order); else "answered" if the call ended (a SessionEnded or the REST
+// API's end); else "initiated" if the initiated step was seen; else none.
 // initiator, initiator_name, receiver, receiver_type and media come from the
-// ringing events, call_initiated's first; initiated_at is the earliest
+// ringing events, the initiated step's first; initiated_at is the earliest
 // ringing time (initiatedAt, else sentAt).
 //
 // Recordings and transcriptions are listed once per URL, sorted by start time

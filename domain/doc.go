@@ -1,7 +1,18 @@
-// Package domain holds meetingd's business model: CometChat's calls-webhook
-// payloads and their tolerant decoding, the typed events stored in the log
-// (with stable, versioned type names), the content-based dedupe key and event
-// ID, and the pure fold from a session's events to the Meeting read model.
+// Package domain is meetingd's provider-neutral model: the typed events
+// stored in the log (with stable, versioned type names), the content-based
+// dedupe key and event ID, the stream names, the rules for identifiers, and
+// the pure fold from a session's events to its Facts and the derived Meeting.
+//
+// It knows no provider's wire format: package cometchat decodes CometChat's
+// webhooks and Calls REST API answers into these events. What the provider
+// calls a notification is carried as an opaque Trigger, stored and keyed,
+// never interpreted; where the fold needs a meaning (the steps of a ringing
+// call), the domain names it (RingInitiated, RingBusy, …).
+//
+// Guarantees: folding any permutation of a session's events, with
+// duplicates, gives the same Meeting; Key and EventID of an event never
+// change (they are stored in the log); the stored forms of events and facts
+// are byte-stable.
 //
 // It imports nothing from infrastructure; time is injected by callers.
 package domain

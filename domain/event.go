@@ -8,8 +8,8 @@ import (
 	gojson "github.com/goccy/go-json"
 )
 
-// Kind tells a meeting (CometChat "meet" sessions) from a call (the ringing
-// flow and "call" sessions).
+// Kind tells a meeting (a session of people meeting) from a call (a session
+// that began by ringing someone, and the ringing itself).
 type Kind string
 
 const (
@@ -17,35 +17,12 @@ const (
 	KindCall    Kind = "call"
 )
 
-// Trigger is CometChat's webhook trigger name.
+// Trigger is the provider's own name for the notification an event was
+// decoded from (for CometChat, its webhook trigger: see package cometchat).
+// The domain never interprets it: it is stored with the event and is part of
+// the event's dedupe key, so that two notifications the provider tells apart
+// are never merged. meetingd's own events carry none.
 type Trigger string
-
-// The triggers meetingd understands.
-const (
-	TriggerMeetingStarted           Trigger = "meeting_started"
-	TriggerMeetingParticipantJoined Trigger = "meeting_participant_joined"
-	TriggerMeetingParticipantLeft   Trigger = "meeting_participant_left"
-	TriggerMeetingEnded             Trigger = "meeting_ended"
-	TriggerRecordingGenerated       Trigger = "recording_generated"
-	TriggerTranscriptionGenerated   Trigger = "transcription_generated"
-	TriggerCallInitiated            Trigger = "call_initiated"
-	TriggerCallStarted              Trigger = "call_started"
-	TriggerCallParticipantJoined    Trigger = "call_participant_joined"
-	TriggerCallParticipantLeft      Trigger = "call_participant_left"
-	TriggerCallEnded                Trigger = "call_ended"
-	TriggerCallBusy                 Trigger = "call_busy"
-	TriggerCallCancelled            Trigger = "call_cancelled"
-	TriggerCallRejected             Trigger = "call_rejected"
-	TriggerCallUnanswered           Trigger = "call_unanswered"
-)
-
-// Triggers lists every understood trigger, in documentation order.
-var Triggers = []Trigger{
-	TriggerMeetingStarted, TriggerMeetingParticipantJoined, TriggerMeetingParticipantLeft, TriggerMeetingEnded,
-	TriggerRecordingGenerated, TriggerCallInitiated, TriggerCallStarted, TriggerCallParticipantJoined,
-	TriggerCallParticipantLeft, TriggerCallEnded, TriggerCallBusy, TriggerCallCancelled, TriggerCallRejected,
-	TriggerCallUnanswered, TriggerTranscriptionGenerated,
-}
 
 // Stable, versioned event type names. They are part of the stored log: never
 // rename one; add a .v2 beside it instead.
@@ -69,28 +46,29 @@ const (
 type Event struct {
 	AppID     string `json:"app_id"`
 	SessionID string `json:"session_id"`
-	// Kind is empty when the trigger does not say (recordings, transcriptions).
-	Kind    Kind    `json:"kind,omitempty"`
+	// Kind is empty when the provider does not say (recordings, transcriptions).
+	Kind Kind `json:"kind,omitempty"`
+	// Trigger is the provider's name of the notification (opaque, see Trigger).
 	Trigger Trigger `json:"trigger"`
 	// Payload is one of the payload types of this package.
 	Payload Payload `json:"-"`
 }
 
-// Payload is the trigger-specific part of an Event.
+// Payload is the type-specific part of an Event.
 type Payload interface {
 	// EventType returns the stable, versioned type name.
 	EventType() string
 }
 
-// Occupant is a participant's presence as CometChat reports it.
+// Occupant is a participant's presence as the provider reports it.
 type Occupant struct {
-	// UID is CometChat's user id; webhooks rarely carry it.
+	// UID is the provider's user id; often absent.
 	UID  string `json:"uid,omitempty"`
 	Name string `json:"name"`
 	// JoinedAt and LeftAt are Unix seconds; LeftAt is 0 while the interval is open.
 	JoinedAt int64 `json:"joined_at"`
 	LeftAt   int64 `json:"left_at,omitempty"`
-	// AudioOnly is CometChat's "audio_call", when sent.
+	// AudioOnly is whether the provider said audio-only, when it said.
 	AudioOnly *bool `json:"audio_only,omitempty"`
 }
 
@@ -102,7 +80,8 @@ func (o Occupant) Identity() string {
 	return o.Name
 }
 
-// ClientInfo is the part of CometChat's initial_config that reports show.
+// ClientInfo is what the provider told of a participant's client that
+// reports show.
 type ClientInfo struct {
 	Platform    string `json:"platform,omitempty"`
 	SDK         string `json:"sdk,omitempty"`
@@ -111,23 +90,24 @@ type ClientInfo struct {
 	AudioOnly   *bool  `json:"audio_only,omitempty"`
 }
 
-// SessionStarted is meeting_started or call_started.
+// SessionStarted: the session began.
 type SessionStarted struct {
 	CreatedAt int64 `json:"created_at"`
 }
 
-// ParticipantJoined is *_participant_joined: an open interval.
+// ParticipantJoined: a participant joined (an open interval).
 type ParticipantJoined struct {
 	Occupant Occupant    `json:"occupant"`
 	Client   *ClientInfo `json:"client,omitempty"`
 }
 
-// ParticipantLeft is *_participant_left: a closed interval.
+// ParticipantLeft: a participant left (a closed interval).
 type ParticipantLeft struct {
 	Occupant Occupant `json:"occupant"`
 }
 
-// SessionEnded is meeting_ended or call_ended.
+// SessionEnded: the session ended, with who was in it when the
+// provider says.
 type SessionEnded struct {
 	CreatedAt    int64      `json:"created_at,omitempty"`
 	DestroyedAt  int64      `json:"destroyed_at"`
@@ -153,10 +133,21 @@ type TranscriptionGenerated struct {
 	TranscriptDate string `json:"transcript_date,omitempty"`
 }
 
-// CallRinging is one step of the ringing flow: call_initiated, call_busy,
-// call_cancelled, call_rejected or call_unanswered.
+// The steps of the ringing flow (CallRinging.Action). The fold reads a
+// call's outcome from them; a provider decoder maps its own names to them.
+const (
+	RingInitiated  = "initiated"
+	RingBusy       = "busy"
+	RingCancelled  = "cancelled"
+	RingRejected   = "rejected"
+	RingUnanswered = "unanswered"
+)
+
+// CallRinging is one step of the ringing flow, before anyone answers or
+// after nobody did.
 type CallRinging struct {
-	// Action is CometChat's data.action: initiated, busy, cancelled, rejected, unanswered.
+	// Action is the step: RingInitiated, RingBusy, RingCancelled,
+	// RingRejected or RingUnanswered.
 	Action         string `json:"action"`
 	CallID         string `json:"call_id"`
 	ConversationID string `json:"conversation_id,omitempty"`

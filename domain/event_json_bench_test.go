@@ -3,8 +3,9 @@ package domain_test
 import (
 	"testing"
 
+	"github.com/meetingd/meetingd/cometchat"
+	"github.com/meetingd/meetingd/cometchat/cometchattest"
 	"github.com/meetingd/meetingd/domain"
-	"github.com/meetingd/meetingd/domain/domaintest"
 )
 
 // BenchmarkMarshal encodes the event of every CometChat fixture in turn
@@ -12,8 +13,8 @@ import (
 // implementation Marshal replaced (the baseline) and fast is Marshal.
 func BenchmarkMarshal(b *testing.B) {
 	var events []domain.Event
-	for _, name := range domaintest.FixtureNames(b) {
-		wh, err := domain.Decoder{}.Decode(domaintest.Fixture(b, name, nil))
+	for _, name := range cometchattest.FixtureNames(b) {
+		wh, err := cometchat.Decoder{}.Decode(cometchattest.Fixture(b, name, nil))
 		if err != nil {
 			b.Fatalf("%s: %v", name, err)
 		}

@@ -8,8 +8,9 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/meetingd/meetingd/cometchat"
+	"github.com/meetingd/meetingd/cometchat/cometchattest"
 	"github.com/meetingd/meetingd/domain"
-	"github.com/meetingd/meetingd/domain/domaintest"
 )
 
 // checkMarshal fails unless Event.Marshal writes the bytes (or returns the
@@ -120,13 +121,13 @@ func (foreignPayload) EventType() string { return "test.foreign.v1" }
 // default placeholder values and with ones that need escaping, and checks
 // that the stored form is encoding/json's.
 func TestMarshalFixtures(t *testing.T) {
-	varsets := []domaintest.Vars{
+	varsets := []cometchattest.Vars{
 		nil,
 		{"<appId>": `app<&>"é`, "<sessionId>": "v1.eu.sess\u2028ion-é😀", "<region>": "eu"},
 	}
-	for _, name := range domaintest.FixtureNames(t) {
+	for _, name := range cometchattest.FixtureNames(t) {
 		for i, vars := range varsets {
-			wh, err := domain.Decoder{}.Decode(domaintest.Fixture(t, name, vars))
+			wh, err := cometchat.Decoder{}.Decode(cometchattest.Fixture(t, name, vars))
 			if err != nil {
 				t.Fatalf("%s (vars %d): Decode: %v", name, i, err)
 			}

@@ -22,12 +22,12 @@ import (
 //   - intervals, keyed by (participant identity, joined_at): left_at is the
 //     maximum seen, 0 meaning open, so a closed copy replaces an open one and
 //     of two closed copies the later left_at wins;
-//   - per participant: the display name with the newest CometChat timestamp
+//   - per participant: the display name with the newest provider timestamp
 //     (ties: the lexicographically greatest name), platform and SDK of the
-//     newest join that sent initial_config (ties: the greatest pair), and
+//     newest join that sent client information (ties: the greatest pair), and
 //     whether any report said audio-only and whether any said not;
-//   - start: the earliest meeting_started/call_started created_at;
-//     end: the earliest meeting_ended created_at and the latest destroyed_at;
+//   - start: the earliest SessionStarted created_at;
+//     end: the earliest SessionEnded created_at and the latest destroyed_at;
 //     the REST API's earliest startedAt and latest endedAt, kept apart;
 //   - abandonment: whether any SessionAbandoned was seen and its latest
 //     LastEventAt;
@@ -434,8 +434,9 @@ func (f *Facts) transcript(t TranscriptionGenerated) {
 }
 
 // Ringing actions, in the order that breaks ties between terminal actions
-// reported at the same second (the first wins).
-var ringActions = [...]string{"initiated", "rejected", "busy", "cancelled", "unanswered"}
+// reported at the same second (the first wins). Their names are stored in
+// the facts.
+var ringActions = [...]string{RingInitiated, RingRejected, RingBusy, RingCancelled, RingUnanswered}
 
 const numRingActions = len(ringActions)
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 )
 
@@ -16,27 +17,27 @@ func benchSession(participants, rejoins int) []domain.Event {
 		return domain.Event{AppID: "app-bench", SessionID: "v1.us.bench.session", Kind: kind, Trigger: trig, Payload: p}
 	}
 	no := false
-	events := []domain.Event{ev(domain.KindMeeting, domain.TriggerMeetingStarted, domain.SessionStarted{CreatedAt: propT0})}
+	events := []domain.Event{ev(domain.KindMeeting, cometchat.TriggerMeetingStarted, domain.SessionStarted{CreatedAt: propT0})}
 	var all []domain.Occupant
 	for p := range participants {
 		name := fmt.Sprintf("Participant %03d", p)
 		for r := range rejoins {
 			j := propT0 + int64(p) + int64(r)*600
 			o := domain.Occupant{Name: name, JoinedAt: j, AudioOnly: &no}
-			events = append(events, ev(domain.KindMeeting, domain.TriggerMeetingParticipantJoined, domain.ParticipantJoined{
+			events = append(events, ev(domain.KindMeeting, cometchat.TriggerMeetingParticipantJoined, domain.ParticipantJoined{
 				Occupant: o, Client: &domain.ClientInfo{Platform: "web", SDK: "react", AudioOnly: &no},
 			}))
 			o.LeftAt = j + 500
-			events = append(events, ev(domain.KindMeeting, domain.TriggerMeetingParticipantLeft, domain.ParticipantLeft{Occupant: o}))
+			events = append(events, ev(domain.KindMeeting, cometchat.TriggerMeetingParticipantLeft, domain.ParticipantLeft{Occupant: o}))
 			all = append(all, o)
 		}
 	}
 	events = append(events,
-		ev(domain.KindMeeting, domain.TriggerMeetingEnded, domain.SessionEnded{
+		ev(domain.KindMeeting, cometchat.TriggerMeetingEnded, domain.SessionEnded{
 			CreatedAt: propT0, DestroyedAt: propT0 + int64(rejoins)*600, AllOccupants: all}),
-		ev("", domain.TriggerRecordingGenerated, domain.RecordingGenerated{URL: "https://r.test/1.mp4", StartTime: propT0 + 5, Duration: 1200.5}),
-		ev("", domain.TriggerRecordingGenerated, domain.RecordingGenerated{URL: "https://r.test/2.mp4", StartTime: propT0 + 1300, Duration: 600}),
-		ev("", domain.TriggerTranscriptionGenerated, domain.TranscriptionGenerated{URL: "https://r.test/t.json", StartTime: propT0 + 5, EndTime: propT0 + 1800}),
+		ev("", cometchat.TriggerRecordingGenerated, domain.RecordingGenerated{URL: "https://r.test/1.mp4", StartTime: propT0 + 5, Duration: 1200.5}),
+		ev("", cometchat.TriggerRecordingGenerated, domain.RecordingGenerated{URL: "https://r.test/2.mp4", StartTime: propT0 + 1300, Duration: 600}),
+		ev("", cometchat.TriggerTranscriptionGenerated, domain.TranscriptionGenerated{URL: "https://r.test/t.json", StartTime: propT0 + 5, EndTime: propT0 + 1800}),
 	)
 	return events
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 )
 
@@ -78,14 +79,14 @@ func randomSession(rng *rand.Rand, n int) []domain.Event {
 					AudioOnly: optBool(),
 				}
 			}
-			events = append(events, ev(kind, domain.TriggerMeetingParticipantJoined, domain.ParticipantJoined{Occupant: j, Client: client}))
+			events = append(events, ev(kind, cometchat.TriggerMeetingParticipantJoined, domain.ParticipantJoined{Occupant: j, Client: client}))
 		}
 		if o.LeftAt != 0 && rng.IntN(3) > 0 { // the leave webhook, possibly lost
-			events = append(events, ev(kind, domain.TriggerMeetingParticipantLeft, domain.ParticipantLeft{Occupant: renamed(o)}))
+			events = append(events, ev(kind, cometchat.TriggerMeetingParticipantLeft, domain.ParticipantLeft{Occupant: renamed(o)}))
 		}
 	}
 	for range starts {
-		events = append(events, ev(kind, domain.TriggerMeetingStarted, domain.SessionStarted{CreatedAt: ts(60)}))
+		events = append(events, ev(kind, cometchat.TriggerMeetingStarted, domain.SessionStarted{CreatedAt: ts(60)}))
 	}
 	for range ends {
 		end := domain.SessionEnded{CreatedAt: ts(60), DestroyedAt: propT0 + 200 + rng.Int64N(400)}
@@ -97,18 +98,18 @@ func randomSession(rng *rand.Rand, n int) []domain.Event {
 				end.AllOccupants = append(end.AllOccupants, renamed(o))
 			}
 		}
-		events = append(events, ev(kind, domain.TriggerMeetingEnded, end))
+		events = append(events, ev(kind, cometchat.TriggerMeetingEnded, end))
 	}
 	urls := []string{"https://r.test/1.mp4", "https://r.test/2.mp4"}
 	for range rng.IntN(4) {
 		r := domain.RecordingGenerated{URL: urls[rng.IntN(2)], StartTime: ts(4), Duration: float64(rng.IntN(4)) / 4,
 			RecordingDate: []string{"", "2023-10-10"}[rng.IntN(2)]}
-		events = append(events, ev("", domain.TriggerRecordingGenerated, r))
+		events = append(events, ev("", cometchat.TriggerRecordingGenerated, r))
 	}
 	for range rng.IntN(3) {
 		t := domain.TranscriptionGenerated{TID: []string{"", "t1"}[rng.IntN(2)], URL: urls[rng.IntN(2)] + ".txt",
 			StartTime: ts(4), EndTime: propT0 + 600 + rng.Int64N(3)}
-		events = append(events, ev("", domain.TriggerTranscriptionGenerated, t))
+		events = append(events, ev("", cometchat.TriggerTranscriptionGenerated, t))
 	}
 	if kind == domain.KindCall {
 		actions := []string{"initiated", "rejected", "busy", "cancelled", "unanswered"}
@@ -148,7 +149,7 @@ func randomSession(rng *rand.Rand, n int) []domain.Event {
 		events = append(events, ev(kind, "", rec))
 	}
 	if len(events) == 0 {
-		events = append(events, ev(kind, domain.TriggerMeetingStarted, domain.SessionStarted{CreatedAt: propT0}))
+		events = append(events, ev(kind, cometchat.TriggerMeetingStarted, domain.SessionStarted{CreatedAt: propT0}))
 	}
 	return events
 }
@@ -352,7 +353,7 @@ func newestTimestamp(ev domain.Event) int64 {
 func TestFactsOtherSession(t *testing.T) {
 	f := domain.NewFacts("app", "s1")
 	other := domain.Event{AppID: "app", SessionID: "s2", Kind: domain.KindMeeting,
-		Trigger: domain.TriggerMeetingStarted, Payload: domain.SessionStarted{CreatedAt: propT0}}
+		Trigger: cometchat.TriggerMeetingStarted, Payload: domain.SessionStarted{CreatedAt: propT0}}
 	if f.Apply(other) {
 		t.Fatal("Apply took an event of another session")
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 )
 
@@ -17,7 +18,7 @@ func tEvent(kind domain.Kind, trig domain.Trigger, p domain.Payload) domain.Even
 }
 
 func tStart(at int64) domain.Event {
-	return tEvent(domain.KindMeeting, domain.TriggerMeetingStarted, domain.SessionStarted{CreatedAt: propT0 + at})
+	return tEvent(domain.KindMeeting, cometchat.TriggerMeetingStarted, domain.SessionStarted{CreatedAt: propT0 + at})
 }
 
 func tOcc(name string, j, l int64) domain.Occupant {
@@ -29,15 +30,15 @@ func tOcc(name string, j, l int64) domain.Occupant {
 }
 
 func tJoin(name string, j int64) domain.Event {
-	return tEvent(domain.KindMeeting, domain.TriggerMeetingParticipantJoined, domain.ParticipantJoined{Occupant: tOcc(name, j, -1)})
+	return tEvent(domain.KindMeeting, cometchat.TriggerMeetingParticipantJoined, domain.ParticipantJoined{Occupant: tOcc(name, j, -1)})
 }
 
 func tLeave(name string, j, l int64) domain.Event {
-	return tEvent(domain.KindMeeting, domain.TriggerMeetingParticipantLeft, domain.ParticipantLeft{Occupant: tOcc(name, j, l)})
+	return tEvent(domain.KindMeeting, cometchat.TriggerMeetingParticipantLeft, domain.ParticipantLeft{Occupant: tOcc(name, j, l)})
 }
 
 func tEnd(created, destroyed int64, occ ...domain.Occupant) domain.Event {
-	return tEvent(domain.KindMeeting, domain.TriggerMeetingEnded,
+	return tEvent(domain.KindMeeting, cometchat.TriggerMeetingEnded,
 		domain.SessionEnded{CreatedAt: propT0 + created, DestroyedAt: propT0 + destroyed, AllOccupants: occ})
 }
 
@@ -211,10 +212,10 @@ func TestFoldAttendanceRatio(t *testing.T) {
 }
 
 func TestFoldStatusAndOutcome(t *testing.T) {
-	callStarted := tEvent(domain.KindCall, domain.TriggerCallStarted, domain.SessionStarted{CreatedAt: propT0 + 8})
-	callJoined := tEvent(domain.KindCall, domain.TriggerCallParticipantJoined, domain.ParticipantJoined{Occupant: tOcc("a", 9, -1)})
-	callEnded := tEvent(domain.KindCall, domain.TriggerCallEnded, domain.SessionEnded{DestroyedAt: propT0 + 30})
-	recording := tEvent("", domain.TriggerRecordingGenerated, domain.RecordingGenerated{URL: "https://r.test/1", StartTime: propT0 + 40, Duration: 2})
+	callStarted := tEvent(domain.KindCall, cometchat.TriggerCallStarted, domain.SessionStarted{CreatedAt: propT0 + 8})
+	callJoined := tEvent(domain.KindCall, cometchat.TriggerCallParticipantJoined, domain.ParticipantJoined{Occupant: tOcc("a", 9, -1)})
+	callEnded := tEvent(domain.KindCall, cometchat.TriggerCallEnded, domain.SessionEnded{DestroyedAt: propT0 + 30})
+	recording := tEvent("", cometchat.TriggerRecordingGenerated, domain.RecordingGenerated{URL: "https://r.test/1", StartTime: propT0 + 40, Duration: 2})
 	tests := []struct {
 		name     string
 		events   []domain.Event
@@ -274,7 +275,7 @@ func TestFoldParticipantAttributes(t *testing.T) {
 	yes, no := true, false
 	joinWith := func(uid, name string, j int64, audio *bool, client *domain.ClientInfo) domain.Event {
 		o := domain.Occupant{UID: uid, Name: name, JoinedAt: propT0 + j, AudioOnly: audio}
-		return tEvent(domain.KindMeeting, domain.TriggerMeetingParticipantJoined, domain.ParticipantJoined{Occupant: o, Client: client})
+		return tEvent(domain.KindMeeting, cometchat.TriggerMeetingParticipantJoined, domain.ParticipantJoined{Occupant: o, Client: client})
 	}
 	t.Run("name tie in the same second", func(t *testing.T) {
 		for _, evs := range [][]domain.Event{
@@ -287,7 +288,7 @@ func TestFoldParticipantAttributes(t *testing.T) {
 		}
 	})
 	t.Run("a leave names at its left_at", func(t *testing.T) {
-		leave := tEvent(domain.KindMeeting, domain.TriggerMeetingParticipantLeft,
+		leave := tEvent(domain.KindMeeting, cometchat.TriggerMeetingParticipantLeft,
 			domain.ParticipantLeft{Occupant: domain.Occupant{UID: "u", Name: "Late", JoinedAt: propT0, LeftAt: propT0 + 50}})
 		if got := tMeeting(leave, joinWith("u", "Early", 30, nil, nil)).Participants[0].Name; got != "Late" {
 			t.Fatalf("name %q, want Late", got)
@@ -346,7 +347,7 @@ func TestFoldParticipantAttributes(t *testing.T) {
 
 func TestFoldRecordingsAndTranscripts(t *testing.T) {
 	rec := func(url string, start int64, dur float64) domain.Event {
-		return tEvent("", domain.TriggerRecordingGenerated, domain.RecordingGenerated{URL: url, StartTime: start, Duration: dur})
+		return tEvent("", cometchat.TriggerRecordingGenerated, domain.RecordingGenerated{URL: url, StartTime: start, Duration: dur})
 	}
 	reconciled := tEvent("", "", domain.SessionReconciled{FetchedAt: propT0 + 9000,
 		Recordings: []domain.RecordingGenerated{{URL: "https://r/b", StartTime: propT0 + 1, Duration: 99}}})

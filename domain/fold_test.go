@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 )
 
@@ -45,8 +46,8 @@ func readSession(t testing.TB, path string) []domain.Event {
 		if own.Type != "" {
 			ev, err = domain.Unmarshal(own.Type, own.Data)
 		} else {
-			var wh domain.Webhook
-			wh, err = domain.Decoder{}.Decode(line)
+			var wh cometchat.Webhook
+			wh, err = cometchat.Decoder{}.Decode(line)
 			ev = wh.Event
 		}
 		if err != nil {

@@ -62,9 +62,11 @@ func keyEvents(app, session, s1, s2 string, n1, n2 int64) []Event {
 		SessionReconciled{FetchedAt: n2},
 		nil,
 	}
+	// Opaque provider triggers: any text, also none and the key's separator.
+	triggers := []Trigger{"started", "joined", "", "a|b", `"q"`, "é", Trigger(s1)}
 	var out []Event
 	for i, p := range payloads {
-		out = append(out, Event{AppID: app, SessionID: session, Trigger: Triggers[i%len(Triggers)], Payload: p})
+		out = append(out, Event{AppID: app, SessionID: session, Trigger: triggers[i%len(triggers)], Payload: p})
 	}
 	return out
 }

@@ -8,8 +8,8 @@ type Status string
 const (
 	// StatusLive: no end is known yet.
 	StatusLive Status = "live"
-	// StatusEnded: CometChat said the session ended (meeting_ended/call_ended,
-	// or the Calls REST API's endedAt), or a ringing call ended unanswered.
+	// StatusEnded: the provider said the session ended (a SessionEnded,
+	// or a SessionReconciled with an end), or a ringing call ended unanswered.
 	StatusEnded Status = "ended"
 	// StatusAbandoned: meetingd gave up waiting for the end (SessionAbandoned).
 	StatusAbandoned Status = "abandoned"

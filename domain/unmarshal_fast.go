@@ -3,6 +3,7 @@ package domain
 import (
 	"bytes"
 	"unicode/utf8"
+	"unique"
 )
 
 // unmarshalFast decodes the stored form that Event.Marshal writes
@@ -256,14 +257,11 @@ func kindOf(raw []byte) Kind {
 	return Kind(raw)
 }
 
-// triggerOf returns the trigger named raw, without allocating for the known ones.
+// triggerOf returns the trigger named raw (opaque to the domain), interned
+// (unique.Make): a log holds few distinct triggers, so reading one allocates
+// nothing once it has been seen.
 func triggerOf(raw []byte) Trigger {
-	for _, t := range Triggers {
-		if string(raw) == string(t) {
-			return t
-		}
-	}
-	return Trigger(raw)
+	return Trigger(unique.Make(string(raw)).Value())
 }
 
 // str reads a string without escapes or control characters whose bytes are

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meetingd/meetingd/cometchat"
+	"github.com/meetingd/meetingd/cometchat/cometchattest"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/internal/eventgen"
 )
@@ -34,9 +36,9 @@ type stored struct {
 func storedForms(tb testing.TB, corpusEvents int) []stored {
 	tb.Helper()
 	var events []domain.Event
-	fixtures := loadFixtures(tb)
+	fixtures := cometchattest.Webhooks(tb)
 	for _, name := range slices.Sorted(maps.Keys(fixtures)) {
-		wh, err := domain.Decoder{}.Decode(fixtures[name])
+		wh, err := cometchat.Decoder{}.Decode(fixtures[name])
 		if err != nil {
 			continue // the error fixtures
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 )
 
@@ -33,8 +34,8 @@ func FuzzUnmarshal(f *testing.F) {
 	f.Add(uint8(0), []byte(`{"v":1,"app_id":"a","session_id":"s","people":{"ana":{"intervals":[[1700000000,1700000600]]}}}`))
 	f.Add(uint8(0), []byte(`{"v":1,"app_id":"a","session_id":"s","started_at":9223372036854775807,"last_at":-9223372036854775808}`))
 	facts := domain.NewFacts("a", "s")
-	facts.Apply(domain.Event{AppID: "a", SessionID: "s", Kind: domain.KindMeeting, Trigger: domain.TriggerMeetingStarted, Payload: domain.SessionStarted{CreatedAt: 1700000000}})
-	facts.Apply(domain.Event{AppID: "a", SessionID: "s", Kind: domain.KindMeeting, Trigger: domain.TriggerMeetingParticipantJoined,
+	facts.Apply(domain.Event{AppID: "a", SessionID: "s", Kind: domain.KindMeeting, Trigger: cometchat.TriggerMeetingStarted, Payload: domain.SessionStarted{CreatedAt: 1700000000}})
+	facts.Apply(domain.Event{AppID: "a", SessionID: "s", Kind: domain.KindMeeting, Trigger: cometchat.TriggerMeetingParticipantJoined,
 		Payload: domain.ParticipantJoined{Occupant: domain.Occupant{Name: "ana", JoinedAt: 1700000010}}})
 	if b, err := json.Marshal(facts); err == nil {
 		f.Add(uint8(0), b)

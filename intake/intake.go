@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 )
@@ -162,7 +163,7 @@ type Service struct {
 	cfg   Config
 	log   *slog.Logger
 	store Appender
-	dec   domain.Decoder
+	dec   cometchat.Decoder
 	// sessions appends the session events, holding each session to
 	// MaxSessionIntervals.
 	sessions *sessions
@@ -180,18 +181,18 @@ func New(cfg Config, store Log, log *slog.Logger) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, log: log, store: store, dec: domain.Decoder{Now: cfg.Now, MaxFuture: cfg.MaxFuture},
+	return &Service{cfg: cfg, log: log, store: store, dec: cometchat.Decoder{Now: cfg.Now, MaxFuture: cfg.MaxFuture},
 		sessions: newSessions(store, cfg.MaxSessionIntervals, cfg.SessionCacheBytes, log)}, nil
 }
 
 // Ingest stores one webhook body. source names the way it arrived ("http",
-// "import"). It returns an error wrapping domain.ErrMalformed for a body that
+// "import"). It returns an error wrapping cometchat.ErrMalformed for a body that
 // is not a CometChat webhook at all (nothing is stored), or the store's error
 // (nothing acknowledged). Any Result returned with a nil error is durable.
 func (s *Service) Ingest(ctx context.Context, body []byte, source string) (Result, error) {
 	now := s.cfg.Now().UTC()
 	wh, err := s.dec.Decode(body)
-	var verr *domain.ValidationError
+	var verr *cometchat.ValidationError
 	switch {
 	case errors.As(err, &verr):
 		return s.quarantine(ctx, body, invalid(body, verr), now)
@@ -239,7 +240,7 @@ type cause struct {
 }
 
 // invalid is the cause of a payload that failed validation.
-func invalid(body []byte, verr *domain.ValidationError) cause {
+func invalid(body []byte, verr *cometchat.ValidationError) cause {
 	// The app id is recovered best-effort for scoping the quarantine listing.
 	var head struct {
 		AppID any `json:"appId"`
@@ -309,12 +310,12 @@ var ErrForeignApp = errors.New("webhook for another app than its credentials")
 // read as the decoder reads it, must be app before anything is appended,
 // whether the webhook would be accepted or quarantined; otherwise the error
 // wraps ErrForeignApp. A body that is not a webhook at all is Ingest's to
-// refuse (domain.ErrMalformed).
+// refuse (cometchat.ErrMalformed).
 func (s *Service) IngestFor(ctx context.Context, app string, body []byte, source string) (Result, error) {
 	if app != "" {
 		got, err := s.dec.AppID(body)
 		switch {
-		case errors.Is(err, domain.ErrMalformed):
+		case errors.Is(err, cometchat.ErrMalformed):
 		case err != nil:
 			return Result{}, fmt.Errorf("%w: %v; these credentials deliver app %q's webhooks only", ErrForeignApp, err, app)
 		case got != app:

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 )
@@ -82,7 +83,7 @@ func newSessions(store Log, maxIntervals int, cacheBytes int64, log *slog.Logger
 
 // append appends e, the event ev, to stream, unless it would make the session
 // hold more than the limit of intervals: then it returns a
-// *domain.ValidationError naming the limit and appends nothing.
+// *cometchat.ValidationError naming the limit and appends nothing.
 func (s *sessions) append(ctx context.Context, stream string, ev domain.Event, e eventstore.Event) (eventstore.AppendResult, error) {
 	keys := domain.AppendIntervalKeys(nil, ev)
 	if len(keys) == 0 {
@@ -114,7 +115,7 @@ func (s *sessions) append(ctx context.Context, stream string, ev domain.Event, e
 			return res, err
 		}
 		if len(ss.keys)+len(added) > s.max {
-			return eventstore.AppendResult{}, &domain.ValidationError{Trigger: ev.Trigger, Field: limitField(ev),
+			return eventstore.AppendResult{}, &cometchat.ValidationError{Trigger: ev.Trigger, Field: limitField(ev),
 				Reason: fmt.Sprintf("session would hold more than %d intervals (it holds %d, this webhook adds %d)", s.max, len(ss.keys), len(added))}
 		}
 		expected := eventstore.NoStream

@@ -5,7 +5,7 @@
 //     older than the stale horizon becomes abandoned, by appending
 //     domain.SessionAbandoned to its stream;
 //   - Reconciler: meetings still live or abandoned past a threshold are
-//     looked up in CometChat's Calls REST API (package jobs/cometchat), and
+//     looked up in CometChat's Calls REST API (package cometchat/callsapi), and
 //     what the API knows that the webhooks did not tell (the end, missing
 //     joins and leaves, recordings) is appended as domain.SessionReconciled.
 //

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meetingd/meetingd/cometchat/cometchattest"
 	"github.com/meetingd/meetingd/domain"
-	"github.com/meetingd/meetingd/domain/domaintest"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/intake"
 	"github.com/meetingd/meetingd/jobs"
@@ -39,7 +39,7 @@ func TestJobsWriteIntakeMetadata(t *testing.T) {
 				h.post(t, startedBody(restApp, restSession, restStart),
 					joinedBody(restApp, restSession, "Two", "cometchat-uid-2", 1692368132))
 				h.project(t)
-				api := &callsAPI{calls: map[string]string{restSession: string(domaintest.RESTFixture(t, "get_call"))}}
+				api := &callsAPI{calls: map[string]string{restSession: string(cometchattest.RESTFixture(t, "get_call"))}}
 				clk := newClock(time.Unix(1692368132, 987654321).Add(time.Hour))
 				if got := summaryInt(t, runJob(t, newReconciler(t, h, nil, api, restApp, clk)), "reconciled"); got != 1 {
 					t.Fatalf("reconciled %d, want 1", got)

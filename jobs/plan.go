@@ -5,8 +5,8 @@ import (
 	"math"
 	"slices"
 
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
-	"github.com/meetingd/meetingd/jobs/cometchat"
 )
 
 // known is what a session's events already tell, as the reconciliation

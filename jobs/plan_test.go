@@ -5,9 +5,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/jobs"
-	"github.com/meetingd/meetingd/jobs/cometchat"
 )
 
 func ev(p domain.Payload) domain.Event {

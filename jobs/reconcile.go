@@ -8,13 +8,13 @@ import (
 	"sync"
 	"time"
 
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
-	"github.com/meetingd/meetingd/jobs/cometchat"
 	"github.com/meetingd/meetingd/projections"
 )
 
-// Calls is one CometChat app's Calls REST API (cometchat.Client). Safe for
+// Calls is one CometChat app's Calls REST API (callsapi.Client). Safe for
 // concurrent use; every call honours ctx and waits for the app's rate limit.
 type Calls interface {
 	AppID() string

@@ -13,10 +13,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/meetingd/meetingd/cometchat/callsapi"
+	"github.com/meetingd/meetingd/cometchat/cometchattest"
 	"github.com/meetingd/meetingd/domain"
-	"github.com/meetingd/meetingd/domain/domaintest"
 	"github.com/meetingd/meetingd/jobs"
-	"github.com/meetingd/meetingd/jobs/cometchat"
 	"github.com/meetingd/meetingd/projections"
 )
 
@@ -76,7 +76,7 @@ func newReconciler(t *testing.T, h *harness, store jobs.Store, api *callsAPI, ap
 	t.Helper()
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	client, err := cometchat.New(cometchat.Config{
+	client, err := callsapi.New(callsapi.Config{
 		AppID: app, Region: "us", APIKey: "rest-key", BaseURL: srv.URL + "/v3", Rate: 1000, Burst: 100,
 	}, nil, nil)
 	if err != nil {
@@ -121,7 +121,7 @@ func TestReconcileFillsEndAndLeaves(t *testing.T) {
 		t.Fatalf("before: %s, durations %v", before.Status, durations(t, h, restApp))
 	}
 
-	api := &callsAPI{calls: map[string]string{restSession: string(domaintest.RESTFixture(t, "get_call"))}}
+	api := &callsAPI{calls: map[string]string{restSession: string(cometchattest.RESTFixture(t, "get_call"))}}
 	lastAt := time.Unix(1692368144, 0)
 	clk := newClock(lastAt.Add(30 * time.Minute)) // not yet past MEETINGD_RECONCILE_AFTER
 	r := newReconciler(t, h, nil, api, restApp, clk)
@@ -194,7 +194,7 @@ func TestReconcileCompleteMeetingAppendsNothing(t *testing.T) {
 	h.post(t, bodies...)
 	h.project(t)
 	before := h.meeting(t, restApp, restSession)
-	api := &callsAPI{calls: map[string]string{restSession: string(domaintest.RESTFixture(t, "get_call"))}}
+	api := &callsAPI{calls: map[string]string{restSession: string(cometchattest.RESTFixture(t, "get_call"))}}
 	clk := newClock(time.Unix(restEnd, 0).Add(2 * time.Hour))
 	r := newReconciler(t, h, nil, api, restApp, clk)
 	n := len(h.stream(t, restApp, restSession))
@@ -344,7 +344,7 @@ func TestReconcileConcurrentWebhook(t *testing.T) {
 	hooked := &hookedStore{Store: h.store, n: 1, before: func() {
 		h.post(t, endedBody(restApp, restSession, restStart, restEnd))
 	}}
-	api := &callsAPI{calls: map[string]string{restSession: string(domaintest.RESTFixture(t, "get_call"))}}
+	api := &callsAPI{calls: map[string]string{restSession: string(cometchattest.RESTFixture(t, "get_call"))}}
 	clk := newClock(time.Unix(restEnd, 0).Add(time.Hour))
 	r := newReconciler(t, h, hooked, api, restApp, clk)
 	res, err := r.Reconcile(context.Background(), projections.SessionKey{AppID: restApp, SessionID: restSession})

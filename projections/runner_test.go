@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/projections"
@@ -24,18 +25,18 @@ func sessionEvents(app, session string, n int) []domain.Event {
 	ev := func(trig domain.Trigger, p domain.Payload) domain.Event {
 		return domain.Event{AppID: app, SessionID: session, Kind: domain.KindMeeting, Trigger: trig, Payload: p}
 	}
-	out := []domain.Event{ev(domain.TriggerMeetingStarted, domain.SessionStarted{CreatedAt: t0})}
+	out := []domain.Event{ev(cometchat.TriggerMeetingStarted, domain.SessionStarted{CreatedAt: t0})}
 	for i := range n {
 		name := fmt.Sprintf("person-%d", i)
 		j := t0 + int64(10*i)
 		out = append(out,
-			ev(domain.TriggerMeetingParticipantJoined, domain.ParticipantJoined{Occupant: domain.Occupant{Name: name, JoinedAt: j}}),
-			ev(domain.TriggerMeetingParticipantLeft, domain.ParticipantLeft{Occupant: domain.Occupant{Name: name, JoinedAt: j, LeftAt: j + 300}}))
+			ev(cometchat.TriggerMeetingParticipantJoined, domain.ParticipantJoined{Occupant: domain.Occupant{Name: name, JoinedAt: j}}),
+			ev(cometchat.TriggerMeetingParticipantLeft, domain.ParticipantLeft{Occupant: domain.Occupant{Name: name, JoinedAt: j, LeftAt: j + 300}}))
 		if i == 0 {
-			out = append(out, ev(domain.TriggerMeetingParticipantJoined, domain.ParticipantJoined{Occupant: domain.Occupant{Name: name, JoinedAt: j + 400}}))
+			out = append(out, ev(cometchat.TriggerMeetingParticipantJoined, domain.ParticipantJoined{Occupant: domain.Occupant{Name: name, JoinedAt: j + 400}}))
 		}
 	}
-	return append(out, ev(domain.TriggerMeetingEnded, domain.SessionEnded{CreatedAt: t0, DestroyedAt: t0 + 900}))
+	return append(out, ev(cometchat.TriggerMeetingEnded, domain.SessionEnded{CreatedAt: t0, DestroyedAt: t0 + 900}))
 }
 
 func appendAll(t *testing.T, l *memLog, evs []domain.Event) {

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/internal/corpus"
 )
@@ -40,7 +41,7 @@ func TestLoadgenJSON(t *testing.T) {
 			return
 		}
 		body, _ := io.ReadAll(r.Body)
-		wh, err := domain.Decoder{}.Decode(body)
+		wh, err := cometchat.Decoder{}.Decode(body)
 		if err != nil {
 			w.WriteHeader(http.StatusBadRequest)
 			_, _ = io.WriteString(w, `{"error":"bad"}`)

@@ -21,8 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meetingd/meetingd/cometchat/cometchattest"
 	"github.com/meetingd/meetingd/domain"
-	"github.com/meetingd/meetingd/domain/domaintest"
 	"github.com/meetingd/meetingd/eventstore/embedded"
 	"github.com/meetingd/meetingd/internal/eventgen"
 	"github.com/meetingd/meetingd/projections"
@@ -211,7 +211,7 @@ func intakeLoad(b *testing.B, c *child, hooks int, tag string) {
 				if i >= hooks {
 					return
 				}
-				body := domaintest.Fixture(b, kinds[i%len(kinds)], domaintest.Vars{
+				body := cometchattest.Fixture(b, kinds[i%len(kinds)], cometchattest.Vars{
 					"<sessionId>": fmt.Sprintf("v1.us.load-%s.%d.%d", tag, w, i/len(kinds)), "<appId>": benchApp,
 				})
 				req, _ := http.NewRequest(http.MethodPost, c.base+"/webhooks/cometchat", bytes.NewReader(body))

@@ -16,7 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/meetingd/meetingd/api"
-	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/intake"
 )
 
@@ -141,7 +141,7 @@ func runImport(ctx context.Context, r io.Reader, svc api.Ingester, sum *importSu
 				}
 				res, err := svc.Ingest(gctx, l.body, "import")
 				switch {
-				case errors.Is(err, domain.ErrMalformed):
+				case errors.Is(err, cometchat.ErrMalformed):
 					sum.reject(l.no, err.Error())
 					continue
 				case err != nil:
@@ -171,7 +171,7 @@ func readLines(ctx context.Context, r io.Reader, out chan<- importLine) error {
 		if len(line) > 0 || tooLong {
 			l := importLine{no: no, body: line}
 			if tooLong {
-				l = importLine{no: no, err: fmt.Errorf("%w: line exceeds the limit of %d bytes", domain.ErrMalformed, api.BodyLimit)}
+				l = importLine{no: no, err: fmt.Errorf("%w: line exceeds the limit of %d bytes", cometchat.ErrMalformed, api.BodyLimit)}
 			}
 			select {
 			case out <- l:

@@ -10,8 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/meetingd/meetingd/cometchat/callsapi"
 	"github.com/meetingd/meetingd/jobs"
-	"github.com/meetingd/meetingd/jobs/cometchat"
 )
 
 // jobConfig is the configuration of the scheduled jobs and of shutdown.
@@ -24,7 +24,7 @@ type jobConfig struct {
 	ReconcileMaxAge   time.Duration
 	// Apps are the CometChat apps whose Calls API the reconciliation asks;
 	// none: the reconciliation is off.
-	Apps []cometchat.App
+	Apps []callsapi.App
 	// Rate is the request rate to each app's Calls API (per second).
 	Rate float64
 	// ShutdownTimeout bounds the graceful shutdown of serve.
@@ -76,7 +76,7 @@ func (c *jobConfig) load(get func(env string) string, readFile func(string) ([]b
 	} else {
 		c.Rate = r
 	}
-	apps, err := cometchat.ParseApps(get("MEETINGD_COMETCHAT_APPS"), readFile)
+	apps, err := callsapi.ParseApps(get("MEETINGD_COMETCHAT_APPS"), readFile)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("MEETINGD_COMETCHAT_APPS: %s", strings.ReplaceAll(err.Error(), "\n", "; ")))
 	}
@@ -115,14 +115,14 @@ func newScheduler(cfg config, p *pipeline, reg prometheus.Registerer, log *slog.
 	case jc.ReconcileSchedule == "off":
 		log.Info("reconciliation with CometChat is off: MEETINGD_RECONCILE_SCHEDULE is off")
 	default:
-		cm, err := cometchat.NewMetrics(reg)
+		cm, err := callsapi.NewMetrics(reg)
 		if err != nil {
 			return nil, fmt.Errorf("cometchat metrics: %w", err)
 		}
 		var calls []jobs.Calls
 		ids := make([]string, 0, len(jc.Apps))
 		for _, a := range jc.Apps {
-			c, err := cometchat.New(cometchat.Config{AppID: a.AppID, Region: a.Region, APIKey: a.APIKey.Reveal(), Rate: jc.Rate}, cm, log)
+			c, err := callsapi.New(callsapi.Config{AppID: a.AppID, Region: a.Region, APIKey: a.APIKey.Reveal(), Rate: jc.Rate}, cm, log)
 			if err != nil {
 				return nil, err
 			}

@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meetingd/meetingd/cometchat"
+	"github.com/meetingd/meetingd/cometchat/cometchattest"
 	"github.com/meetingd/meetingd/domain"
-	"github.com/meetingd/meetingd/domain/domaintest"
 	"github.com/meetingd/meetingd/internal/corpus"
 )
 
@@ -82,7 +83,7 @@ func TestBodiesDecode(t *testing.T) {
 	ds := deliveries(t, ss, 0.3, 3)
 	keyOf := map[[2]int]string{}
 	eventOf := map[string][2]int{}
-	var dec domain.Decoder
+	var dec cometchat.Decoder
 	for _, d := range ds {
 		wh, err := dec.Decode(d.Body)
 		if err != nil {
@@ -147,7 +148,7 @@ func TestShapedLikeFixtures(t *testing.T) {
 		}
 		want, ok := known[name]
 		if !ok {
-			want = paths(domaintest.Fixture(t, name, nil))
+			want = paths(cometchattest.Fixture(t, name, nil))
 			known[name] = want
 		}
 		got := paths(d.Body)

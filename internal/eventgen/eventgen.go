@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/intake"
@@ -230,7 +231,7 @@ func (g *gen) session(start int64) []domain.Event {
 	}
 	ev := func(tr domain.Trigger, p domain.Payload) domain.Event {
 		k := kind
-		if tr == domain.TriggerRecordingGenerated || tr == domain.TriggerTranscriptionGenerated {
+		if tr == cometchat.TriggerRecordingGenerated || tr == cometchat.TriggerTranscriptionGenerated {
 			k = ""
 		}
 		return domain.Event{AppID: app, SessionID: id, Kind: k, Trigger: tr, Payload: p}
@@ -258,7 +259,7 @@ func (g *gen) session(start int64) []domain.Event {
 		from, fromName := user()
 		to, _ := user()
 		clear(used) // the callers are this call's participants, picked again below
-		out = append(out, ev(domain.TriggerCallInitiated, domain.CallRinging{
+		out = append(out, ev(cometchat.TriggerCallInitiated, domain.CallRinging{
 			Action: "initiated", CallID: strconv.Itoa(g.n), ConversationID: from + "_user_" + to,
 			Sender: from, SenderName: fromName, Receiver: to, ReceiverType: "user", Media: "video",
 			SentAt: start - 8, UpdatedAt: start - 8, InitiatedAt: start - 8,
@@ -266,7 +267,7 @@ func (g *gen) session(start int64) []domain.Event {
 	} else if r.IntN(50) == 0 {
 		n = 13 + r.IntN(28)
 	}
-	out = append(out, ev(trig(domain.TriggerMeetingStarted, domain.TriggerCallStarted), domain.SessionStarted{CreatedAt: start}))
+	out = append(out, ev(trig(cometchat.TriggerMeetingStarted, cometchat.TriggerCallStarted), domain.SessionStarted{CreatedAt: start}))
 	end := start + length
 	var all []domain.Occupant
 	for range n {
@@ -284,13 +285,13 @@ func (g *gen) session(start int64) []domain.Event {
 			if r.IntN(10) == 0 {
 				audio = &yes
 			}
-			out = append(out, ev(trig(domain.TriggerMeetingParticipantJoined, domain.TriggerCallParticipantJoined), domain.ParticipantJoined{
+			out = append(out, ev(trig(cometchat.TriggerMeetingParticipantJoined, cometchat.TriggerCallParticipantJoined), domain.ParticipantJoined{
 				Occupant: o,
 				Client:   &domain.ClientInfo{Platform: []string{"web", "android", "ios"}[r.IntN(3)], SDK: "react", CallVersion: "2.3.0", Mode: "DEFAULT", AudioOnly: audio},
 			}))
 			o.LeftAt = min(j+30+r.Int64N(max(length-(j-start), 1)), end)
 			if k > 0 || r.IntN(4) != 0 {
-				out = append(out, ev(trig(domain.TriggerMeetingParticipantLeft, domain.TriggerCallParticipantLeft), domain.ParticipantLeft{Occupant: o}))
+				out = append(out, ev(trig(cometchat.TriggerMeetingParticipantLeft, cometchat.TriggerCallParticipantLeft), domain.ParticipantLeft{Occupant: o}))
 			}
 			all = append(all, o)
 			j = o.LeftAt + 20 + r.Int64N(300)
@@ -303,14 +304,14 @@ func (g *gen) session(start int64) []domain.Event {
 	if trigMeet {
 		ended.AllOccupants = all
 	}
-	out = append(out, ev(trig(domain.TriggerMeetingEnded, domain.TriggerCallEnded), ended))
+	out = append(out, ev(trig(cometchat.TriggerMeetingEnded, cometchat.TriggerCallEnded), ended))
 	if kind == domain.KindMeeting && r.IntN(4) == 0 {
-		out = append(out, ev(domain.TriggerRecordingGenerated, domain.RecordingGenerated{
+		out = append(out, ev(cometchat.TriggerRecordingGenerated, domain.RecordingGenerated{
 			URL: fmt.Sprintf("https://recordings.example.test/%s/%s.mp4", app, id), StartTime: start + 5,
 			Duration: float64(length-5) + 0.433, RecordingDate: time.Unix(start, 0).UTC().Format(time.DateOnly),
 		}))
 		if r.IntN(2) == 0 {
-			out = append(out, ev(domain.TriggerTranscriptionGenerated, domain.TranscriptionGenerated{
+			out = append(out, ev(cometchat.TriggerTranscriptionGenerated, domain.TranscriptionGenerated{
 				TID: "tid-" + id, URL: fmt.Sprintf("https://transcripts.example.test/%s/%s.json", app, id),
 				StartTime: start + 5, EndTime: end, TranscriptDate: time.Unix(start, 0).UTC().Format(time.DateOnly),
 			}))

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/projections"
 	"github.com/meetingd/meetingd/projections/readmodel"
@@ -50,7 +51,7 @@ func benchSession(r *rand.Rand, app, id string) projections.SessionUpdate {
 	}
 	start := benchEpoch.Unix() + r.Int64N(benchDays*86400)
 	length := 300 + r.Int64N(2*3600)
-	ev(domain.TriggerMeetingStarted, domain.SessionStarted{CreatedAt: start})
+	ev(cometchat.TriggerMeetingStarted, domain.SessionStarted{CreatedAt: start})
 	n := 1 + r.IntN(8)
 	latest := start
 	for range n {
@@ -58,19 +59,19 @@ func benchSession(r *rand.Rand, app, id string) projections.SessionUpdate {
 		uid, name := "user-"+strconv.Itoa(u), "User "+strconv.Itoa(u)
 		j := start + r.Int64N(length/2)
 		for k := range 1 + r.IntN(2) {
-			ev(domain.TriggerMeetingParticipantJoined, domain.ParticipantJoined{
+			ev(cometchat.TriggerMeetingParticipantJoined, domain.ParticipantJoined{
 				Occupant: domain.Occupant{UID: uid, Name: name, JoinedAt: j},
 				Client:   &domain.ClientInfo{Platform: "web", SDK: "4.0.0"},
 			})
 			l := j + 60 + r.Int64N(length/2)
-			ev(domain.TriggerMeetingParticipantLeft, domain.ParticipantLeft{Occupant: domain.Occupant{UID: uid, Name: name, JoinedAt: j, LeftAt: l}})
+			ev(cometchat.TriggerMeetingParticipantLeft, domain.ParticipantLeft{Occupant: domain.Occupant{UID: uid, Name: name, JoinedAt: j, LeftAt: l}})
 			latest = max(latest, l)
 			j = l + 30 + int64(k)
 		}
 	}
 	switch x := r.IntN(20); {
 	case x < 17:
-		ev(domain.TriggerMeetingEnded, domain.SessionEnded{CreatedAt: start, DestroyedAt: max(start+length, latest)})
+		ev(cometchat.TriggerMeetingEnded, domain.SessionEnded{CreatedAt: start, DestroyedAt: max(start+length, latest)})
 	case x < 19:
 		ev("", domain.SessionAbandoned{LastEventAt: latest, DecidedAt: latest + 6*3600})
 	}

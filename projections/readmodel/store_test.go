@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/internal/eventgen"
@@ -79,12 +80,12 @@ func session(app, id string, at int64, people ...string) (*domain.Facts, domain.
 	ev := func(tr domain.Trigger, p domain.Payload) {
 		f.Apply(domain.Event{AppID: app, SessionID: id, Kind: domain.KindMeeting, Trigger: tr, Payload: p})
 	}
-	ev(domain.TriggerMeetingStarted, domain.SessionStarted{CreatedAt: at})
+	ev(cometchat.TriggerMeetingStarted, domain.SessionStarted{CreatedAt: at})
 	for i, p := range people {
-		ev(domain.TriggerMeetingParticipantJoined, domain.ParticipantJoined{Occupant: domain.Occupant{UID: p, Name: p, JoinedAt: at + int64(i)}})
-		ev(domain.TriggerMeetingParticipantLeft, domain.ParticipantLeft{Occupant: domain.Occupant{UID: p, Name: p, JoinedAt: at + int64(i), LeftAt: at + 600}})
+		ev(cometchat.TriggerMeetingParticipantJoined, domain.ParticipantJoined{Occupant: domain.Occupant{UID: p, Name: p, JoinedAt: at + int64(i)}})
+		ev(cometchat.TriggerMeetingParticipantLeft, domain.ParticipantLeft{Occupant: domain.Occupant{UID: p, Name: p, JoinedAt: at + int64(i), LeftAt: at + 600}})
 	}
-	ev(domain.TriggerMeetingEnded, domain.SessionEnded{CreatedAt: at, DestroyedAt: at + 900})
+	ev(cometchat.TriggerMeetingEnded, domain.SessionEnded{CreatedAt: at, DestroyedAt: at + 900})
 	return f, f.Meeting()
 }
 
@@ -184,7 +185,7 @@ func TestLoadFactsRoundTrip(t *testing.T) {
 	}
 	// Folding continues from the loaded state.
 	f := got[a.Key]
-	if f.Apply(domain.Event{AppID: "app-facts", SessionID: "s1", Kind: domain.KindMeeting, Trigger: domain.TriggerMeetingParticipantJoined,
+	if f.Apply(domain.Event{AppID: "app-facts", SessionID: "s1", Kind: domain.KindMeeting, Trigger: cometchat.TriggerMeetingParticipantJoined,
 		Payload: domain.ParticipantJoined{Occupant: domain.Occupant{UID: "carl", Name: "Carl", JoinedAt: 1_700_000_100}}}) != true {
 		t.Fatal("applying a new event to loaded facts changed nothing")
 	}

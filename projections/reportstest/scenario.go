@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/projections"
@@ -75,23 +76,23 @@ func (b *builder) add(trigger domain.Trigger, p domain.Payload) *builder {
 }
 
 func (b *builder) started(at int64) *builder {
-	return b.add(domain.TriggerMeetingStarted, domain.SessionStarted{CreatedAt: at})
+	return b.add(cometchat.TriggerMeetingStarted, domain.SessionStarted{CreatedAt: at})
 }
 
 func (b *builder) join(p person, at int64) *builder {
-	return b.add(domain.TriggerMeetingParticipantJoined, domain.ParticipantJoined{
+	return b.add(cometchat.TriggerMeetingParticipantJoined, domain.ParticipantJoined{
 		Occupant: domain.Occupant{UID: p.uid, Name: p.name, JoinedAt: at},
 	})
 }
 
 func (b *builder) leave(p person, joined, left int64) *builder {
-	return b.add(domain.TriggerMeetingParticipantLeft, domain.ParticipantLeft{
+	return b.add(cometchat.TriggerMeetingParticipantLeft, domain.ParticipantLeft{
 		Occupant: domain.Occupant{UID: p.uid, Name: p.name, JoinedAt: joined, LeftAt: left},
 	})
 }
 
 func (b *builder) ended(created, destroyed int64) *builder {
-	return b.add(domain.TriggerMeetingEnded, domain.SessionEnded{CreatedAt: created, DestroyedAt: destroyed})
+	return b.add(cometchat.TriggerMeetingEnded, domain.SessionEnded{CreatedAt: created, DestroyedAt: destroyed})
 }
 
 func (b *builder) abandoned(lastEventAt int64) *builder {
@@ -101,11 +102,11 @@ func (b *builder) abandoned(lastEventAt int64) *builder {
 // missedCall makes b a ringing-flow call that nobody answered.
 func (b *builder) missedCall(at int64, from, to person) *builder {
 	b.kind = domain.KindCall
-	b.add(domain.TriggerCallInitiated, domain.CallRinging{
+	b.add(cometchat.TriggerCallInitiated, domain.CallRinging{
 		Action: "initiated", CallID: b.id, Sender: from.uid, SenderName: from.name, Receiver: to.uid,
 		ReceiverType: "user", Media: "video", SentAt: at,
 	})
-	return b.add(domain.TriggerCallUnanswered, domain.CallRinging{
+	return b.add(cometchat.TriggerCallUnanswered, domain.CallRinging{
 		Action: "unanswered", CallID: b.id, Sender: from.uid, Receiver: to.uid, Media: "video", SentAt: at + 45,
 	})
 }

@@ -1,28 +1,24 @@
-package domain
+package cometchat
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/meetingd/meetingd/domain"
 )
 
 // Decoding errors. A *ValidationError (test with errors.As) means the payload
 // is CometChat-shaped (it has a trigger and data) but cannot be used: the
 // intake quarantines it. ErrMalformed means it is not a CometChat webhook at all.
-var (
-	ErrMalformed        = errors.New("malformed webhook")
-	ErrUnknownEventType = errors.New("unknown event type")
-)
+var ErrMalformed = errors.New("malformed webhook")
 
 // ValidationError names the field of a CometChat-shaped payload that failed.
 type ValidationError struct {
-	Trigger Trigger
+	Trigger domain.Trigger
 	// Field is the JSON path of the offending field, e.g. "data.occupant.joined_at".
 	Field  string
 	Reason string
@@ -38,18 +34,10 @@ func (e *ValidationError) Error() string {
 // Webhook is a decoded CometChat webhook: the event it carries and the
 // delivery details that are not part of the event's identity.
 type Webhook struct {
-	Event     Event
+	Event     domain.Event
 	WebhookID string
 	Region    string
 }
-
-// Limits of accepted values.
-const (
-	// MaxIDLength bounds app and session ids, names and uids (bytes).
-	MaxIDLength = 512
-	// maxUnixSeconds rejects millisecond timestamps (anything past year 5138).
-	maxUnixSeconds = 1e11
-)
 
 // Decoder turns webhook bodies into events. The zero value is usable and
 // accepts any timestamp up to year 5138; set Now to reject the far future.
@@ -85,12 +73,12 @@ func (d Decoder) Decode(body []byte) (Webhook, error) {
 	if _, ok := top["data"].(map[string]any); !ok {
 		return Webhook{}, fmt.Errorf("%w: data is missing or not an object", ErrMalformed)
 	}
-	if !knownTrigger(Trigger(trig)) {
+	if !knownTrigger(domain.Trigger(trig)) {
 		// Before any other field: "unknown trigger" is the useful reason.
-		return Webhook{}, &ValidationError{Trigger: Trigger(trig), Field: "trigger", Reason: fmt.Sprintf("unknown trigger %q", trig)}
+		return Webhook{}, &ValidationError{Trigger: domain.Trigger(trig), Field: "trigger", Reason: fmt.Sprintf("unknown trigger %q", trig)}
 	}
-	p := parser{trigger: Trigger(trig), dec: d}
-	wh := Webhook{Event: Event{Trigger: Trigger(trig)}}
+	p := parser{trigger: domain.Trigger(trig), dec: d}
+	wh := Webhook{Event: domain.Event{Trigger: domain.Trigger(trig)}}
 	wh.Event.AppID = p.streamID("appId", top["appId"], true)
 	wh.Region = p.str("region", top["region"])
 	wh.WebhookID = p.str("webhook", top["webhook"])
@@ -105,7 +93,7 @@ func (d Decoder) Decode(body []byte) (Webhook, error) {
 	return wh, nil
 }
 
-func knownTrigger(t Trigger) bool {
+func knownTrigger(t domain.Trigger) bool {
 	for _, k := range Triggers {
 		if t == k {
 			return true
@@ -116,7 +104,7 @@ func knownTrigger(t Trigger) bool {
 
 // parser accumulates the first validation error; later calls are no-ops.
 type parser struct {
-	trigger Trigger
+	trigger domain.Trigger
 	dec     Decoder
 	err     error
 }
@@ -127,14 +115,14 @@ func (p *parser) fail(field, format string, args ...any) {
 	}
 }
 
-func (p *parser) event(ev *Event, typ string, data map[string]any) error {
-	kindFromType := map[string]Kind{"meet": KindMeeting, "meeting": KindMeeting, "call": KindCall}
+func (p *parser) event(ev *domain.Event, typ string, data map[string]any) error {
+	kindFromType := map[string]domain.Kind{"meet": domain.KindMeeting, "meeting": domain.KindMeeting, "call": domain.KindCall}
 	switch p.trigger {
 	case TriggerMeetingStarted, TriggerMeetingParticipantJoined, TriggerMeetingParticipantLeft, TriggerMeetingEnded:
-		ev.Kind = KindMeeting
+		ev.Kind = domain.KindMeeting
 	case TriggerRecordingGenerated, TriggerTranscriptionGenerated:
 	default:
-		ev.Kind = KindCall
+		ev.Kind = domain.KindCall
 	}
 	if k, ok := kindFromType[typ]; ok && ev.Kind != "" {
 		ev.Kind = k
@@ -142,22 +130,22 @@ func (p *parser) event(ev *Event, typ string, data map[string]any) error {
 	switch p.trigger {
 	case TriggerMeetingStarted, TriggerCallStarted:
 		ev.SessionID = p.streamID("data.sessionId", data["sessionId"], true)
-		ev.Payload = SessionStarted{CreatedAt: p.unix("data.created_at", data["created_at"], true)}
+		ev.Payload = domain.SessionStarted{CreatedAt: p.unix("data.created_at", data["created_at"], true)}
 	case TriggerMeetingParticipantJoined, TriggerCallParticipantJoined:
 		ev.SessionID = p.streamID("data.sessionId", data["sessionId"], true)
 		occ := p.occupant("data.occupant", p.object("data.occupant", data["occupant"]), false)
-		var client *ClientInfo
+		var client *domain.ClientInfo
 		if raw, ok := data["initial_config"]; ok && !isNull(raw) {
 			client = p.client("data.initial_config", p.object("data.initial_config", raw))
 		}
-		ev.Payload = ParticipantJoined{Occupant: occ, Client: client}
+		ev.Payload = domain.ParticipantJoined{Occupant: occ, Client: client}
 	case TriggerMeetingParticipantLeft, TriggerCallParticipantLeft:
 		ev.SessionID = p.streamID("data.sessionId", data["sessionId"], true)
 		occ := p.occupant("data.occupant", p.object("data.occupant", data["occupant"]), true)
-		ev.Payload = ParticipantLeft{Occupant: occ}
+		ev.Payload = domain.ParticipantLeft{Occupant: occ}
 	case TriggerMeetingEnded, TriggerCallEnded:
 		ev.SessionID = p.streamID("data.sessionId", data["sessionId"], true)
-		end := SessionEnded{
+		end := domain.SessionEnded{
 			CreatedAt:   p.unix("data.created_at", data["created_at"], false),
 			DestroyedAt: p.unix("data.destroyed_at", data["destroyed_at"], true),
 		}
@@ -177,7 +165,7 @@ func (p *parser) event(ev *Event, typ string, data map[string]any) error {
 		ev.Payload = end
 	case TriggerRecordingGenerated:
 		ev.SessionID = p.streamID("data.sessionId", data["sessionId"], true)
-		rec := RecordingGenerated{
+		rec := domain.RecordingGenerated{
 			URL:           p.required("data.recording_url", data["recording_url"]),
 			StartTime:     p.unix("data.startTime", data["startTime"], false),
 			Duration:      p.float("data.duration", data["duration"]),
@@ -186,7 +174,7 @@ func (p *parser) event(ev *Event, typ string, data map[string]any) error {
 		ev.Payload = rec
 	case TriggerTranscriptionGenerated:
 		ev.SessionID = p.streamID("data.sessionId", data["sessionId"], true)
-		tr := TranscriptionGenerated{
+		tr := domain.TranscriptionGenerated{
 			TID:            p.str("data.tid", data["tid"]),
 			URL:            p.required("data.transcript_url", data["transcript_url"]),
 			StartTime:      p.unix("data.startTime", data["startTime"], false),
@@ -212,8 +200,8 @@ func (p *parser) event(ev *Event, typ string, data map[string]any) error {
 // "call-" followed by CometChat's call id.
 const RingingSessionPrefix = "call-"
 
-func (p *parser) ringing(call map[string]any) (CallRinging, string) {
-	r := CallRinging{
+func (p *parser) ringing(call map[string]any) (domain.CallRinging, string) {
+	r := domain.CallRinging{
 		CallID:         p.streamID("data.call.id", call["id"], true),
 		ConversationID: p.str("data.call.conversationId", call["conversationId"]),
 		Sender:         p.str("data.call.sender", call["sender"]),
@@ -225,7 +213,7 @@ func (p *parser) ringing(call map[string]any) (CallRinging, string) {
 	}
 	inner := p.object("data.call.data", call["data"])
 	r.Action = p.str("data.call.data.action", inner["action"])
-	if want := strings.TrimPrefix(string(p.trigger), "call_"); r.Action == "" {
+	if want := ringAction(p.trigger); r.Action == "" {
 		r.Action = want
 	} else if r.Action != want {
 		p.fail("data.call.data.action", "is %q but the trigger is %s", r.Action, p.trigger)
@@ -248,13 +236,13 @@ func (p *parser) ringing(call map[string]any) (CallRinging, string) {
 	}
 	if session == "" && r.CallID != "" {
 		// CallID is already a valid stream id; only the prefix's length is added.
-		session = p.checkID("data.call.id", RingingSessionPrefix+r.CallID, true, StreamIDRules)
+		session = p.checkID("data.call.id", RingingSessionPrefix+r.CallID, true, domain.StreamIDRules)
 	}
 	return r, session
 }
 
-func (p *parser) occupant(field string, o map[string]any, needLeft bool) Occupant {
-	occ := Occupant{
+func (p *parser) occupant(field string, o map[string]any, needLeft bool) domain.Occupant {
+	occ := domain.Occupant{
 		UID:       p.id(field+".uid", o["uid"], false),
 		Name:      p.name(field+".name", o["name"]),
 		JoinedAt:  p.unix(field+".joined_at", o["joined_at"], true),
@@ -270,8 +258,8 @@ func (p *parser) occupant(field string, o map[string]any, needLeft bool) Occupan
 	return occ
 }
 
-func (p *parser) client(field string, c map[string]any) *ClientInfo {
-	return &ClientInfo{
+func (p *parser) client(field string, c map[string]any) *domain.ClientInfo {
+	return &domain.ClientInfo{
 		Platform:    p.str(field+".platform", c["platform"]),
 		SDK:         p.str(field+".sdk", c["sdk"]),
 		CallVersion: p.str(field+".call_version", c["call_version"]),
@@ -311,8 +299,8 @@ func (p *parser) str(field string, v any) string {
 		p.fail(field, "must be a string")
 		return ""
 	}
-	if len(s) > MaxIDLength*8 {
-		p.fail(field, "longer than %d bytes", MaxIDLength*8)
+	if len(s) > domain.MaxIDLength*8 {
+		p.fail(field, "longer than %d bytes", domain.MaxIDLength*8)
 		return ""
 	}
 	return s
@@ -329,115 +317,45 @@ func (p *parser) required(field string, raw any) string {
 // id is str for user ids (occupant uids): bounded, printable, no format
 // characters.
 func (p *parser) id(field string, raw any, required bool) string {
-	return p.checkID(field, p.str(field, raw), required, UIDRules)
+	return p.checkID(field, p.str(field, raw), required, domain.UIDRules)
 }
 
 // name is str for display names: bounded and printable; format characters
 // (ZWJ, ZWNJ, bidi marks) are part of many names and kept.
 func (p *parser) name(field string, raw any) string {
-	return p.checkID(field, p.str(field, raw), false, NameRules)
+	return p.checkID(field, p.str(field, raw), false, domain.NameRules)
 }
 
 // streamID is id for the identifiers that name streams (app, session and call
 // ids): also no path separators.
 func (p *parser) streamID(field string, raw any, required bool) string {
-	return p.checkID(field, p.str(field, raw), required, StreamIDRules)
+	return p.checkID(field, p.str(field, raw), required, domain.StreamIDRules)
 }
 
-func (p *parser) checkID(field, s string, required bool, rules IDRules) string {
+func (p *parser) checkID(field, s string, required bool, rules domain.IDRules) string {
 	if s == "" {
 		if required {
 			p.fail(field, "required")
 		}
 		return ""
 	}
-	if reason := CheckID(s, rules); reason != "" {
+	if reason := domain.CheckID(s, rules); reason != "" {
 		p.fail(field, "%s", reason)
 		return ""
 	}
 	return s
 }
 
-// IDRules says which rules an identifier follows (see CheckID).
-type IDRules uint8
-
-const (
-	// NameRules are those of display names: at most MaxIDLength bytes of
-	// valid UTF-8 without control characters.
-	NameRules IDRules = iota
-	// UIDRules are those of ids (occupant uids): NameRules and no Unicode
-	// format character (category Cf: bidi overrides such as U+202E, zero-width
-	// spaces), which would make an id display as another in logs, CSV and
-	// dashboards.
-	UIDRules
-	// StreamIDRules are those of the ids that name streams (app, session and
-	// call ids): UIDRules and no path separator (/, \, "." or "..").
-	StreamIDRules
-)
-
-// CheckID returns why the non-empty s breaks rules, or "" when it follows
-// them. The decoder and the HTTP parameters share it.
-func CheckID(s string, rules IDRules) string {
-	if len(s) > MaxIDLength {
-		return fmt.Sprintf("longer than %d bytes", MaxIDLength)
-	}
-	for _, r := range s {
-		switch {
-		case unicode.IsControl(r) || r == utf8.RuneError:
-			return "contains a control or invalid character"
-		case rules >= UIDRules && unicode.Is(unicode.Cf, r):
-			return fmt.Sprintf("contains the format character %U (bidirectional or invisible)", r)
-		}
-	}
-	if rules >= StreamIDRules && (strings.ContainsAny(s, `/\`) || s == "." || s == "..") {
-		return "contains a path separator"
-	}
-	return ""
-}
-
-// number parses a JSON number or a numeric string.
+// number parses a JSON number or a numeric string (looseNumber).
 func (p *parser) number(field string, raw any) (float64, bool) {
-	if isNull(raw) {
-		return 0, false
+	f, ok, reason := looseNumber(raw)
+	if reason != "" {
+		p.fail(field, "%s", reason)
 	}
-	var text string
-	switch v := raw.(type) {
-	case string:
-		text = v
-	case json.Number:
-		text = v.String()
-	default:
-		p.fail(field, "must be a number or a numeric string")
-		return 0, false
-	}
-	text = strings.TrimSpace(text)
-	if text == "" {
-		return 0, false
-	}
-	// Decimal notation only: ParseFloat alone would also take "0x1p30",
-	// "0x6_5258e24p0", "Inf" and "NaN".
-	f, err := strconv.ParseFloat(text, 64)
-	if err != nil || !decimal(text) || math.IsNaN(f) || math.IsInf(f, 0) {
-		p.fail(field, "must be a number, got %q", text)
-		return 0, false
-	}
-	return f, true
+	return f, ok
 }
 
-// decimal reports whether s is a decimal number: digits with an optional
-// sign, fraction and exponent.
-func decimal(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= '0' && c <= '9', c == '.', c == 'e', c == 'E', c == '+', c == '-':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// unix parses Unix seconds and rejects milliseconds, negatives and the far future.
+// unix parses Unix seconds (unixSeconds) and rejects the far future.
 func (p *parser) unix(field string, raw any, required bool) int64 {
 	f, ok := p.number(field, raw)
 	if !ok {
@@ -446,15 +364,9 @@ func (p *parser) unix(field string, raw any, required bool) int64 {
 		}
 		return 0
 	}
-	switch {
-	case f <= 0:
-		p.fail(field, "must be a positive Unix time in seconds, got %v", f)
-		return 0
-	case f >= maxUnixSeconds:
-		p.fail(field, "%v is not Unix seconds (milliseconds?)", f)
-		return 0
-	case f != math.Trunc(f):
-		p.fail(field, "must be whole Unix seconds, got %v", f)
+	sec, reason := unixSeconds(f)
+	if reason != "" {
+		p.fail(field, "%s", reason)
 		return 0
 	}
 	if p.dec.Now != nil {
@@ -462,12 +374,12 @@ func (p *parser) unix(field string, raw any, required bool) int64 {
 		if maxFuture <= 0 {
 			maxFuture = 24 * time.Hour
 		}
-		if limit := p.dec.Now().Add(maxFuture).Unix(); int64(f) > limit {
-			p.fail(field, "%d is more than %s in the future", int64(f), maxFuture)
+		if limit := p.dec.Now().Add(maxFuture).Unix(); sec > limit {
+			p.fail(field, "%d is more than %s in the future", sec, maxFuture)
 			return 0
 		}
 	}
-	return int64(f)
+	return sec
 }
 
 func (p *parser) float(field string, raw any) float64 {
@@ -479,32 +391,14 @@ func (p *parser) float(field string, raw any) float64 {
 	return f
 }
 
-// boolean accepts true/false, "true"/"false", "1"/"0" and 1/0; absent → nil.
+// boolean reads a loose boolean (looseBool); absent → nil.
 func (p *parser) boolean(field string, raw any) *bool {
-	if isNull(raw) {
+	b, ok, reason := looseBool(raw)
+	if reason != "" {
+		p.fail(field, "%s", reason)
 		return nil
 	}
-	var b bool
-	var s string
-	switch v := raw.(type) {
-	case bool:
-		b = v
-		return &b
-	case string:
-		s = strings.ToLower(strings.TrimSpace(v))
-	case json.Number:
-		s = v.String()
-	default:
-		p.fail(field, "must be a boolean, got %v", raw)
-		return nil
-	}
-	switch s {
-	case "true", "1", "yes":
-		b = true
-	case "false", "0", "no", "":
-		b = false
-	default:
-		p.fail(field, "must be a boolean, got %q", s)
+	if !ok {
 		return nil
 	}
 	return &b
@@ -525,7 +419,7 @@ func (d Decoder) AppID(body []byte) (string, error) {
 		return "", fmt.Errorf("%w: body is not a JSON object: %v", ErrMalformed, err)
 	}
 	trig, _ := top["trigger"].(string)
-	p := parser{trigger: Trigger(trig), dec: d}
+	p := parser{trigger: domain.Trigger(trig), dec: d}
 	app := p.streamID("appId", top["appId"], true)
 	return app, p.err
 }

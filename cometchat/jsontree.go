@@ -1,4 +1,4 @@
-package domain
+package cometchat
 
 import (
 	"bytes"
@@ -11,9 +11,8 @@ import (
 // []any, string, json.Number, bool and nil. A key sent twice: the last one
 // wins, at every level.
 //
-// With go1.27 the tree is built from encoding/json/jsontext tokens
-// (parseTree, several times faster than encoding/json's reflection into
-// map[string]any). Any body the token reader refuses is parsed again by
+// The tree is built from encoding/json/jsontext tokens (parseTree, several
+// times faster than encoding/json's reflection into map[string]any). Any body the token reader refuses is parsed again by
 // encoding/json, whose verdict and error text stand: the fast path only ever
 // accepts what encoding/json accepts, with the same tree
 // (FuzzParseTreeMatchesStdlib).

@@ -1,4 +1,4 @@
-package cometchat_test
+package callsapi_test
 
 import (
 	"context"
@@ -15,9 +15,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/meetingd/meetingd/domain/domaintest"
+	"github.com/meetingd/meetingd/cometchat"
+	"github.com/meetingd/meetingd/cometchat/callsapi"
+	"github.com/meetingd/meetingd/cometchat/cometchattest"
 	"github.com/meetingd/meetingd/internal/metricstest"
-	"github.com/meetingd/meetingd/jobs/cometchat"
 )
 
 const testKey = "test-api-key-5e1f"
@@ -68,11 +69,14 @@ func (f *fakeAPI) requests() []string {
 	return append([]string(nil), f.seen...)
 }
 
-func newClient(t *testing.T, api http.Handler, m *cometchat.Metrics, log *slog.Logger) *cometchat.Client {
+// session1 is the session of the get_call fixture.
+const session1 = "v1.us.31780434a95d45.16923681138d75114d60d1345a22e4cc612263fb26c0b5cf92"
+
+func newClient(t *testing.T, api http.Handler, m *callsapi.Metrics, log *slog.Logger) *callsapi.Client {
 	t.Helper()
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	c, err := cometchat.New(cometchat.Config{
+	c, err := callsapi.New(callsapi.Config{
 		AppID: "app1", Region: "us", APIKey: testKey, BaseURL: srv.URL + "/v3",
 		Rate: 1000, Burst: 10, RetryInitial: time.Millisecond, RetryMax: 5 * time.Millisecond,
 	}, m, log)
@@ -84,10 +88,10 @@ func newClient(t *testing.T, api http.Handler, m *cometchat.Metrics, log *slog.L
 
 func TestClientCall(t *testing.T) {
 	api := &fakeAPI{answers: map[string][]answer{
-		"/v3/calls/" + session1: {{status: 200, body: string(domaintest.RESTFixture(t, "get_call"))}},
+		"/v3/calls/" + session1: {{status: 200, body: string(cometchattest.RESTFixture(t, "get_call"))}},
 	}}
 	reg := prometheus.NewRegistry()
-	m, err := cometchat.NewMetrics(reg)
+	m, err := callsapi.NewMetrics(reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +116,7 @@ func TestClientCall(t *testing.T) {
 
 func TestClientRetries(t *testing.T) {
 	path := "/v3/calls/" + session1
-	ok := answer{status: 200, body: string(domaintest.RESTFixture(t, "get_call"))}
+	ok := answer{status: 200, body: string(cometchattest.RESTFixture(t, "get_call"))}
 	tests := []struct {
 		name      string
 		answers   []answer
@@ -185,11 +189,11 @@ func TestClientOngoingPages(t *testing.T) {
 // token within its one-minute deadline, and it is not sent.
 func TestClientRateLimit(t *testing.T) {
 	api := &fakeAPI{answers: map[string][]answer{
-		"/v3/calls/" + session1: {{status: 200, body: string(domaintest.RESTFixture(t, "get_call"))}},
+		"/v3/calls/" + session1: {{status: 200, body: string(cometchattest.RESTFixture(t, "get_call"))}},
 	}}
 	srv := httptest.NewServer(api)
 	defer srv.Close()
-	c, err := cometchat.New(cometchat.Config{AppID: "app1", Region: "us", APIKey: testKey, BaseURL: srv.URL + "/v3", Rate: 1.0 / 3600, Burst: 1}, nil, nil)
+	c, err := callsapi.New(callsapi.Config{AppID: "app1", Region: "us", APIKey: testKey, BaseURL: srv.URL + "/v3", Rate: 1.0 / 3600, Burst: 1}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,13 +213,13 @@ func TestClientRateLimit(t *testing.T) {
 
 func TestConfigValidate(t *testing.T) {
 	tests := []struct {
-		cfg  cometchat.Config
+		cfg  callsapi.Config
 		want []string
 	}{
-		{cometchat.Config{AppID: "a1", Region: "eu", APIKey: "k"}, nil},
-		{cometchat.Config{}, []string{"app id", "region", "API key is empty"}},
-		{cometchat.Config{AppID: "a/b", Region: "US", APIKey: "k", BaseURL: "ftp://x"}, []string{"app id", "region", "base URL"}},
-		{cometchat.Config{AppID: "a", Region: "us", APIKey: "k", Rate: -1}, []string{"must not be negative"}},
+		{callsapi.Config{AppID: "a1", Region: "eu", APIKey: "k"}, nil},
+		{callsapi.Config{}, []string{"app id", "region", "API key is empty"}},
+		{callsapi.Config{AppID: "a/b", Region: "US", APIKey: "k", BaseURL: "ftp://x"}, []string{"app id", "region", "base URL"}},
+		{callsapi.Config{AppID: "a", Region: "us", APIKey: "k", Rate: -1}, []string{"must not be negative"}},
 	}
 	for i, tc := range tests {
 		t.Run(strconv.Itoa(i), func(t *testing.T) {

@@ -6,14 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 )
 
-// ErrDecode is wrapped by every decoding error: the answer was not a Calls
-// API answer this client understands.
-var ErrDecode = errors.New("cometchat: undecodable answer")
+// Errors of the Calls REST API. ErrDecode is wrapped by every decoding
+// error: the answer was not a Calls API answer this package understands
+// (among them a field the tolerant rules refuse). ErrNotFound is what a
+// client returns for a session the API does not know (HTTP 404).
+var (
+	ErrDecode   = errors.New("cometchat: undecodable answer")
+	ErrNotFound = errors.New("cometchat: call not found")
+)
 
 // Call is one call session as the Calls REST API reports it. Times are Unix
 // seconds, 0 when absent.
@@ -95,8 +99,8 @@ func DecodePage(body []byte) (Page, error) {
 		Data *[]wireCall `json:"data"`
 		Meta struct {
 			Pagination struct {
-				CurrentPage flexInt `json:"current_page"`
-				TotalPages  flexInt `json:"total_pages"`
+				CurrentPage loose `json:"current_page"`
+				TotalPages  loose `json:"total_pages"`
 			} `json:"pagination"`
 		} `json:"meta"`
 	}
@@ -114,11 +118,12 @@ func DecodePage(body []byte) (Page, error) {
 		}
 		p.Calls = append(p.Calls, c)
 	}
-	cur, tot := env.Meta.Pagination.CurrentPage, env.Meta.Pagination.TotalPages
-	if cur < 0 || tot < 0 || cur > math.MaxInt32 || tot > math.MaxInt32 {
-		return Page{}, fmt.Errorf("%w: meta.pagination out of range", ErrDecode)
+	var errs []error
+	p.CurrentPage = pageNumber("meta.pagination.current_page", env.Meta.Pagination.CurrentPage, &errs)
+	p.TotalPages = pageNumber("meta.pagination.total_pages", env.Meta.Pagination.TotalPages, &errs)
+	if err := errors.Join(errs...); err != nil {
+		return Page{}, err
 	}
-	p.CurrentPage, p.TotalPages = int(cur), int(tot)
 	return p, nil
 }
 
@@ -132,47 +137,86 @@ func unmarshal(body []byte, v any) error {
 	return nil
 }
 
-// The wire types take numbers as JSON numbers or numeric strings, and
-// booleans as JSON booleans or "true"/"false", like the webhook decoder.
+// The wire types take their numbers and booleans as loose values, read by
+// the same tolerant rules as the webhooks (tolerant.go).
 type wireCall struct {
 	SessionID    string            `json:"sessionId"`
 	Status       string            `json:"status"`
 	Mode         string            `json:"mode"`
 	Type         string            `json:"type"`
-	InitiatedAt  flexInt           `json:"initiatedAt"`
-	StartedAt    flexInt           `json:"startedAt"`
-	EndedAt      flexInt           `json:"endedAt"`
+	InitiatedAt  loose             `json:"initiatedAt"`
+	StartedAt    loose             `json:"startedAt"`
+	EndedAt      loose             `json:"endedAt"`
 	Participants []wireParticipant `json:"participants"`
 	Recordings   []wireRecording   `json:"recordings"`
 }
 
 type wireParticipant struct {
-	UID      string   `json:"uid"`
-	Name     string   `json:"name"`
-	JoinedAt flexInt  `json:"joinedAt"`
-	LeftAt   flexInt  `json:"leftAt"`
-	IsJoined flexBool `json:"isJoined"`
-	State    string   `json:"state"`
-	DeviceID string   `json:"deviceId"`
+	UID      string `json:"uid"`
+	Name     string `json:"name"`
+	JoinedAt loose  `json:"joinedAt"`
+	LeftAt   loose  `json:"leftAt"`
+	IsJoined loose  `json:"isJoined"`
+	State    string `json:"state"`
+	DeviceID string `json:"deviceId"`
 }
 
 type wireRecording struct {
-	RID       string    `json:"rid"`
-	URL       string    `json:"recording_url"`
-	StartTime flexInt   `json:"startTime"`
-	EndTime   flexInt   `json:"endTime"`
-	Duration  flexFloat `json:"duration"`
+	RID       string `json:"rid"`
+	URL       string `json:"recording_url"`
+	StartTime loose  `json:"startTime"`
+	EndTime   loose  `json:"endTime"`
+	Duration  loose  `json:"duration"`
 }
 
-// maxUnixSeconds rejects millisecond timestamps (anything past year 5138),
-// like the webhook decoder.
-const maxUnixSeconds = 1e11
+// loose is a scalar as sent (nil when null or absent, string, json.Number
+// or bool), read by the tolerant rules when its field is known.
+type loose struct{ v any }
 
-func checkTime(field string, v flexInt) (int64, error) {
-	if v < 0 || v > maxUnixSeconds {
-		return 0, fmt.Errorf("%w: %s: %d is not a Unix time in seconds", ErrDecode, field, int64(v))
+func (l *loose) UnmarshalJSON(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	return dec.Decode(&l.v)
+}
+
+// fieldError is a refused field of an answer.
+func fieldError(field, reason string) error {
+	return fmt.Errorf("%w: %s: %s", ErrDecode, field, reason)
+}
+
+// unixTime reads Unix seconds by the webhooks' rules; absent, "" and 0 are
+// 0 (the API's "not yet").
+func unixTime(field string, l loose, errs *[]error) int64 {
+	f, ok, reason := looseNumber(l.v)
+	if reason != "" {
+		*errs = append(*errs, fieldError(field, reason))
+		return 0
 	}
-	return int64(v), nil
+	if !ok || f == 0 {
+		return 0
+	}
+	sec, reason := unixSeconds(f)
+	if reason != "" {
+		*errs = append(*errs, fieldError(field, reason))
+	}
+	return sec
+}
+
+// pageNumber reads a whole, non-negative page number; absent is 0.
+func pageNumber(field string, l loose, errs *[]error) int {
+	f, _, reason := looseNumber(l.v)
+	switch {
+	case reason != "":
+	case f < 0 || f > math.MaxInt32:
+		reason = "out of range"
+	case f != math.Trunc(f):
+		reason = fmt.Sprintf("must be a whole number, got %v", f)
+	}
+	if reason != "" {
+		*errs = append(*errs, fieldError(field, reason))
+		return 0
+	}
+	return int(f)
 }
 
 func (w wireCall) call(path string) (Call, error) {
@@ -181,28 +225,32 @@ func (w wireCall) call(path string) (Call, error) {
 	}
 	c := Call{SessionID: w.SessionID, Status: w.Status, Mode: w.Mode, Type: w.Type}
 	var errs []error
-	tm := func(field string, v flexInt) int64 {
-		t, err := checkTime(path+"."+field, v)
-		errs = append(errs, err)
-		return t
-	}
+	tm := func(field string, v loose) int64 { return unixTime(path+"."+field, v, &errs) }
 	c.InitiatedAt = tm("initiatedAt", w.InitiatedAt)
 	c.StartedAt = tm("startedAt", w.StartedAt)
 	c.EndedAt = tm("endedAt", w.EndedAt)
 	for i, p := range w.Participants {
 		at := fmt.Sprintf("participants[%d].", i)
+		joined, _, reason := looseBool(p.IsJoined.v)
+		if reason != "" {
+			errs = append(errs, fieldError(path+"."+at+"isJoined", reason))
+		}
 		c.Participants = append(c.Participants, Participant{
-			UID: p.UID, Name: p.Name, IsJoined: bool(p.IsJoined), State: p.State, DeviceID: p.DeviceID,
+			UID: p.UID, Name: p.Name, IsJoined: joined, State: p.State, DeviceID: p.DeviceID,
 			JoinedAt: tm(at+"joinedAt", p.JoinedAt), LeftAt: tm(at+"leftAt", p.LeftAt),
 		})
 	}
 	for i, r := range w.Recordings {
 		at := fmt.Sprintf("recordings[%d].", i)
-		if r.Duration < 0 || math.IsNaN(float64(r.Duration)) || math.IsInf(float64(r.Duration), 0) {
-			errs = append(errs, fmt.Errorf("%w: %s.%sduration: negative or not finite", ErrDecode, path, at))
+		d, _, reason := looseNumber(r.Duration.v)
+		if reason == "" && d < 0 {
+			reason = "must not be negative"
+		}
+		if reason != "" {
+			errs = append(errs, fieldError(path+"."+at+"duration", reason))
 		}
 		c.Recordings = append(c.Recordings, Recording{
-			RID: r.RID, URL: r.URL, Duration: float64(r.Duration),
+			RID: r.RID, URL: r.URL, Duration: d,
 			StartTime: tm(at+"startTime", r.StartTime), EndTime: tm(at+"endTime", r.EndTime),
 		})
 	}
@@ -210,66 +258,4 @@ func (w wireCall) call(path string) (Call, error) {
 		return Call{}, err
 	}
 	return c, nil
-}
-
-// flexInt is an integer sent as a JSON number (a fraction is truncated) or
-// a numeric string; null and "" are 0.
-type flexInt int64
-
-func (v *flexInt) UnmarshalJSON(b []byte) error {
-	n, err := flexNumber(b)
-	if err != nil {
-		return err
-	}
-	if n >= math.MaxInt64 || n <= math.MinInt64 {
-		return fmt.Errorf("number %s out of range", b)
-	}
-	*v = flexInt(n)
-	return nil
-}
-
-// flexFloat is a number sent as a JSON number or a numeric string.
-type flexFloat float64
-
-func (v *flexFloat) UnmarshalJSON(b []byte) error {
-	n, err := flexNumber(b)
-	*v = flexFloat(n)
-	return err
-}
-
-func flexNumber(b []byte) (float64, error) {
-	b = bytes.TrimSpace(b)
-	if bytes.Equal(b, []byte("null")) {
-		return 0, nil
-	}
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return 0, err
-		}
-		if s = strings.TrimSpace(s); s == "" {
-			return 0, nil
-		}
-		b = []byte(s)
-	}
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-		return 0, fmt.Errorf("not a number: %.40q", b)
-	}
-	return f, nil
-}
-
-// flexBool is a boolean sent as a JSON boolean, "true"/"false", or 0/1.
-type flexBool bool
-
-func (v *flexBool) UnmarshalJSON(b []byte) error {
-	switch strings.ToLower(strings.Trim(string(bytes.TrimSpace(b)), `"`)) {
-	case "true", "1":
-		*v = true
-	case "false", "0", "", "null":
-		*v = false
-	default:
-		return fmt.Errorf("not a boolean: %.40q", b)
-	}
-	return nil
 }

@@ -1,4 +1,4 @@
-package cometchat
+package callsapi
 
 import (
 	"context"
@@ -15,10 +15,9 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 	"golang.org/x/time/rate"
-)
 
-// ErrNotFound is returned for a session the Calls API does not know (404).
-var ErrNotFound = errors.New("cometchat: call not found")
+	"github.com/meetingd/meetingd/cometchat"
+)
 
 // StatusError is an answer the client gave up on: a status other than 200
 // and 404, after any retries.
@@ -146,30 +145,30 @@ func New(cfg Config, m *Metrics, log *slog.Logger) (*Client, error) {
 func (c *Client) AppID() string { return c.cfg.AppID }
 
 // Call returns one call session: GET /calls/{sessionId}. A session the API
-// does not know is ErrNotFound.
-func (c *Client) Call(ctx context.Context, sessionID string) (Call, error) {
+// does not know is cometchat.ErrNotFound.
+func (c *Client) Call(ctx context.Context, sessionID string) (cometchat.Call, error) {
 	body, err := c.get(ctx, "call", "/calls/"+url.PathEscape(sessionID), nil)
 	if err != nil {
-		return Call{}, fmt.Errorf("get call %s: %w", sessionID, err)
+		return cometchat.Call{}, fmt.Errorf("get call %s: %w", sessionID, err)
 	}
-	call, err := DecodeCall(body)
+	call, err := cometchat.DecodeCall(body)
 	if err != nil {
-		return Call{}, fmt.Errorf("get call %s: %w", sessionID, err)
+		return cometchat.Call{}, fmt.Errorf("get call %s: %w", sessionID, err)
 	}
 	return call, nil
 }
 
 // Ongoing lists the app's ongoing calls: GET /calls?status=ongoing, every
 // page up to MaxPages.
-func (c *Client) Ongoing(ctx context.Context) ([]Call, error) {
-	var calls []Call
+func (c *Client) Ongoing(ctx context.Context) ([]cometchat.Call, error) {
+	var calls []cometchat.Call
 	for page := 1; page <= c.cfg.MaxPages; page++ {
-		q := url.Values{"status": {StatusOngoing}, "perPage": {strconv.Itoa(c.cfg.PerPage)}, "page": {strconv.Itoa(page)}}
+		q := url.Values{"status": {cometchat.StatusOngoing}, "perPage": {strconv.Itoa(c.cfg.PerPage)}, "page": {strconv.Itoa(page)}}
 		body, err := c.get(ctx, "list", "/calls", q)
 		if err != nil {
 			return nil, fmt.Errorf("list ongoing calls, page %d: %w", page, err)
 		}
-		p, err := DecodePage(body)
+		p, err := cometchat.DecodePage(body)
 		if err != nil {
 			return nil, fmt.Errorf("list ongoing calls, page %d: %w", page, err)
 		}
@@ -220,7 +219,8 @@ func (r *retryAfter) Unwrap() []error {
 }
 
 // once sends one request and classifies the answer: 200 → body; 404 →
-// ErrNotFound (permanent); 429 and 5xx → retryable (honouring Retry-After);
+// cometchat.ErrNotFound (permanent); 429 and 5xx → retryable (honouring
+// Retry-After);
 // anything else → permanent.
 func (c *Client) once(ctx context.Context, endpoint, u string) ([]byte, error) {
 	if err := c.lim.Wait(ctx); err != nil {
@@ -250,11 +250,11 @@ func (c *Client) once(ctx context.Context, endpoint, u string) ([]byte, error) {
 	switch {
 	case resp.StatusCode == http.StatusOK:
 		if len(body) > maxBody {
-			return nil, backoff.Permanent(fmt.Errorf("%w: answer over %d bytes", ErrDecode, maxBody))
+			return nil, backoff.Permanent(fmt.Errorf("%w: answer over %d bytes", cometchat.ErrDecode, maxBody))
 		}
 		return body, nil
 	case resp.StatusCode == http.StatusNotFound:
-		return nil, backoff.Permanent(ErrNotFound)
+		return nil, backoff.Permanent(cometchat.ErrNotFound)
 	}
 	serr := &StatusError{Status: resp.StatusCode, Body: snippet(body)}
 	if resp.StatusCode != http.StatusTooManyRequests && resp.StatusCode < 500 {

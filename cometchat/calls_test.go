@@ -7,8 +7,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/meetingd/meetingd/domain/domaintest"
-	"github.com/meetingd/meetingd/jobs/cometchat"
+	"github.com/meetingd/meetingd/cometchat"
+	"github.com/meetingd/meetingd/cometchat/cometchattest"
+	"github.com/meetingd/meetingd/domain"
 )
 
 const (
@@ -29,7 +30,7 @@ var fixtureCall = cometchat.Call{
 }
 
 func TestDecodeCallFixture(t *testing.T) {
-	got, err := cometchat.DecodeCall(domaintest.RESTFixture(t, "get_call"))
+	got, err := cometchat.DecodeCall(cometchattest.RESTFixture(t, "get_call"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +43,7 @@ func TestDecodeCallFixture(t *testing.T) {
 }
 
 func TestDecodePageFixture(t *testing.T) {
-	p, err := cometchat.DecodePage(domaintest.RESTFixture(t, "list_calls"))
+	p, err := cometchat.DecodePage(cometchattest.RESTFixture(t, "list_calls"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func TestDecodePageFixture(t *testing.T) {
 	}
 }
 
-func TestDecodeVariants(t *testing.T) {
+func TestDecodeCallVariants(t *testing.T) {
 	tests := []struct {
 		name    string
 		body    string
@@ -74,9 +75,9 @@ func TestDecodeVariants(t *testing.T) {
 		wantErr string
 	}{
 		{
-			name: "numbers as strings, booleans as strings, fractional seconds",
+			name: "numbers as strings, booleans as strings",
 			body: `{"data":{"sessionId":"s","status":"ongoing","startedAt":"1692368127","endedAt":null,
-				"participants":[{"uid":"u","name":"Ana","joinedAt":1692368128.9,"isJoined":"true"}],
+				"participants":[{"uid":"u","name":"Ana","joinedAt":1692368128,"isJoined":"true"}],
 				"recordings":[{"rid":"r","recording_url":"https://r/1.mp4","startTime":"1692368130","endTime":1692368140,"duration":"9.5"}]}}`,
 			want: cometchat.Call{SessionID: "s", Status: "ongoing", StartedAt: 1692368127,
 				Participants: []cometchat.Participant{{UID: "u", Name: "Ana", JoinedAt: 1692368128, IsJoined: true}},
@@ -88,8 +89,13 @@ func TestDecodeVariants(t *testing.T) {
 		{name: "no session id", body: `{"data":{"status":"ended"}}`, wantErr: "data.sessionId is missing"},
 		{name: "milliseconds", body: `{"data":{"sessionId":"s","startedAt":1692368127000}}`, wantErr: "data.startedAt"},
 		{name: "negative time", body: `{"data":{"sessionId":"s","participants":[{"uid":"u","leftAt":-1}]}}`, wantErr: "participants[0].leftAt"},
-		{name: "not a number", body: `{"data":{"sessionId":"s","endedAt":"soon"}}`, wantErr: "not a number"},
-		{name: "bad boolean", body: `{"data":{"sessionId":"s","participants":[{"isJoined":"maybe"}]}}`, wantErr: "not a boolean"},
+		{name: "not a number", body: `{"data":{"sessionId":"s","endedAt":"soon"}}`, wantErr: "data.endedAt: must be a number"},
+		{name: "fractional seconds", body: `{"data":{"sessionId":"s","participants":[{"uid":"u","joinedAt":1692368128.9}]}}`,
+			wantErr: "participants[0].joinedAt: must be whole Unix seconds"},
+		{name: "hexadecimal float", body: `{"data":{"sessionId":"s","startedAt":"0x1p30"}}`, wantErr: "data.startedAt: must be a number"},
+		{name: "zero is not yet", body: `{"data":{"sessionId":"s","startedAt":1692368127,"endedAt":0}}`,
+			want: cometchat.Call{SessionID: "s", StartedAt: 1692368127}},
+		{name: "bad boolean", body: `{"data":{"sessionId":"s","participants":[{"isJoined":"maybe"}]}}`, wantErr: "isJoined: must be a boolean"},
 		{name: "negative duration", body: `{"data":{"sessionId":"s","recordings":[{"recording_url":"u","duration":-3}]}}`, wantErr: "duration"},
 		{name: "not JSON", body: `<html>502</html>`, wantErr: "undecodable"},
 		{name: "invalid UTF-8", body: "{\"data\":{\"sessionId\":\"\xff\"}}", wantErr: "UTF-8"},
@@ -123,5 +129,82 @@ func TestDecodePageErrors(t *testing.T) {
 		if _, err := cometchat.DecodePage([]byte(body)); !errors.Is(err, cometchat.ErrDecode) {
 			t.Errorf("DecodePage(%s) = %v, want ErrDecode", body, err)
 		}
+	}
+}
+
+// TestDecodeCallRefusesWhatWebhooksRefuse: one set of tolerant rules. Every
+// value the webhook decoder refuses for a Unix time, a number or a boolean,
+// the Calls API decoder refuses too (ErrDecode, naming the field), and every
+// spelling the webhook decoder accepts, it reads to the same value.
+func TestDecodeCallRefusesWhatWebhooksRefuse(t *testing.T) {
+	tests := []struct {
+		name   string
+		raw    string // JSON text of the value
+		accept bool
+	}{
+		{"number", `1696934692`, true},
+		{"numeric string", `"1696934692"`, true},
+		{"padded string", `" 1696934692 "`, true},
+		{"exponent", `1.696934692e9`, true},
+		{"hexadecimal float", `"0x1p30"`, false},
+		{"hexadecimal mantissa", `"0x6_5258e24p0"`, false},
+		{"underscore", `"1_696_934_692"`, false},
+		{"fractional seconds", `1696934692.5`, false},
+		{"fractional seconds as string", `"1696934692.5"`, false},
+		{"milliseconds", `1696934692000`, false},
+		{"negative", `-5`, false},
+		{"NaN", `"NaN"`, false},
+		{"Inf", `"Inf"`, false},
+		{"overflow", `1e400`, false},
+		{"word", `"soon"`, false},
+		{"boolean", `true`, false},
+		{"object", `{}`, false},
+	}
+	webhook := mutate(t, fixture(t, "meeting_participant_joined"))
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			wh, werr := cometchat.Decoder{}.Decode(mutate(t, webhook, set("data.occupant.joined_at", tc.raw)))
+			call, cerr := cometchat.DecodeCall([]byte(`{"data":{"sessionId":"s","startedAt":` + tc.raw + `}}`))
+			if (werr == nil) != tc.accept {
+				t.Fatalf("webhook decoder: err = %v, want accept %v", werr, tc.accept)
+			}
+			if !tc.accept {
+				if !errors.Is(cerr, cometchat.ErrDecode) || !strings.Contains(cerr.Error(), "data.startedAt") {
+					t.Fatalf("Calls API decoder: err = %v, want ErrDecode naming data.startedAt", cerr)
+				}
+				return
+			}
+			if cerr != nil {
+				t.Fatalf("Calls API decoder: %v", cerr)
+			}
+			if got, want := call.StartedAt, wh.Event.Payload.(domain.ParticipantJoined).Occupant.JoinedAt; got != want {
+				t.Errorf("Calls API read %d, webhook %d", got, want)
+			}
+		})
+	}
+	bools := []struct {
+		raw    string
+		want   bool
+		accept bool
+	}{
+		{`true`, true, true}, {`false`, false, true}, {`"true"`, true, true}, {`"FALSE"`, false, true},
+		{`"1"`, true, true}, {`0`, false, true}, {`"yes"`, true, true}, {`"no"`, false, true}, {`""`, false, true},
+		{`"maybe"`, false, false}, {`2`, false, false}, {`"null"`, false, false}, {`[]`, false, false},
+	}
+	for _, tc := range bools {
+		t.Run("boolean "+tc.raw, func(t *testing.T) {
+			wh, werr := cometchat.Decoder{}.Decode(mutate(t, webhook, set("data.occupant.audio_call", tc.raw)))
+			call, cerr := cometchat.DecodeCall([]byte(`{"data":{"sessionId":"s","participants":[{"uid":"u","isJoined":` + tc.raw + `}]}}`))
+			if (werr == nil) != tc.accept || (cerr == nil) != tc.accept {
+				t.Fatalf("webhook err = %v, Calls API err = %v, want accept %v", werr, cerr, tc.accept)
+			}
+			if !tc.accept {
+				return
+			}
+			audio := wh.Event.Payload.(domain.ParticipantJoined).Occupant.AudioOnly
+			if audio == nil || *audio != tc.want || call.Participants[0].IsJoined != tc.want {
+				t.Errorf("webhook %v, Calls API %v, want %v", audio, call.Participants[0].IsJoined, tc.want)
+			}
+		})
 	}
 }

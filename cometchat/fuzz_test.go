@@ -1,4 +1,4 @@
-package domain_test
+package cometchat_test
 
 import (
 	"errors"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 )
 
@@ -46,7 +47,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"trigger":"meeting_participant_joined","appId":"a","data":{"sessionId":"s","occupant":{"uid":"u\u2066","name":"A\u200dB","joined_at":1}}}`))
 	f.Add([]byte(`{"trigger":"meeting_participant_joined","appId":"a","data":{"sessionId":"s","occupant":{"name":"A\u200dB\u200c","joined_at":1}}}`))
 
-	plain := domain.Decoder{}
+	plain := cometchat.Decoder{}
 	clocked := fixedDecoder()
 	f.Fuzz(func(t *testing.T, body []byte) {
 		wh, err := plain.Decode(body)
@@ -66,7 +67,7 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("the clocked decoder accepted what the plain one rejected (%v): %q", err, body)
 		case errc == nil && !reflect.DeepEqual(whc, wh):
 			t.Fatalf("the clock changed the result on %q: %s vs %s", body, show(whc), show(wh))
-		case errors.Is(err, domain.ErrMalformed) && !errors.Is(errc, domain.ErrMalformed):
+		case errors.Is(err, cometchat.ErrMalformed) && !errors.Is(errc, cometchat.ErrMalformed):
 			t.Fatalf("malformed for one decoder but not the other (%v): %q", errc, body)
 		}
 	})
@@ -81,11 +82,11 @@ func errString(err error) string {
 
 // checkDecoded asserts the decoder's contract on one result. maxTime, when
 // non-zero, is the latest timestamp a clocked decoder may let through.
-func checkDecoded(t *testing.T, body []byte, wh domain.Webhook, err error, maxTime int64) {
+func checkDecoded(t *testing.T, body []byte, wh cometchat.Webhook, err error, maxTime int64) {
 	t.Helper()
 	if err != nil {
-		var verr *domain.ValidationError
-		malformed := errors.Is(err, domain.ErrMalformed)
+		var verr *cometchat.ValidationError
+		malformed := errors.Is(err, cometchat.ErrMalformed)
 		validation := errors.As(err, &verr)
 		switch {
 		case malformed && validation:
@@ -95,7 +96,7 @@ func checkDecoded(t *testing.T, body []byte, wh domain.Webhook, err error, maxTi
 		case validation && (verr.Field == "" || verr.Reason == "" || verr.Trigger == ""):
 			t.Fatalf("incomplete ValidationError %#v on %q", *verr, body)
 		}
-		if !reflect.DeepEqual(wh, domain.Webhook{}) {
+		if !reflect.DeepEqual(wh, cometchat.Webhook{}) {
 			t.Fatalf("Decode returned %s together with %v", show(wh), err)
 		}
 		return
@@ -113,7 +114,7 @@ func checkDecoded(t *testing.T, body []byte, wh domain.Webhook, err error, maxTi
 		t.Fatalf("trigger %s gave a %s payload", ev.Trigger, ev.Type())
 	}
 	switch ev.Trigger {
-	case domain.TriggerRecordingGenerated, domain.TriggerTranscriptionGenerated:
+	case cometchat.TriggerRecordingGenerated, cometchat.TriggerTranscriptionGenerated:
 		if ev.Kind != "" {
 			t.Fatalf("%s with kind %q", ev.Trigger, ev.Kind)
 		}
@@ -139,7 +140,7 @@ func checkDecoded(t *testing.T, body []byte, wh domain.Webhook, err error, maxTi
 		t.Fatalf("Unmarshal(%s): %v", data, uerr)
 	}
 	if !reflect.DeepEqual(back, ev) {
-		t.Fatalf("round trip through %s\n got  %s\n want %s", data, show(domain.Webhook{Event: back}), show(wh))
+		t.Fatalf("round trip through %s\n got  %s\n want %s", data, show(cometchat.Webhook{Event: back}), show(wh))
 	}
 	key := domain.Key(ev)
 	if key == "" || domain.Key(ev) != key || domain.Key(back) != key {
@@ -155,21 +156,21 @@ func checkDecoded(t *testing.T, body []byte, wh domain.Webhook, err error, maxTi
 }
 
 var payloadTypeOf = map[domain.Trigger]string{
-	domain.TriggerMeetingStarted:           domain.TypeSessionStarted,
-	domain.TriggerCallStarted:              domain.TypeSessionStarted,
-	domain.TriggerMeetingParticipantJoined: domain.TypeParticipantJoined,
-	domain.TriggerCallParticipantJoined:    domain.TypeParticipantJoined,
-	domain.TriggerMeetingParticipantLeft:   domain.TypeParticipantLeft,
-	domain.TriggerCallParticipantLeft:      domain.TypeParticipantLeft,
-	domain.TriggerMeetingEnded:             domain.TypeSessionEnded,
-	domain.TriggerCallEnded:                domain.TypeSessionEnded,
-	domain.TriggerRecordingGenerated:       domain.TypeRecordingGenerated,
-	domain.TriggerTranscriptionGenerated:   domain.TypeTranscriptionGenerated,
-	domain.TriggerCallInitiated:            domain.TypeCallRinging,
-	domain.TriggerCallBusy:                 domain.TypeCallRinging,
-	domain.TriggerCallCancelled:            domain.TypeCallRinging,
-	domain.TriggerCallRejected:             domain.TypeCallRinging,
-	domain.TriggerCallUnanswered:           domain.TypeCallRinging,
+	cometchat.TriggerMeetingStarted:           domain.TypeSessionStarted,
+	cometchat.TriggerCallStarted:              domain.TypeSessionStarted,
+	cometchat.TriggerMeetingParticipantJoined: domain.TypeParticipantJoined,
+	cometchat.TriggerCallParticipantJoined:    domain.TypeParticipantJoined,
+	cometchat.TriggerMeetingParticipantLeft:   domain.TypeParticipantLeft,
+	cometchat.TriggerCallParticipantLeft:      domain.TypeParticipantLeft,
+	cometchat.TriggerMeetingEnded:             domain.TypeSessionEnded,
+	cometchat.TriggerCallEnded:                domain.TypeSessionEnded,
+	cometchat.TriggerRecordingGenerated:       domain.TypeRecordingGenerated,
+	cometchat.TriggerTranscriptionGenerated:   domain.TypeTranscriptionGenerated,
+	cometchat.TriggerCallInitiated:            domain.TypeCallRinging,
+	cometchat.TriggerCallBusy:                 domain.TypeCallRinging,
+	cometchat.TriggerCallCancelled:            domain.TypeCallRinging,
+	cometchat.TriggerCallRejected:             domain.TypeCallRinging,
+	cometchat.TriggerCallUnanswered:           domain.TypeCallRinging,
 }
 
 // checkStreamID: ids that name streams are non-empty, bounded, printable and

@@ -5,17 +5,17 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/meetingd/meetingd/domain/domaintest"
-	"github.com/meetingd/meetingd/jobs/cometchat"
+	"github.com/meetingd/meetingd/cometchat"
+	"github.com/meetingd/meetingd/cometchat/cometchattest"
 )
 
-// FuzzDecode feeds arbitrary answers to both decoders: they never panic,
+// FuzzDecodeCalls feeds arbitrary answers to both decoders: they never panic,
 // every failure is ErrDecode, and what they accept is well-formed (a session
 // id, Unix seconds in range, finite non-negative durations) and survives a
 // JSON round trip.
-func FuzzDecode(f *testing.F) {
+func FuzzDecodeCalls(f *testing.F) {
 	for _, name := range []string{"get_call", "list_calls", "get_call_transcriptions"} {
-		f.Add(domaintest.RESTFixture(f, name))
+		f.Add(cometchattest.RESTFixture(f, name))
 	}
 	f.Add([]byte(`{"data":{"sessionId":"s","startedAt":"1","participants":[{"uid":"u","joinedAt":"2.5","isJoined":"1"}],"recordings":[{"recording_url":"u","duration":"1e3"}]}}`))
 	f.Add([]byte(`{"data":[],"meta":{"pagination":{"current_page":"1","total_pages":2}}}`))

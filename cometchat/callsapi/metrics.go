@@ -1,4 +1,4 @@
-package cometchat
+package callsapi
 
 import (
 	"time"

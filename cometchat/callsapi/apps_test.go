@@ -1,4 +1,4 @@
-package cometchat_test
+package callsapi_test
 
 import (
 	"errors"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/meetingd/meetingd/jobs/cometchat"
+	"github.com/meetingd/meetingd/cometchat/callsapi"
 )
 
 func TestParseApps(t *testing.T) {
@@ -24,11 +24,11 @@ func TestParseApps(t *testing.T) {
 	tests := []struct {
 		name    string
 		spec    string
-		want    []cometchat.App
+		want    []callsapi.App
 		wantErr []string
 	}{
 		{"empty", "  ", nil, nil},
-		{"inline and file", "31780434a95d45:us:secret-inline-1, 2a0b:EU:@/run/secrets/k1", []cometchat.App{
+		{"inline and file", "31780434a95d45:us:secret-inline-1, 2a0b:EU:@/run/secrets/k1", []callsapi.App{
 			{AppID: "31780434a95d45", Region: "us", APIKey: "secret-inline-1"},
 			{AppID: "2a0b", Region: "eu", APIKey: "key-from-file", KeyFile: "/run/secrets/k1"},
 		}, nil},
@@ -37,7 +37,7 @@ func TestParseApps(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := cometchat.ParseApps(tc.spec, readFile)
+			got, err := callsapi.ParseApps(tc.spec, readFile)
 			if len(tc.wantErr) > 0 {
 				if err == nil {
 					t.Fatal("no error")
@@ -63,10 +63,10 @@ func TestParseApps(t *testing.T) {
 }
 
 func TestSecretNeverPrints(t *testing.T) {
-	s := cometchat.Secret("hunter2")
+	s := callsapi.Secret("hunter2")
 	var logs strings.Builder
-	slog.New(slog.NewJSONHandler(&logs, nil)).Info("x", "key", s, "app", cometchat.App{AppID: "a", APIKey: s})
-	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s", s, cometchat.App{APIKey: s}, s, s), logs.String()} {
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("x", "key", s, "app", callsapi.App{AppID: "a", APIKey: s})
+	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s", s, callsapi.App{APIKey: s}, s, s), logs.String()} {
 		if strings.Contains(out, "hunter2") {
 			t.Errorf("secret printed: %s", out)
 		}

@@ -1,21 +1,21 @@
-package domain_test
+package cometchat_test
 
 import (
 	"testing"
 	"time"
 
-	"github.com/meetingd/meetingd/domain"
-	"github.com/meetingd/meetingd/domain/domaintest"
+	"github.com/meetingd/meetingd/cometchat"
+	"github.com/meetingd/meetingd/cometchat/cometchattest"
 )
 
 // BenchmarkDecode decodes every CometChat fixture in turn (the intake's
 // per-request decode cost).
 func BenchmarkDecode(b *testing.B) {
 	var bodies [][]byte
-	for _, name := range domaintest.FixtureNames(b) {
-		bodies = append(bodies, domaintest.Fixture(b, name, nil))
+	for _, name := range cometchattest.FixtureNames(b) {
+		bodies = append(bodies, cometchattest.Fixture(b, name, nil))
 	}
-	d := domain.Decoder{Now: time.Now}
+	d := cometchat.Decoder{Now: time.Now}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {

@@ -1,6 +1,4 @@
-//go:build go1.27
-
-package domain
+package cometchat
 
 import (
 	"bytes"
@@ -152,6 +150,3 @@ func (t *tree) text() (string, error) {
 	}
 	return string(b), nil
 }
-
-// goVersionHasJSONText reports whether parseTree has its fast path.
-const goVersionHasJSONText = true

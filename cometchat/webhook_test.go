@@ -1,89 +1,35 @@
-package domain_test
+package cometchat_test
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/meetingd/meetingd/cometchat"
+	"github.com/meetingd/meetingd/cometchat/cometchattest"
 	"github.com/meetingd/meetingd/domain"
 )
 
-// Values substituted for CometChat's placeholders in the shared fixtures.
+// The values the fixtures' placeholders get (cometchattest.Webhooks).
 const (
-	testAppID         = "208136f5ba34a5a2"
-	testSessionID     = "v1.us.208136f5ba34a5a2.1696934692c0ffee"
-	testRegion        = "us"
-	testWebhookID     = "webhook-1"
-	testRecordingURL  = "https://recordings.example.test/208136f5ba34a5a2/rec-1.mp4"
-	testTranscriptURL = "https://recordings.example.test/208136f5ba34a5a2/transcript-1.txt"
-	testTID           = "tid-1"
+	testAppID         = cometchattest.TestAppID
+	testSessionID     = cometchattest.TestSessionID
+	testRegion        = cometchattest.TestRegion
+	testWebhookID     = cometchattest.TestWebhookID
+	testRecordingURL  = cometchattest.TestRecordingURL
+	testTranscriptURL = cometchattest.TestTranscriptURL
+	testTID           = cometchattest.TestTID
 )
 
-var placeholders = map[string]string{
-	"<appId>":          testAppID,
-	"<sessionId>":      testSessionID,
-	"<region>":         testRegion,
-	"<webhookID>":      testWebhookID,
-	"<recording_url>":  testRecordingURL,
-	"<transcript_url>": testTranscriptURL,
-	"<tid>":            testTID,
-}
-
-var leftoverPlaceholder = regexp.MustCompile(`<[A-Za-z_]+>`)
-
-// fixtureDir is where the CometChat examples live: the shared/ folder that
-// sits beside the repository checkout (locally /work/shared, in CI a copy).
-func fixtureDir(tb testing.TB) string {
-	tb.Helper()
-	dir := filepath.Join("..", "..", "shared", "fixtures", "cometchat")
-	st, err := os.Stat(dir)
-	if err != nil || !st.IsDir() {
-		abs, _ := filepath.Abs(dir)
-		tb.Fatalf("CometChat fixtures are missing: expected the directory %s (%s), i.e. a copy of shared/ beside the "+
-			"repository checkout; got %v", dir, abs, err)
-	}
-	return dir
-}
-
-// loadFixtures returns every fixture, by trigger name (the file name without
-// .json), with its placeholders substituted.
-func loadFixtures(tb testing.TB) map[string][]byte {
-	tb.Helper()
-	dir := fixtureDir(tb)
-	paths, err := filepath.Glob(filepath.Join(dir, "*.json"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if len(paths) == 0 {
-		tb.Fatalf("no *.json fixtures in %s", dir)
-	}
-	out := make(map[string][]byte, len(paths))
-	for _, p := range paths {
-		raw, err := os.ReadFile(p)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		s := string(raw)
-		for k, v := range placeholders {
-			s = strings.ReplaceAll(s, k, v)
-		}
-		if left := leftoverPlaceholder.FindString(s); left != "" {
-			tb.Fatalf("%s: placeholder %s has no test value; add it to placeholders", p, left)
-		}
-		out[strings.TrimSuffix(filepath.Base(p), ".json")] = []byte(s)
-	}
-	return out
-}
+// loadFixtures returns every webhook fixture by trigger name.
+func loadFixtures(tb testing.TB) map[string][]byte { return cometchattest.Webhooks(tb) }
 
 func fixture(tb testing.TB, name string) []byte {
 	tb.Helper()
@@ -165,13 +111,13 @@ func mutate(tb testing.TB, body []byte, edits ...edit) []byte {
 func bp(b bool) *bool { return &b }
 
 // show renders a webhook readably (payload as JSON, so *bool shows its value).
-func show(w domain.Webhook) string {
+func show(w cometchat.Webhook) string {
 	p, _ := json.Marshal(w.Event.Payload)
 	return fmt.Sprintf("{app=%q session=%q kind=%q trigger=%q webhook=%q region=%q payload=%T%s}",
 		w.Event.AppID, w.Event.SessionID, w.Event.Kind, w.Event.Trigger, w.WebhookID, w.Region, w.Event.Payload, p)
 }
 
-func wantWebhook(t *testing.T, got, want domain.Webhook) {
+func wantWebhook(t *testing.T, got, want cometchat.Webhook) {
 	t.Helper()
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("decoded\n got  %s\n want %s", show(got), show(want))
@@ -182,14 +128,14 @@ func wantWebhook(t *testing.T, got, want domain.Webhook) {
 // every fixture's timestamps (the latest, call_busy, is April 2025).
 var clock = time.Date(2025, time.June, 1, 12, 0, 0, 0, time.UTC)
 
-func fixedDecoder() domain.Decoder {
-	return domain.Decoder{Now: func() time.Time { return clock }}
+func fixedDecoder() cometchat.Decoder {
+	return cometchat.Decoder{Now: func() time.Time { return clock }}
 }
 
 // base returns the expected webhook of one fixture.
-func expected(name string) (domain.Webhook, bool) {
-	ev := func(trigger domain.Trigger, kind domain.Kind, session string, p domain.Payload) domain.Webhook {
-		return domain.Webhook{
+func expected(name string) (cometchat.Webhook, bool) {
+	ev := func(trigger domain.Trigger, kind domain.Kind, session string, p domain.Payload) cometchat.Webhook {
+		return cometchat.Webhook{
 			Event:     domain.Event{AppID: testAppID, SessionID: session, Kind: kind, Trigger: trigger, Payload: p},
 			WebhookID: testWebhookID,
 			Region:    testRegion,
@@ -200,53 +146,53 @@ func expected(name string) (domain.Webhook, bool) {
 	}
 	switch name {
 	case "meeting_started":
-		return ev(domain.TriggerMeetingStarted, domain.KindMeeting, testSessionID,
+		return ev(cometchat.TriggerMeetingStarted, domain.KindMeeting, testSessionID,
 			domain.SessionStarted{CreatedAt: 1696934692}), true
 	case "meeting_participant_joined":
-		return ev(domain.TriggerMeetingParticipantJoined, domain.KindMeeting, testSessionID,
+		return ev(cometchat.TriggerMeetingParticipantJoined, domain.KindMeeting, testSessionID,
 			domain.ParticipantJoined{
 				Occupant: domain.Occupant{Name: "Andrew Joseph", JoinedAt: 1696934692, AudioOnly: bp(false)},
 				Client:   client(false),
 			}), true
 	case "meeting_participant_left":
-		return ev(domain.TriggerMeetingParticipantLeft, domain.KindMeeting, testSessionID,
+		return ev(cometchat.TriggerMeetingParticipantLeft, domain.KindMeeting, testSessionID,
 			domain.ParticipantLeft{
 				Occupant: domain.Occupant{Name: "Andrew Joseph", JoinedAt: 1696934692, LeftAt: 1696934730, AudioOnly: bp(false)},
 			}), true
 	case "meeting_ended":
-		return ev(domain.TriggerMeetingEnded, domain.KindMeeting, testSessionID,
+		return ev(cometchat.TriggerMeetingEnded, domain.KindMeeting, testSessionID,
 			domain.SessionEnded{CreatedAt: 1696934692, DestroyedAt: 1696934730, AllOccupants: []domain.Occupant{
 				{Name: "Andrew Joseph", JoinedAt: 1696934692, LeftAt: 1696934730, AudioOnly: bp(false)},
 			}}), true
 	case "recording_generated":
-		return ev(domain.TriggerRecordingGenerated, "", testSessionID,
+		return ev(cometchat.TriggerRecordingGenerated, "", testSessionID,
 			domain.RecordingGenerated{URL: testRecordingURL, StartTime: 1696937627, Duration: 21.433, RecordingDate: "2023-10-10"}), true
 	case "transcription_generated":
-		return ev(domain.TriggerTranscriptionGenerated, "", testSessionID,
+		return ev(cometchat.TriggerTranscriptionGenerated, "", testSessionID,
 			domain.TranscriptionGenerated{TID: testTID, URL: testTranscriptURL, StartTime: 1696937627, EndTime: 1696937648,
 				TranscriptDate: "2023-10-10"}), true
 	case "call_started":
-		return ev(domain.TriggerCallStarted, domain.KindCall, testSessionID,
+		return ev(cometchat.TriggerCallStarted, domain.KindCall, testSessionID,
 			domain.SessionStarted{CreatedAt: 1696934572}), true
 	case "call_participant_joined":
-		return ev(domain.TriggerCallParticipantJoined, domain.KindCall, testSessionID,
+		return ev(cometchat.TriggerCallParticipantJoined, domain.KindCall, testSessionID,
 			domain.ParticipantJoined{
 				Occupant: domain.Occupant{Name: "Andrew Joseph", JoinedAt: 1696934573, AudioOnly: bp(true)},
 				Client:   client(true),
 			}), true
 	case "call_participant_left":
-		return ev(domain.TriggerCallParticipantLeft, domain.KindCall, testSessionID,
+		return ev(cometchat.TriggerCallParticipantLeft, domain.KindCall, testSessionID,
 			domain.ParticipantLeft{
 				Occupant: domain.Occupant{Name: "George Alan", JoinedAt: 1696934501, LeftAt: 1696934553, AudioOnly: bp(true)},
 			}), true
 	case "call_ended":
-		return ev(domain.TriggerCallEnded, domain.KindCall, testSessionID,
+		return ev(cometchat.TriggerCallEnded, domain.KindCall, testSessionID,
 			domain.SessionEnded{CreatedAt: 1696934501, DestroyedAt: 1696934553, AllOccupants: []domain.Occupant{
 				{Name: "George Alan", JoinedAt: 1696934501, LeftAt: 1696934553, AudioOnly: bp(true)},
 				{Name: "Andrew Joseph", JoinedAt: 1696934501, LeftAt: 1696934553, AudioOnly: bp(true)},
 			}}), true
 	case "call_initiated":
-		return ev(domain.TriggerCallInitiated, domain.KindCall, testSessionID,
+		return ev(cometchat.TriggerCallInitiated, domain.KindCall, testSessionID,
 			domain.CallRinging{
 				Action: "initiated", CallID: "52", ConversationID: "cometchat-uid-1_user_cometchat-uid-5",
 				Sender: "cometchat-uid-1", SenderName: "Andrew Joseph", Receiver: "cometchat-uid-5", ReceiverType: "user",
@@ -254,14 +200,14 @@ func expected(name string) (domain.Webhook, bool) {
 			}), true
 	case "call_busy":
 		// No entities: the session is named after the call id.
-		return ev(domain.TriggerCallBusy, domain.KindCall, domain.RingingSessionPrefix+"43414",
+		return ev(cometchat.TriggerCallBusy, domain.KindCall, cometchat.RingingSessionPrefix+"43414",
 			domain.CallRinging{
 				Action: "busy", CallID: "43414", ConversationID: "cometchat-uid-1_user_cometchat-uid-5",
 				Sender: "cometchat-uid-1", Receiver: "cometchat-uid-5", ReceiverType: "user",
 				Media: "audio", SentAt: 1744960250, UpdatedAt: 1744960250,
 			}), true
 	}
-	return domain.Webhook{}, false
+	return cometchat.Webhook{}, false
 }
 
 // TestDecodeFixtures decodes every shared fixture and checks every field.
@@ -278,7 +224,7 @@ func TestDecodeFixtures(t *testing.T) {
 			if !ok {
 				t.Fatalf("fixture %s.json has no expectation in this test: add one", name)
 			}
-			for _, dec := range []domain.Decoder{{}, fixedDecoder()} {
+			for _, dec := range []cometchat.Decoder{{}, fixedDecoder()} {
 				got, err := dec.Decode(fixtures[name])
 				if err != nil {
 					t.Fatalf("Decode: %v", err)
@@ -291,7 +237,7 @@ func TestDecodeFixtures(t *testing.T) {
 		})
 	}
 	// Every understood trigger is exercised by a fixture or by a ringing variant below.
-	for _, tr := range domain.Triggers {
+	for _, tr := range cometchat.Triggers {
 		if _, ok := fixtures[string(tr)]; !ok && !isRingingVariant(tr) {
 			t.Errorf("trigger %s has no fixture", tr)
 		}
@@ -300,7 +246,7 @@ func TestDecodeFixtures(t *testing.T) {
 
 func isRingingVariant(tr domain.Trigger) bool {
 	switch tr {
-	case domain.TriggerCallCancelled, domain.TriggerCallRejected, domain.TriggerCallUnanswered:
+	case cometchat.TriggerCallCancelled, cometchat.TriggerCallRejected, cometchat.TriggerCallUnanswered:
 		return true
 	}
 	return false
@@ -312,10 +258,10 @@ type variant struct {
 	fixture string
 	edits   []edit
 	// want edits the fixture's expected webhook.
-	want func(w *domain.Webhook)
+	want func(w *cometchat.Webhook)
 }
 
-func withOccupant(w *domain.Webhook, f func(o *domain.Occupant)) {
+func withOccupant(w *cometchat.Webhook, f func(o *domain.Occupant)) {
 	switch p := w.Event.Payload.(type) {
 	case domain.ParticipantJoined:
 		f(&p.Occupant)
@@ -328,7 +274,7 @@ func withOccupant(w *domain.Webhook, f func(o *domain.Occupant)) {
 	}
 }
 
-func withClient(w *domain.Webhook, f func(c **domain.ClientInfo)) {
+func withClient(w *cometchat.Webhook, f func(c **domain.ClientInfo)) {
 	p := w.Event.Payload.(domain.ParticipantJoined)
 	if p.Client != nil {
 		c := *p.Client
@@ -338,32 +284,32 @@ func withClient(w *domain.Webhook, f func(c **domain.ClientInfo)) {
 	w.Event.Payload = p
 }
 
-func withRecording(w *domain.Webhook, f func(r *domain.RecordingGenerated)) {
+func withRecording(w *cometchat.Webhook, f func(r *domain.RecordingGenerated)) {
 	p := w.Event.Payload.(domain.RecordingGenerated)
 	f(&p)
 	w.Event.Payload = p
 }
 
-func withRinging(w *domain.Webhook, f func(r *domain.CallRinging)) {
+func withRinging(w *cometchat.Webhook, f func(r *domain.CallRinging)) {
 	p := w.Event.Payload.(domain.CallRinging)
 	f(&p)
 	w.Event.Payload = p
 }
 
 func decodeVariants() []variant {
-	audio := func(b *bool) func(w *domain.Webhook) {
-		return func(w *domain.Webhook) { withOccupant(w, func(o *domain.Occupant) { o.AudioOnly = b }) }
+	audio := func(b *bool) func(w *cometchat.Webhook) {
+		return func(w *cometchat.Webhook) { withOccupant(w, func(o *domain.Occupant) { o.AudioOnly = b }) }
 	}
-	joinedAt := func(ts int64) func(w *domain.Webhook) {
-		return func(w *domain.Webhook) { withOccupant(w, func(o *domain.Occupant) { o.JoinedAt = ts }) }
+	joinedAt := func(ts int64) func(w *cometchat.Webhook) {
+		return func(w *cometchat.Webhook) { withOccupant(w, func(o *domain.Occupant) { o.JoinedAt = ts }) }
 	}
-	duration := func(d float64) func(w *domain.Webhook) {
-		return func(w *domain.Webhook) { withRecording(w, func(r *domain.RecordingGenerated) { r.Duration = d }) }
+	duration := func(d float64) func(w *cometchat.Webhook) {
+		return func(w *cometchat.Webhook) { withRecording(w, func(r *domain.RecordingGenerated) { r.Duration = d }) }
 	}
-	kind := func(k domain.Kind) func(w *domain.Webhook) {
-		return func(w *domain.Webhook) { w.Event.Kind = k }
+	kind := func(k domain.Kind) func(w *cometchat.Webhook) {
+		return func(w *cometchat.Webhook) { w.Event.Kind = k }
 	}
-	same := func(*domain.Webhook) {}
+	same := func(*cometchat.Webhook) {}
 	vs := []variant{
 		// Booleans: CometChat sends "true"/"false"; JSON booleans and 1/0 are accepted too.
 		{"audio_call string true", "meeting_participant_joined", []edit{set("data.occupant.audio_call", `"true"`)}, audio(bp(true))},
@@ -380,13 +326,13 @@ func decodeVariants() []variant {
 		{"audio_call absent is unknown", "meeting_participant_joined", []edit{del("data.occupant.audio_call")}, audio(nil)},
 		// Display names keep format characters: ZWJ and ZWNJ are part of many names.
 		{"name with ZWJ and ZWNJ", "meeting_participant_joined", []edit{set("data.occupant.name", `"\u0905\u094d\u200d\u092f \u0645\u200c\u06cc"`)},
-			func(w *domain.Webhook) {
+			func(w *cometchat.Webhook) {
 				withOccupant(w, func(o *domain.Occupant) { o.Name = "\u0905\u094d\u200d\u092f \u0645\u200c\u06cc" })
 			}},
 		{"is_audio_only bool", "call_participant_joined", []edit{set("data.initial_config.is_audio_only", `false`)},
-			func(w *domain.Webhook) { withClient(w, func(c **domain.ClientInfo) { (*c).AudioOnly = bp(false) }) }},
+			func(w *cometchat.Webhook) { withClient(w, func(c **domain.ClientInfo) { (*c).AudioOnly = bp(false) }) }},
 		{"is_audio_only absent", "call_participant_joined", []edit{del("data.initial_config.is_audio_only")},
-			func(w *domain.Webhook) { withClient(w, func(c **domain.ClientInfo) { (*c).AudioOnly = nil }) }},
+			func(w *cometchat.Webhook) { withClient(w, func(c **domain.ClientInfo) { (*c).AudioOnly = nil }) }},
 		{"left audio_call bool", "call_participant_left", []edit{set("data.occupant.audio_call", `false`)}, audio(bp(false))},
 
 		// Timestamps: numbers and numeric strings.
@@ -406,9 +352,9 @@ func decodeVariants() []variant {
 			[]edit{set("data.all_occupants.0.joined_at", `"1696934501"`), set("data.all_occupants.0.left_at", `"1696934553"`)}, same},
 		{"sentAt string", "call_busy", []edit{set("data.call.sentAt", `"1744960250"`)}, same},
 		{"left_at equal to joined_at", "meeting_participant_left", []edit{set("data.occupant.left_at", `1696934692`)},
-			func(w *domain.Webhook) { withOccupant(w, func(o *domain.Occupant) { o.LeftAt = 1696934692 }) }},
+			func(w *cometchat.Webhook) { withOccupant(w, func(o *domain.Occupant) { o.LeftAt = 1696934692 }) }},
 		{"joined with left_at", "meeting_participant_joined", []edit{set("data.occupant.left_at", `1696934730`)},
-			func(w *domain.Webhook) { withOccupant(w, func(o *domain.Occupant) { o.LeftAt = 1696934730 }) }},
+			func(w *cometchat.Webhook) { withOccupant(w, func(o *domain.Occupant) { o.LeftAt = 1696934730 }) }},
 
 		// Durations.
 		{"duration string", "recording_generated", []edit{set("data.duration", `"21.433000"`)}, duration(21.433)},
@@ -418,57 +364,59 @@ func decodeVariants() []variant {
 		{"duration empty string", "recording_generated", []edit{set("data.duration", `""`)}, duration(0)},
 		{"duration absent", "recording_generated", []edit{del("data.duration")}, duration(0)},
 		{"recordingDate absent", "recording_generated", []edit{del("data.recordingDate")},
-			func(w *domain.Webhook) { withRecording(w, func(r *domain.RecordingGenerated) { r.RecordingDate = "" }) }},
+			func(w *cometchat.Webhook) {
+				withRecording(w, func(r *domain.RecordingGenerated) { r.RecordingDate = "" })
+			}},
 
 		// Absent optional blocks.
 		{"initial_config absent", "meeting_participant_joined", []edit{del("data.initial_config")},
-			func(w *domain.Webhook) { withClient(w, func(c **domain.ClientInfo) { *c = nil }) }},
+			func(w *cometchat.Webhook) { withClient(w, func(c **domain.ClientInfo) { *c = nil }) }},
 		{"initial_config null", "meeting_participant_joined", []edit{set("data.initial_config", `null`)},
-			func(w *domain.Webhook) { withClient(w, func(c **domain.ClientInfo) { *c = nil }) }},
+			func(w *cometchat.Webhook) { withClient(w, func(c **domain.ClientInfo) { *c = nil }) }},
 		{"initial_config empty", "meeting_participant_joined", []edit{set("data.initial_config", `{}`)},
-			func(w *domain.Webhook) { withClient(w, func(c **domain.ClientInfo) { *c = &domain.ClientInfo{} }) }},
+			func(w *cometchat.Webhook) { withClient(w, func(c **domain.ClientInfo) { *c = &domain.ClientInfo{} }) }},
 		{"entities absent", "call_initiated", []edit{del("data.call.data.entities")},
-			func(w *domain.Webhook) {
-				w.Event.SessionID = domain.RingingSessionPrefix + "52"
+			func(w *cometchat.Webhook) {
+				w.Event.SessionID = cometchat.RingingSessionPrefix + "52"
 				withRinging(w, func(r *domain.CallRinging) { r.SenderName, r.InitiatedAt = "", 0 })
 			}},
 		{"entities.on absent", "call_initiated", []edit{del("data.call.data.entities.on")},
-			func(w *domain.Webhook) {
-				w.Event.SessionID = domain.RingingSessionPrefix + "52"
+			func(w *cometchat.Webhook) {
+				w.Event.SessionID = cometchat.RingingSessionPrefix + "52"
 				withRinging(w, func(r *domain.CallRinging) { r.InitiatedAt = 0 })
 			}},
 		{"entities.on without sessionid", "call_initiated", []edit{del("data.call.data.entities.on.entity.sessionid")},
-			func(w *domain.Webhook) { w.Event.SessionID = domain.RingingSessionPrefix + "52" }},
+			func(w *cometchat.Webhook) { w.Event.SessionID = cometchat.RingingSessionPrefix + "52" }},
 		{"entities.by absent", "call_initiated", []edit{del("data.call.data.entities.by")},
-			func(w *domain.Webhook) { withRinging(w, func(r *domain.CallRinging) { r.SenderName = "" }) }},
+			func(w *cometchat.Webhook) { withRinging(w, func(r *domain.CallRinging) { r.SenderName = "" }) }},
 		{"sender from entities.by", "call_initiated", []edit{del("data.call.sender")}, same},
 		{"action absent", "call_busy", []edit{del("data.call.data.action")}, same},
 		{"all_occupants absent", "meeting_ended", []edit{del("data.all_occupants")},
-			func(w *domain.Webhook) {
+			func(w *cometchat.Webhook) {
 				p := w.Event.Payload.(domain.SessionEnded)
 				p.AllOccupants = nil
 				w.Event.Payload = p
 			}},
 		{"all_occupants empty", "meeting_ended", []edit{set("data.all_occupants", `[]`)},
-			func(w *domain.Webhook) {
+			func(w *cometchat.Webhook) {
 				p := w.Event.Payload.(domain.SessionEnded)
 				p.AllOccupants = nil
 				w.Event.Payload = p
 			}},
 		{"meeting_ended created_at absent", "meeting_ended", []edit{del("data.created_at")},
-			func(w *domain.Webhook) {
+			func(w *cometchat.Webhook) {
 				p := w.Event.Payload.(domain.SessionEnded)
 				p.CreatedAt = 0
 				w.Event.Payload = p
 			}},
 		{"transcript endTime absent", "transcription_generated", []edit{del("data.endTime")},
-			func(w *domain.Webhook) {
+			func(w *cometchat.Webhook) {
 				p := w.Event.Payload.(domain.TranscriptionGenerated)
 				p.EndTime = 0
 				w.Event.Payload = p
 			}},
 		{"region and webhook absent", "meeting_started", []edit{del("region"), del("webhook")},
-			func(w *domain.Webhook) { w.Region, w.WebhookID = "", "" }},
+			func(w *cometchat.Webhook) { w.Region, w.WebhookID = "", "" }},
 		{"unknown fields ignored", "meeting_started", []edit{set("data.extra", `{"deep":[1,2,{"x":null}]}`), set("extra", `[true]`)}, same},
 
 		// Kind: from the trigger unless "type" says otherwise.
@@ -482,27 +430,27 @@ func decodeVariants() []variant {
 
 		// Identity.
 		{"occupant with uid", "meeting_participant_joined", []edit{set("data.occupant.uid", `"cometchat-uid-1"`)},
-			func(w *domain.Webhook) { withOccupant(w, func(o *domain.Occupant) { o.UID = "cometchat-uid-1" }) }},
+			func(w *cometchat.Webhook) { withOccupant(w, func(o *domain.Occupant) { o.UID = "cometchat-uid-1" }) }},
 		{"occupant with uid only", "meeting_participant_left", []edit{set("data.occupant.uid", `"cometchat-uid-1"`), del("data.occupant.name")},
-			func(w *domain.Webhook) {
+			func(w *cometchat.Webhook) {
 				withOccupant(w, func(o *domain.Occupant) { o.UID, o.Name = "cometchat-uid-1", "" })
 			}},
 		{"unicode name", "meeting_participant_joined", []edit{set("data.occupant.name", `"José 山田 🎉"`)},
-			func(w *domain.Webhook) { withOccupant(w, func(o *domain.Occupant) { o.Name = "José 山田 🎉" }) }},
+			func(w *cometchat.Webhook) { withOccupant(w, func(o *domain.Occupant) { o.Name = "José 山田 🎉" }) }},
 		{"escaped name", "meeting_participant_joined", []edit{set("data.occupant.name", `"Andrew \u004aoseph"`)}, same},
 		{"numeric session id", "meeting_started", []edit{set("data.sessionId", `12345`)},
-			func(w *domain.Webhook) { w.Event.SessionID = "12345" }},
+			func(w *cometchat.Webhook) { w.Event.SessionID = "12345" }},
 		{"session id of maximum length", "meeting_started", []edit{set("data.sessionId", strconv.Quote(strings.Repeat("s", domain.MaxIDLength)))},
-			func(w *domain.Webhook) { w.Event.SessionID = strings.Repeat("s", domain.MaxIDLength) }},
+			func(w *cometchat.Webhook) { w.Event.SessionID = strings.Repeat("s", domain.MaxIDLength) }},
 		{"session id with dots", "meeting_started", []edit{set("data.sessionId", `"v1.us.app..x"`)},
-			func(w *domain.Webhook) { w.Event.SessionID = "v1.us.app..x" }},
+			func(w *cometchat.Webhook) { w.Event.SessionID = "v1.us.app..x" }},
 	}
 	// The ringing triggers that share call_busy's shape.
-	for _, tr := range []domain.Trigger{domain.TriggerCallCancelled, domain.TriggerCallRejected, domain.TriggerCallUnanswered} {
+	for _, tr := range []domain.Trigger{cometchat.TriggerCallCancelled, cometchat.TriggerCallRejected, cometchat.TriggerCallUnanswered} {
 		action := strings.TrimPrefix(string(tr), "call_")
 		vs = append(vs, variant{string(tr), "call_busy",
 			[]edit{set("trigger", strconv.Quote(string(tr))), set("data.call.data.action", strconv.Quote(action))},
-			func(w *domain.Webhook) {
+			func(w *cometchat.Webhook) {
 				w.Event.Trigger = tr
 				withRinging(w, func(r *domain.CallRinging) { r.Action = action })
 			}})
@@ -574,16 +522,16 @@ func malformedBodies(tb testing.TB) map[string][]byte {
 func TestDecodeMalformed(t *testing.T) {
 	for name, body := range malformedBodies(t) {
 		t.Run(name, func(t *testing.T) {
-			for _, dec := range []domain.Decoder{{}, fixedDecoder()} {
+			for _, dec := range []cometchat.Decoder{{}, fixedDecoder()} {
 				got, err := dec.Decode(body)
-				if !errors.Is(err, domain.ErrMalformed) {
+				if !errors.Is(err, cometchat.ErrMalformed) {
 					t.Fatalf("Decode(%q) error = %v, want ErrMalformed", body, err)
 				}
-				var verr *domain.ValidationError
+				var verr *cometchat.ValidationError
 				if errors.As(err, &verr) {
 					t.Errorf("malformed body also gave a *ValidationError: %v", verr)
 				}
-				if !reflect.DeepEqual(got, domain.Webhook{}) {
+				if !reflect.DeepEqual(got, cometchat.Webhook{}) {
 					t.Errorf("Decode returned %s with an error", show(got))
 				}
 			}
@@ -764,7 +712,7 @@ func TestDecodeValidationErrors(t *testing.T) {
 			body := mutate(t, base, c.edits...)
 			got, err := fixedDecoder().Decode(body)
 			wantValidation(t, err, c.field)
-			if !reflect.DeepEqual(got, domain.Webhook{}) {
+			if !reflect.DeepEqual(got, cometchat.Webhook{}) {
 				t.Errorf("Decode returned %s with an error", show(got))
 			}
 		})
@@ -773,14 +721,14 @@ func TestDecodeValidationErrors(t *testing.T) {
 
 func wantValidation(t *testing.T, err error, field string) {
 	t.Helper()
-	var verr *domain.ValidationError
+	var verr *cometchat.ValidationError
 	if !errors.As(err, &verr) {
-		t.Fatalf("error = %v (%T), want a *domain.ValidationError on %s", err, err, field)
+		t.Fatalf("error = %v (%T), want a *cometchat.ValidationError on %s", err, err, field)
 	}
 	if verr.Field != field {
 		t.Fatalf("ValidationError.Field = %q (%v), want %q", verr.Field, verr, field)
 	}
-	if errors.Is(err, domain.ErrMalformed) {
+	if errors.Is(err, cometchat.ErrMalformed) {
 		t.Errorf("a validation error must not match ErrMalformed: %v", err)
 	}
 	if verr.Reason == "" || verr.Trigger == "" {
@@ -802,11 +750,11 @@ func TestDecodeFarFuture(t *testing.T) {
 	_, err := fixedDecoder().Decode(body(limit + 1))
 	wantValidation(t, err, "data.created_at")
 	// The zero Decoder has no clock and accepts anything in Unix seconds.
-	if _, err := (domain.Decoder{}).Decode(body(limit + 10*365*24*3600)); err != nil {
+	if _, err := (cometchat.Decoder{}).Decode(body(limit + 10*365*24*3600)); err != nil {
 		t.Errorf("zero Decoder rejected a future timestamp: %v", err)
 	}
 	// A custom MaxFuture.
-	short := domain.Decoder{Now: func() time.Time { return clock }, MaxFuture: time.Minute}
+	short := cometchat.Decoder{Now: func() time.Time { return clock }, MaxFuture: time.Minute}
 	if _, err := short.Decode(body(clock.Unix() + 60)); err != nil {
 		t.Errorf("one minute ahead with MaxFuture=1m: %v", err)
 	}
@@ -853,7 +801,7 @@ func TestDecodeDuplicateKeys(t *testing.T) {
 	t.Run("an invalid value overrides a valid one", func(t *testing.T) {
 		body := []byte(`{"trigger":"meeting_started","appId":"app","data":{"sessionId":"s","created_at":1696934692},"data":[]}`)
 		_, err := dec.Decode(body)
-		if !errors.Is(err, domain.ErrMalformed) {
+		if !errors.Is(err, cometchat.ErrMalformed) {
 			t.Errorf("err = %v, want ErrMalformed (the second data is an array)", err)
 		}
 	})
@@ -864,7 +812,7 @@ func TestDecodeDuplicateKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Event.Trigger != domain.TriggerMeetingStarted || got.Event.AppID != "app" || got.Event.SessionID != "s" {
+		if got.Event.Trigger != cometchat.TriggerMeetingStarted || got.Event.AppID != "app" || got.Event.SessionID != "s" {
 			t.Errorf("got %s", show(got))
 		}
 	})
@@ -908,8 +856,8 @@ func TestDecodeDeepNesting(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Decode accepted %d-deep nesting: %s", depth, show(got))
 			}
-			var verr *domain.ValidationError
-			if !errors.Is(err, domain.ErrMalformed) && !errors.As(err, &verr) {
+			var verr *cometchat.ValidationError
+			if !errors.Is(err, cometchat.ErrMalformed) && !errors.As(err, &verr) {
 				t.Fatalf("error = %v (%T), want ErrMalformed or *ValidationError", err, err)
 			}
 		})
@@ -935,133 +883,4 @@ func TestDecodeDoesNotAlias(t *testing.T) {
 	}
 	want, _ := expected("call_initiated")
 	wantWebhook(t, got, want)
-}
-
-// TestEventMarshalRoundTrip: the stored form of every payload type decodes to
-// an equal Event.
-func TestEventMarshalRoundTrip(t *testing.T) {
-	occ := domain.Occupant{UID: "uid-1", Name: "José 山田", JoinedAt: 1696934692, LeftAt: 1696934730, AudioOnly: bp(true)}
-	events := []domain.Event{
-		{Payload: domain.SessionStarted{CreatedAt: 1696934692}},
-		{Payload: domain.ParticipantJoined{Occupant: domain.Occupant{Name: "A", JoinedAt: 1696934692}}},
-		{Payload: domain.ParticipantJoined{Occupant: occ, Client: &domain.ClientInfo{Platform: "web", SDK: "react",
-			CallVersion: "2.3.0", Mode: "DEFAULT", AudioOnly: bp(false)}}},
-		{Payload: domain.ParticipantJoined{Occupant: occ, Client: &domain.ClientInfo{}}},
-		{Payload: domain.ParticipantLeft{Occupant: occ}},
-		{Payload: domain.ParticipantLeft{Occupant: domain.Occupant{Name: "A", JoinedAt: 1, LeftAt: 2, AudioOnly: bp(false)}}},
-		{Payload: domain.SessionEnded{DestroyedAt: 1696934730}},
-		{Payload: domain.SessionEnded{CreatedAt: 1696934692, DestroyedAt: 1696934730, AllOccupants: []domain.Occupant{occ, {Name: "B", JoinedAt: 1696934700}}}},
-		{Payload: domain.RecordingGenerated{URL: testRecordingURL, StartTime: 1696937627, Duration: 21.433, RecordingDate: "2023-10-10"}},
-		{Payload: domain.RecordingGenerated{URL: "u", StartTime: 1, Duration: 0.1 + 0.2}},
-		{Payload: domain.TranscriptionGenerated{TID: testTID, URL: testTranscriptURL, StartTime: 1696937627, EndTime: 1696937648, TranscriptDate: "2023-10-10"}},
-		{Payload: domain.TranscriptionGenerated{URL: "u", StartTime: 1}},
-		{Payload: domain.CallRinging{Action: "initiated", CallID: "52", ConversationID: "c", Sender: "s", SenderName: "S",
-			Receiver: "r", ReceiverType: "user", Media: "video", SentAt: 1696934199, UpdatedAt: 1696934200, InitiatedAt: 1696934199}},
-		{Payload: domain.CallRinging{Action: "busy", CallID: "43414", SentAt: 1744960250}},
-		{Payload: domain.SessionAbandoned{LastEventAt: 1696934730, DecidedAt: 1696956330}},
-		{Payload: domain.SessionReconciled{FetchedAt: 1696956330}},
-		{Payload: domain.SessionReconciled{FetchedAt: 1696956330, StartedAt: 1696934692, EndedAt: 1696934730,
-			Intervals: []domain.Occupant{occ}, Unmatched: []domain.Occupant{{Name: "Guest", JoinedAt: 1696934700}},
-			Recordings: []domain.RecordingGenerated{{URL: "u", StartTime: 1696934692, Duration: 12.5}}}},
-	}
-	seen := map[string]bool{}
-	for i, ev := range events {
-		ev.AppID = testAppID
-		ev.SessionID = fmt.Sprintf("%s-%d", testSessionID, i)
-		ev.Kind = []domain.Kind{domain.KindMeeting, domain.KindCall, ""}[i%3]
-		ev.Trigger = domain.Triggers[i%len(domain.Triggers)]
-		seen[ev.Type()] = true
-		t.Run(fmt.Sprintf("%d %s", i, ev.Type()), func(t *testing.T) { roundTrip(t, ev) })
-	}
-	for _, typ := range []string{domain.TypeSessionStarted, domain.TypeParticipantJoined, domain.TypeParticipantLeft,
-		domain.TypeSessionEnded, domain.TypeRecordingGenerated, domain.TypeTranscriptionGenerated, domain.TypeCallRinging,
-		domain.TypeSessionAbandoned, domain.TypeSessionReconciled} {
-		if !seen[typ] {
-			t.Errorf("no round-trip case for %s", typ)
-		}
-	}
-	// And every fixture, as decoded.
-	for name, body := range loadFixtures(t) {
-		wh, err := fixedDecoder().Decode(body)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		t.Run("fixture "+name, func(t *testing.T) { roundTrip(t, wh.Event) })
-	}
-}
-
-func roundTrip(t *testing.T, ev domain.Event) {
-	t.Helper()
-	data, err := ev.Marshal()
-	if err != nil {
-		t.Fatalf("Marshal: %v", err)
-	}
-	if !json.Valid(data) {
-		t.Fatalf("Marshal produced invalid JSON: %s", data)
-	}
-	back, err := domain.Unmarshal(ev.Type(), data)
-	if err != nil {
-		t.Fatalf("Unmarshal(%s): %v", data, err)
-	}
-	if !reflect.DeepEqual(back, ev) {
-		t.Fatalf("round trip of %s\n got  %s\n want %s", data, show(domain.Webhook{Event: back}), show(domain.Webhook{Event: ev}))
-	}
-	if domain.Key(back) != domain.Key(ev) || domain.EventID(back) != domain.EventID(ev) {
-		t.Errorf("round trip changed the key: %q → %q", domain.Key(ev), domain.Key(back))
-	}
-}
-
-// TestEventTypeNames pins the stored type names: renaming one orphans every
-// stored event of that type.
-func TestEventTypeNames(t *testing.T) {
-	pinned := map[domain.Payload]string{
-		domain.SessionStarted{}:         "session.started.v1",
-		domain.ParticipantJoined{}:      "session.participant_joined.v1",
-		domain.ParticipantLeft{}:        "session.participant_left.v1",
-		domain.RecordingGenerated{}:     "session.recording_generated.v1",
-		domain.TranscriptionGenerated{}: "session.transcription_generated.v1",
-		domain.CallRinging{}:            "call.ringing.v1",
-		domain.SessionAbandoned{}:       "session.abandoned.v1",
-	}
-	for p, want := range pinned {
-		if got := p.EventType(); got != want {
-			t.Errorf("%T.EventType() = %q, want %q", p, got, want)
-		}
-	}
-	// Types holding slices are not comparable map keys.
-	if got := (domain.SessionEnded{}).EventType(); got != "session.ended.v1" {
-		t.Errorf("SessionEnded.EventType() = %q", got)
-	}
-	if got := (domain.SessionReconciled{}).EventType(); got != "session.reconciled.v1" {
-		t.Errorf("SessionReconciled.EventType() = %q", got)
-	}
-}
-
-func TestUnmarshalErrors(t *testing.T) {
-	data, err := domain.Event{AppID: "a", SessionID: "s", Payload: domain.SessionStarted{CreatedAt: 1}}.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, typ := range []string{"", "session.started", "session.started.v2", "Session.Started.V1", "meeting_started"} {
-		_, err := domain.Unmarshal(typ, data)
-		if !errors.Is(err, domain.ErrUnknownEventType) {
-			t.Errorf("Unmarshal(%q) error = %v, want ErrUnknownEventType", typ, err)
-		}
-	}
-	for name, bad := range map[string]string{
-		"not JSON":           `nope`,
-		"array":              `[]`,
-		"payload wrong type": `{"app_id":"a","session_id":"s","payload":{"created_at":"x"}}`,
-		"app_id wrong type":  `{"app_id":1,"session_id":"s","payload":{}}`,
-	} {
-		_, err := domain.Unmarshal(domain.TypeSessionStarted, []byte(bad))
-		if err == nil {
-			t.Errorf("%s: Unmarshal accepted %s", name, bad)
-		} else if errors.Is(err, domain.ErrUnknownEventType) {
-			t.Errorf("%s: a known type with bad data reported ErrUnknownEventType", name)
-		}
-	}
-	if _, err := (domain.Event{AppID: "a", SessionID: "s"}).Marshal(); err == nil {
-		t.Error("Marshal of an event without a payload succeeded")
-	}
 }

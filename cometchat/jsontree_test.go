@@ -1,4 +1,4 @@
-package domain
+package cometchat
 
 import (
 	"os"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/meetingd/meetingd/domain/domaintest"
+	"github.com/meetingd/meetingd/cometchat/cometchattest"
 )
 
 // treeSeeds are bodies where encoding/json's rules are easy to get wrong:
@@ -49,8 +49,8 @@ func treeCorpus(t testing.TB) [][]byte {
 	for _, s := range treeSeeds {
 		out = append(out, []byte(s))
 	}
-	for _, name := range domaintest.FixtureNames(t) {
-		out = append(out, domaintest.Fixture(t, name, nil))
+	for _, name := range cometchattest.FixtureNames(t) {
+		out = append(out, cometchattest.Fixture(t, name, nil))
 	}
 	files, err := filepath.Glob(filepath.Join("testdata", "fuzz", "FuzzDecode", "*"))
 	if err != nil {
@@ -109,9 +109,9 @@ func TestParseTreeMatchesStdlib(t *testing.T) {
 // TestParseTreeTakesWebhooks: the fast path, not the fallback, parses the
 // webhooks CometChat sends.
 func TestParseTreeTakesWebhooks(t *testing.T) {
-	for _, name := range domaintest.FixtureNames(t) {
-		body := domaintest.Fixture(t, name, nil)
-		if _, ok := parseTree(body); !ok && goVersionHasJSONText {
+	for _, name := range cometchattest.FixtureNames(t) {
+		body := cometchattest.Fixture(t, name, nil)
+		if _, ok := parseTree(body); !ok {
 			t.Errorf("fixture %s went to the encoding/json fallback", name)
 		}
 	}
