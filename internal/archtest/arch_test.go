@@ -3,14 +3,18 @@ package archtest_test
 import (
 	"bufio"
 	"bytes"
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/meetingd/meetingd/cometchat"
 )
 
 const module = "github.com/meetingd/meetingd"
@@ -187,4 +191,47 @@ func hasGoCode(t *testing.T, dir string) bool {
 		}
 	}
 	return false
+}
+
+// TestDomainNamesNoTrigger: no string in the domain's code (tests and
+// their stored-event data aside) is one of CometChat's trigger names.
+func TestDomainNamesNoTrigger(t *testing.T) {
+	triggers := map[string]bool{}
+	for _, tr := range cometchat.Triggers {
+		triggers[string(tr)] = true
+	}
+	if len(triggers) == 0 {
+		t.Fatal("cometchat.Triggers is empty")
+	}
+	dir := filepath.Join(root(t), "domain")
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && d.Name() == "testdata" {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		fset := token.NewFileSet()
+		f, err := parser.ParseFile(fset, path, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			lit, ok := n.(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				return true
+			}
+			if v, err := strconv.Unquote(lit.Value); err == nil && triggers[v] {
+				t.Errorf("%s names CometChat's trigger %q", fset.Position(lit.Pos()), v)
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
