@@ -10,6 +10,7 @@ import (
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // memLog is a hand-written in-memory event log: positions are 1, 2, 3…;
@@ -94,15 +95,15 @@ func (l *memLog) Stats(ctx context.Context, f eventstore.Filter) (eventstore.Sta
 // state, and can be told to fail.
 type memState struct {
 	mu       sync.Mutex
-	facts    map[projections.SessionKey][]byte
-	meetings map[projections.SessionKey]domain.Meeting
+	facts    map[reports.SessionKey][]byte
+	meetings map[reports.SessionKey]domain.Meeting
 	cp       projections.Checkpoint
 	writes   int
 	failNext int
 }
 
 func newMemState() *memState {
-	return &memState{facts: map[projections.SessionKey][]byte{}, meetings: map[projections.SessionKey]domain.Meeting{}}
+	return &memState{facts: map[reports.SessionKey][]byte{}, meetings: map[reports.SessionKey]domain.Meeting{}}
 }
 
 var errInjected = errors.New("injected failure")
@@ -142,10 +143,10 @@ func (s *memState) Checkpoint(ctx context.Context) (projections.Checkpoint, erro
 	return s.cp, nil
 }
 
-func (s *memState) LoadFacts(ctx context.Context, keys []projections.SessionKey) (map[projections.SessionKey]*domain.Facts, error) {
+func (s *memState) LoadFacts(ctx context.Context, keys []reports.SessionKey) (map[reports.SessionKey]*domain.Facts, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[projections.SessionKey]*domain.Facts{}
+	out := map[reports.SessionKey]*domain.Facts{}
 	for _, k := range keys {
 		if raw, ok := s.facts[k]; ok {
 			f := &domain.Facts{}
@@ -158,7 +159,7 @@ func (s *memState) LoadFacts(ctx context.Context, keys []projections.SessionKey)
 	return out, nil
 }
 
-func (s *memState) meeting(k projections.SessionKey) (domain.Meeting, bool) {
+func (s *memState) meeting(k reports.SessionKey) (domain.Meeting, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m, ok := s.meetings[k]
