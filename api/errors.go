@@ -12,7 +12,7 @@ import (
 	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/intake"
-	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // Error is an error with the HTTP status it should be answered with.
@@ -45,6 +45,7 @@ func httpError(status int, format string, args ...any) error {
 func statusOf(err error) (int, string) {
 	var apiErr *Error
 	var fe *fiber.Error
+	var queryErr *reports.QueryError
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr.Status, apiErr.Error()
@@ -56,7 +57,7 @@ func statusOf(err error) (int, string) {
 		return fiber.StatusForbidden, err.Error()
 	case errors.Is(err, intake.ErrTooLarge):
 		return fiber.StatusRequestEntityTooLarge, "the payload is too large for the event store even compressed: nothing was stored"
-	case errors.Is(err, eventstore.ErrStreamNotFound), errors.Is(err, projections.ErrNotFound):
+	case errors.Is(err, eventstore.ErrStreamNotFound), errors.Is(err, reports.ErrNotFound):
 		return fiber.StatusNotFound, "not found"
 	case errors.Is(err, eventstore.ErrConcurrency), errors.Is(err, eventstore.ErrPartialDuplicate):
 		// Another writer changed the stream first: the client may read and retry.
@@ -65,11 +66,11 @@ func statusOf(err error) (int, string) {
 		// What the request asked to store is beyond what the store takes
 		// (the intake quarantines such webhooks before this can happen).
 		return fiber.StatusUnprocessableEntity, "the event store refused the event: nothing was stored"
-	case errors.Is(err, projections.ErrBadCursor):
+	case errors.Is(err, reports.ErrBadCursor):
 		return fiber.StatusBadRequest, "cursor: not a cursor this server gave out"
-	case errors.Is(err, projections.ErrInvalidQuery):
-		// The store's message names the parameter (status, bucket, app).
-		return fiber.StatusBadRequest, err.Error()
+	case errors.As(err, &queryErr):
+		// An invalid query (reports.ErrInvalidQuery), named like badParam's.
+		return fiber.StatusBadRequest, queryErr.Param + ": " + queryErr.Reason
 	case errors.Is(err, syscall.ENOSPC):
 		return fiber.StatusServiceUnavailable, "event store out of disk space: nothing was stored, retry later"
 	case errors.Is(err, eventstore.ErrUnavailable), errors.Is(err, eventstore.ErrClosed):

@@ -2,13 +2,12 @@ package api
 
 // Parsers exported to the external tests (the fuzz target).
 var (
-	ParseRange          = parseRange
-	ParseDurationParams = parseDurationParams
-	ParseLimit          = parseLimit
-	ParseCursor         = parseCursor
-	ParseStatus         = parseStatus
-	ParseFormat         = parseFormat
-	ParsePathID         = parsePathID
-	ClientAddr          = clientAddr
-	StatusOf            = statusOf
+	ParseRange    = parseRange
+	DurationQuery = durationQuery
+	ParseLimit    = parseLimit
+	ParseCursor   = parseCursor
+	ParseFormat   = parseFormat
+	ParsePathID   = parsePathID
+	ClientAddr    = clientAddr
+	StatusOf      = statusOf
 )

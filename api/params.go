@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"net/url"
 	"strconv"
 	"strings"
@@ -11,7 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/meetingd/meetingd/domain"
-	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // Query and path parameters of the /v1 reports. Every parser returns the
@@ -40,10 +41,10 @@ var (
 
 // maxSpan bounds to − from of a duration report by bucket width, which bounds
 // the number of buckets (744 hours, 732 days, 520 weeks).
-var maxSpan = map[projections.Bucket]time.Duration{
-	projections.Hour: 31 * 24 * time.Hour,
-	projections.Day:  732 * 24 * time.Hour,
-	projections.Week: 520 * 7 * 24 * time.Hour,
+var maxSpan = map[reports.Bucket]time.Duration{
+	reports.Hour: 31 * 24 * time.Hour,
+	reports.Day:  732 * 24 * time.Hour,
+	reports.Week: 520 * 7 * 24 * time.Hour,
 }
 
 // maxCursorLength bounds an opaque page cursor.
@@ -106,24 +107,12 @@ func parseRange(from, to string, required bool) (time.Time, time.Time, error) {
 	return f, t, nil
 }
 
-// parseBucket parses ?bucket= (hour, day or week; day when empty).
-func parseBucket(v string) (projections.Bucket, error) {
-	switch projections.Bucket(v) {
-	case "", projections.Day:
-		return projections.Day, nil
-	case projections.Hour:
-		return projections.Hour, nil
-	case projections.Week:
-		return projections.Week, nil
-	}
-	return "", badParam("bucket", "must be hour, day or week")
-}
-
-// checkSpan bounds the range of a duration report by its bucket width.
-func checkSpan(b projections.Bucket, from, to time.Time) error {
+// checkSpan bounds the range of a duration report by its (normalised)
+// bucket width.
+func checkSpan(b reports.Bucket, from, to time.Time) error {
 	span, ok := maxSpan[b]
 	if !ok {
-		return badParam("bucket", "must be hour, day or week")
+		return fmt.Errorf("api: no span for bucket %q", b)
 	}
 	if to.Sub(from) > span {
 		return badParam("to", "a report by %s spans at most %d days", b, int(span/(24*time.Hour)))
@@ -131,58 +120,50 @@ func checkSpan(b projections.Bucket, from, to time.Time) error {
 	return nil
 }
 
-// parseDurationParams parses the parameters of /v1/reports/durations: from and
-// to are required, the span is bounded by the bucket width.
-func parseDurationParams(from, to, bucket string) (time.Time, time.Time, projections.Bucket, error) {
-	b, err := parseBucket(bucket)
+// durationQuery reads the parameters of /v1/reports/durations into the
+// normalised query of app: bucket is day when empty (else hour, day or week,
+// checked by reports.DurationQuery.Normalize), from and to are required, the
+// span is bounded by the bucket width.
+func durationQuery(app, from, to, bucket string) (reports.DurationQuery, error) {
+	b := reports.Bucket(bucket)
+	if b == "" {
+		b = reports.Day
+	}
+	q, err := reports.DurationQuery{AppID: app, Bucket: b}.Normalize()
 	if err != nil {
-		return time.Time{}, time.Time{}, "", err
+		return reports.DurationQuery{}, err // a *reports.QueryError: a 400 (statusOf)
 	}
-	f, t, err := parseRange(from, to, true)
-	if err != nil {
-		return time.Time{}, time.Time{}, "", err
+	if q.From, q.To, err = parseRange(from, to, true); err != nil {
+		return reports.DurationQuery{}, err
 	}
-	if err := checkSpan(b, f, t); err != nil {
-		return time.Time{}, time.Time{}, "", err
+	if err := checkSpan(q.Bucket, q.From, q.To); err != nil {
+		return reports.DurationQuery{}, err
 	}
-	return f, t, b, nil
+	return q, nil
 }
 
-// parseLimit parses ?limit= (1..1000, 100 when empty).
+// parseLimit parses ?limit= of a report page (1..reports.MaxLimit,
+// reports.DefaultLimit when empty). Unlike the store, which clamps, the API
+// refuses a limit out of range.
 func parseLimit(v string) (int, error) {
 	if v == "" {
-		return defaultLimit, nil
+		return reports.DefaultLimit, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > maxLimit {
-		return 0, badParam("limit", "must be a whole number from 1 to %d", maxLimit)
+	if err != nil || n < 1 || n > reports.MaxLimit {
+		return 0, badParam("limit", "must be a whole number from 1 to %d", reports.MaxLimit)
 	}
 	return n, nil
 }
 
 // parseCursor checks an opaque ?cursor= ("" for the first page). Only the
-// report store knows its cursors; it answers projections.ErrBadCursor for one
+// report store knows its cursors; it answers reports.ErrBadCursor for one
 // it did not give out, which statusOf maps to the same 400.
 func parseCursor(v string) (string, error) {
 	if len(v) > maxCursorLength || !printable(v) {
 		return "", badParam("cursor", "not a cursor this server gave out")
 	}
 	return v, nil
-}
-
-// parseStatus parses ?status= (live, ended or abandoned; "" for any).
-func parseStatus(v string) (domain.Status, error) {
-	switch domain.Status(v) {
-	case "":
-		return "", nil
-	case domain.StatusLive:
-		return domain.StatusLive, nil
-	case domain.StatusEnded:
-		return domain.StatusEnded, nil
-	case domain.StatusAbandoned:
-		return domain.StatusAbandoned, nil
-	}
-	return "", badParam("status", "must be live, ended or abandoned")
 }
 
 // parseFormat chooses CSV or JSON: ?format=csv|json wins, else an Accept

@@ -1,31 +1,32 @@
 package api_test
 
 import (
-	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/meetingd/meetingd/api"
+	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/reports"
 )
 
-// checkParamErr fails unless err is nil or a 400 *api.Error whose message
-// starts with one of names.
+// checkParamErr fails unless err is nil or an error that the API answers
+// with a 400 whose message starts with one of names.
 func checkParamErr(t *testing.T, err error, names ...string) bool {
 	t.Helper()
 	if err == nil {
 		return true
 	}
-	var apiErr *api.Error
-	if !errors.As(err, &apiErr) || apiErr.Status != 400 {
-		t.Fatalf("error %v (%T) is not a 400 *api.Error", err, err)
+	status, msg := api.StatusOf(err)
+	if status != 400 {
+		t.Fatalf("error %v (%T) is answered %d, not 400", err, err, status)
 	}
 	for _, n := range names {
-		if strings.HasPrefix(apiErr.Message, n+": ") {
+		if strings.HasPrefix(msg, n+": ") {
 			return false
 		}
 	}
-	t.Fatalf("error %q names none of %v", apiErr.Message, names)
+	t.Fatalf("error %q names none of %v", msg, names)
 	return false
 }
 
@@ -62,13 +63,13 @@ func FuzzReportParams(f *testing.F) {
 				}
 			}
 		}
-		fr, tt, b, err := api.ParseDurationParams(from, to, bucket)
+		q, err := api.DurationQuery("app-1", from, to, bucket)
 		if checkParamErr(t, err, "from", "to", "bucket") {
-			if b != "hour" && b != "day" && b != "week" {
+			if b := q.Bucket; b != "hour" && b != "day" && b != "week" {
 				t.Fatalf("bucket %q", b)
 			}
-			if b == "hour" && tt.Sub(fr) > 31*24*time.Hour {
-				t.Fatalf("an hourly report of %v", tt.Sub(fr))
+			if q.Bucket == "hour" && q.To.Sub(q.From) > 31*24*time.Hour {
+				t.Fatalf("an hourly report of %v", q.To.Sub(q.From))
 			}
 		}
 		if n, err := api.ParseLimit(limit); checkParamErr(t, err, "limit") && (n < 1 || n > 1000) {
@@ -77,8 +78,10 @@ func FuzzReportParams(f *testing.F) {
 		if c, err := api.ParseCursor(cursor); checkParamErr(t, err, "cursor") && c != cursor {
 			t.Fatalf("ParseCursor(%q) = %q", cursor, c)
 		}
-		if s, err := api.ParseStatus(bucket); checkParamErr(t, err, "status") && s != "" && s != "live" && s != "ended" && s != "abandoned" {
-			t.Fatalf("ParseStatus(%q) = %q", bucket, s)
+		// ?status= is checked by the query's Normalize and answered by statusOf.
+		if q, err := (reports.MeetingQuery{AppID: "app-1", Status: domain.Status(bucket)}).Normalize(); checkParamErr(t, err, "status") &&
+			q.Status != "" && q.Status != "live" && q.Status != "ended" && q.Status != "abandoned" {
+			t.Fatalf("status %q normalised to %q", bucket, q.Status)
 		}
 		_, err = api.ParseFormat(bucket, len(limit)%2 == 0)
 		checkParamErr(t, err, "format")

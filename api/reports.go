@@ -15,22 +15,8 @@ import (
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
-
-// ReportQuerier is what the report endpoints read (projections.Reports).
-// Implementations are safe for concurrent use and honour ctx; every query is
-// scoped to one app.
-type ReportQuerier interface {
-	// Meeting returns a meeting with its participants, or projections.ErrNotFound.
-	Meeting(ctx context.Context, key projections.SessionKey) (domain.Meeting, error)
-	// Meetings lists meetings newest first; an unknown cursor is
-	// projections.ErrBadCursor.
-	Meetings(ctx context.Context, q projections.MeetingQuery) (projections.MeetingPage, error)
-	// ParticipantAttendance reports one participant across meetings.
-	ParticipantAttendance(ctx context.Context, q projections.ParticipantQuery) (projections.ParticipantReport, error)
-	// Durations aggregates ended and abandoned meetings into ascending buckets.
-	Durations(ctx context.Context, q projections.DurationQuery) ([]projections.DurationBucket, error)
-}
 
 // StatusSource reports how far the read models lag behind the event log
 // (projections.Runner). Safe for concurrent use; honours ctx.
@@ -44,16 +30,16 @@ const queryTimeout = 15 * time.Second
 // Reports serves the /v1 report endpoints and /v1/status. It implements
 // ReportRoutes.
 type Reports struct {
-	reports ReportQuerier
-	status  StatusSource
+	store  reports.Store
+	status StatusSource
 }
 
-// NewReportRoutes returns the report endpoints over reports and status.
-func NewReportRoutes(reports ReportQuerier, status StatusSource) (*Reports, error) {
-	if reports == nil || status == nil {
-		return nil, errors.New("api: report routes need a ReportQuerier and a StatusSource")
+// NewReportRoutes returns the report endpoints over a report store and status.
+func NewReportRoutes(store reports.Store, status StatusSource) (*Reports, error) {
+	if store == nil || status == nil {
+		return nil, errors.New("api: report routes need a reports.Store and a StatusSource")
 	}
-	return &Reports{reports: reports, status: status}, nil
+	return &Reports{store: store, status: status}, nil
 }
 
 // Mount registers the endpoints on the authenticated /v1 group.
@@ -67,16 +53,16 @@ func (r *Reports) Mount(v1 fiber.Router) {
 }
 
 // sessionKey reads the app scope (required) and the :sessionId parameter.
-func sessionKey(c *fiber.Ctx) (projections.SessionKey, error) {
+func sessionKey(c *fiber.Ctx) (reports.SessionKey, error) {
 	app, err := appScope(c, true)
 	if err != nil {
-		return projections.SessionKey{}, err
+		return reports.SessionKey{}, err
 	}
 	session, err := parsePathID("sessionId", param(c, "sessionId"), true)
 	if err != nil {
-		return projections.SessionKey{}, err
+		return reports.SessionKey{}, err
 	}
-	return projections.SessionKey{AppID: app, SessionID: session}, nil
+	return reports.SessionKey{AppID: app, SessionID: session}, nil
 }
 
 func (r *Reports) meeting(c *fiber.Ctx) error {
@@ -86,7 +72,7 @@ func (r *Reports) meeting(c *fiber.Ctx) error {
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), queryTimeout)
 	defer cancel()
-	m, err := r.reports.Meeting(ctx, key)
+	m, err := r.store.Meeting(ctx, key)
 	if err != nil {
 		return err
 	}
@@ -109,7 +95,7 @@ func (r *Reports) attendance(c *fiber.Ctx) error {
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), queryTimeout)
 	defer cancel()
-	m, err := r.reports.Meeting(ctx, key)
+	m, err := r.store.Meeting(ctx, key)
 	if err != nil {
 		return err
 	}
@@ -138,11 +124,8 @@ func (r *Reports) meetings(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	q := projections.MeetingQuery{AppID: app}
+	q := reports.MeetingQuery{AppID: app, Status: domain.Status(query(c, "status"))}
 	if q.From, q.To, err = parseRange(query(c, "from"), query(c, "to"), false); err != nil {
-		return err
-	}
-	if q.Status, err = parseStatus(query(c, "status")); err != nil {
 		return err
 	}
 	if q.Participant, err = parseID("participant", query(c, "participant"), false, true); err != nil {
@@ -154,9 +137,12 @@ func (r *Reports) meetings(c *fiber.Ctx) error {
 	if q.Cursor, err = parseCursor(query(c, "cursor")); err != nil {
 		return err
 	}
+	if q, err = q.Normalize(); err != nil {
+		return err // a *reports.QueryError naming status: a 400 (statusOf)
+	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), queryTimeout)
 	defer cancel()
-	page, err := r.reports.Meetings(ctx, q)
+	page, err := r.store.Meetings(ctx, q)
 	if err != nil {
 		return err
 	}
@@ -175,7 +161,7 @@ func (r *Reports) participant(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	q := projections.ParticipantQuery{AppID: app}
+	q := reports.ParticipantQuery{AppID: app}
 	if q.Participant, err = parsePathID("participant", param(c, "participant"), false); err != nil {
 		return err
 	}
@@ -190,12 +176,12 @@ func (r *Reports) participant(c *fiber.Ctx) error {
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), queryTimeout)
 	defer cancel()
-	rep, err := r.reports.ParticipantAttendance(ctx, q)
+	rep, err := r.store.ParticipantAttendance(ctx, q)
 	if err != nil {
 		return err
 	}
 	rep.Participant = q.Participant
-	ms := make([]projections.ParticipantMeeting, len(rep.Meetings))
+	ms := make([]reports.ParticipantMeeting, len(rep.Meetings))
 	for i, m := range rep.Meetings {
 		m.StartedAt = m.StartedAt.UTC()
 		ms[i] = m
@@ -211,12 +197,12 @@ func (r *Reports) participant(c *fiber.Ctx) error {
 // participantAnswer is a page of a participant's report; next_cursor is
 // null on the last page.
 type participantAnswer struct {
-	projections.ParticipantReport
+	reports.ParticipantReport
 	NextCursor *string `json:"next_cursor"`
 }
 
 type durationsAnswer struct {
-	Buckets []projections.DurationBucket `json:"buckets"`
+	Buckets []reports.DurationBucket `json:"buckets"`
 }
 
 func (r *Reports) durations(c *fiber.Ctx) error {
@@ -224,17 +210,17 @@ func (r *Reports) durations(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	q := projections.DurationQuery{AppID: app}
-	if q.From, q.To, q.Bucket, err = parseDurationParams(query(c, "from"), query(c, "to"), query(c, "bucket")); err != nil {
+	q, err := durationQuery(app, query(c, "from"), query(c, "to"), query(c, "bucket"))
+	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(c.UserContext(), queryTimeout)
 	defer cancel()
-	buckets, err := r.reports.Durations(ctx, q)
+	buckets, err := r.store.Durations(ctx, q)
 	if err != nil {
 		return err
 	}
-	out := durationsAnswer{Buckets: make([]projections.DurationBucket, len(buckets))}
+	out := durationsAnswer{Buckets: make([]reports.DurationBucket, len(buckets))}
 	for i, b := range buckets {
 		b.Start = b.Start.UTC()
 		out.Buckets[i] = b

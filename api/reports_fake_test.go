@@ -16,26 +16,27 @@ import (
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/intake"
 	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
-// fakeReports is a hand-written fake of api.ReportQuerier: meetings keyed by
+// fakeReports is a hand-written fake of reports.Store: meetings keyed by
 // app and session, a canned page, participant report and buckets; it records
 // the last query of each kind. failWith makes every query fail.
 type fakeReports struct {
 	mu           sync.Mutex
-	meetings     map[projections.SessionKey]domain.Meeting
-	page         projections.MeetingPage
-	participant  projections.ParticipantReport
-	buckets      []projections.DurationBucket
+	meetings     map[reports.SessionKey]domain.Meeting
+	page         reports.MeetingPage
+	participant  reports.ParticipantReport
+	buckets      []reports.DurationBucket
 	failWith     error
 	badCursor    string // Meetings answers ErrBadCursor for this cursor
-	lastKey      projections.SessionKey
-	lastMeetings projections.MeetingQuery
-	lastPart     projections.ParticipantQuery
-	lastDur      projections.DurationQuery
+	lastKey      reports.SessionKey
+	lastMeetings reports.MeetingQuery
+	lastPart     reports.ParticipantQuery
+	lastDur      reports.DurationQuery
 }
 
-func (f *fakeReports) Meeting(ctx context.Context, key projections.SessionKey) (domain.Meeting, error) {
+func (f *fakeReports) Meeting(ctx context.Context, key reports.SessionKey) (domain.Meeting, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.lastKey = key
@@ -44,38 +45,38 @@ func (f *fakeReports) Meeting(ctx context.Context, key projections.SessionKey) (
 	}
 	m, ok := f.meetings[key]
 	if !ok {
-		return domain.Meeting{}, projections.ErrNotFound
+		return domain.Meeting{}, reports.ErrNotFound
 	}
 	return m, nil
 }
 
-func (f *fakeReports) Meetings(ctx context.Context, q projections.MeetingQuery) (projections.MeetingPage, error) {
+func (f *fakeReports) Meetings(ctx context.Context, q reports.MeetingQuery) (reports.MeetingPage, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.lastMeetings = q
 	if f.failWith != nil {
-		return projections.MeetingPage{}, f.failWith
+		return reports.MeetingPage{}, f.failWith
 	}
 	if f.badCursor != "" && q.Cursor == f.badCursor {
-		return projections.MeetingPage{}, projections.ErrBadCursor
+		return reports.MeetingPage{}, reports.ErrBadCursor
 	}
 	return f.page, nil
 }
 
-func (f *fakeReports) ParticipantAttendance(ctx context.Context, q projections.ParticipantQuery) (projections.ParticipantReport, error) {
+func (f *fakeReports) ParticipantAttendance(ctx context.Context, q reports.ParticipantQuery) (reports.ParticipantReport, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.lastPart = q
 	if f.failWith != nil {
-		return projections.ParticipantReport{}, f.failWith
+		return reports.ParticipantReport{}, f.failWith
 	}
 	if f.badCursor != "" && q.Cursor == f.badCursor {
-		return projections.ParticipantReport{}, projections.ErrBadCursor
+		return reports.ParticipantReport{}, reports.ErrBadCursor
 	}
 	return f.participant, nil
 }
 
-func (f *fakeReports) Durations(ctx context.Context, q projections.DurationQuery) ([]projections.DurationBucket, error) {
+func (f *fakeReports) Durations(ctx context.Context, q reports.DurationQuery) ([]reports.DurationBucket, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.lastDur = q
@@ -169,17 +170,17 @@ func newReportHarness(t testing.TB) *reportHarness {
 	}
 	m, call := sampleMeeting(), sampleCall()
 	fr := &fakeReports{
-		meetings: map[projections.SessionKey]domain.Meeting{
+		meetings: map[reports.SessionKey]domain.Meeting{
 			{AppID: "app-1", SessionID: "s-1"}:    m,
 			{AppID: "app-1", SessionID: "call-1"}: call,
 		},
-		page: projections.MeetingPage{Meetings: []domain.Meeting{call, m}, NextCursor: "opaque-next"},
-		participant: projections.ParticipantReport{
+		page: reports.MeetingPage{Meetings: []domain.Meeting{call, m}, NextCursor: "opaque-next"},
+		participant: reports.ParticipantReport{
 			Participant: "uid-1", TotalAttendedSeconds: 2700, MeetingsAttended: 1, NextCursor: "opaque-participant",
-			Meetings: []projections.ParticipantMeeting{{SessionID: "s-1", StartedAt: at("2023-10-10T10:00:00Z").In(time.FixedZone("X", -7200)),
+			Meetings: []reports.ParticipantMeeting{{SessionID: "s-1", StartedAt: at("2023-10-10T10:00:00Z").In(time.FixedZone("X", -7200)),
 				AttendedSeconds: 2700, AttendanceRatio: 0.75, JoinCount: 2}},
 		},
-		buckets: []projections.DurationBucket{{Start: at("2023-10-10T00:00:00Z"), Meetings: 2, TotalDurationSeconds: 4200,
+		buckets: []reports.DurationBucket{{Start: at("2023-10-10T00:00:00Z"), Meetings: 2, TotalDurationSeconds: 4200,
 			AvgDurationSeconds: 2100, MaxDurationSeconds: 3600, UniqueParticipants: 3, AttendanceSeconds: 5000}},
 	}
 	fs := &fakeStatus{progress: projections.Progress{Events: 12,

@@ -12,7 +12,7 @@ import (
 
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
-	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // sameJSON fails unless got and want are the same JSON value.
@@ -297,10 +297,10 @@ func TestReportBadParameters(t *testing.T) {
 
 // seenQueries is what the fake querier received.
 type seenQueries struct {
-	key      projections.SessionKey
-	meetings projections.MeetingQuery
-	part     projections.ParticipantQuery
-	dur      projections.DurationQuery
+	key      reports.SessionKey
+	meetings reports.MeetingQuery
+	part     reports.ParticipantQuery
+	dur      reports.DurationQuery
 }
 
 // TestReportAcceptedParameters checks what the handlers pass to the querier.
@@ -313,14 +313,14 @@ func TestReportAcceptedParameters(t *testing.T) {
 		check func(t *testing.T, f seenQueries)
 	}{
 		{"meetings defaults", "/v1/meetings", tokenApp1, func(t *testing.T, f seenQueries) {
-			want := projections.MeetingQuery{AppID: "app-1", Limit: 100}
+			want := reports.MeetingQuery{AppID: "app-1", Limit: 100}
 			if !reflect.DeepEqual(f.meetings, want) {
 				t.Fatalf("query %+v, want %+v", f.meetings, want)
 			}
 		}},
 		{"meetings every parameter", "/v1/meetings?from=2023-10-10&to=2023-10-11T12:00:00%2B02:00&status=live&participant=uid%201&limit=2&cursor=abc%3D%3D", tokenApp1,
 			func(t *testing.T, f seenQueries) {
-				want := projections.MeetingQuery{AppID: "app-1", From: at("2023-10-10T00:00:00Z"), To: at("2023-10-11T10:00:00Z"),
+				want := reports.MeetingQuery{AppID: "app-1", From: at("2023-10-10T00:00:00Z"), To: at("2023-10-11T10:00:00Z"),
 					Status: domain.StatusLive, Participant: "uid 1", Limit: 2, Cursor: "abc=="}
 				if !reflect.DeepEqual(f.meetings, want) {
 					t.Fatalf("query %+v, want %+v", f.meetings, want)
@@ -340,35 +340,35 @@ func TestReportAcceptedParameters(t *testing.T) {
 			}
 		}},
 		{"participant path unescaped", "/v1/participants/a%2Fb%20c/attendance?to=2023-10-10", tokenApp1, func(t *testing.T, f seenQueries) {
-			want := projections.ParticipantQuery{AppID: "app-1", Participant: "a/b c", To: at("2023-10-10T00:00:00Z"), Limit: 100}
+			want := reports.ParticipantQuery{AppID: "app-1", Participant: "a/b c", To: at("2023-10-10T00:00:00Z"), Limit: 100}
 			if !reflect.DeepEqual(f.part, want) {
 				t.Fatalf("query %+v, want %+v", f.part, want)
 			}
 		}},
 		{"participant page", "/v1/participants/uid-1/attendance?limit=1000&cursor=opaque-next", tokenApp1, func(t *testing.T, f seenQueries) {
-			want := projections.ParticipantQuery{AppID: "app-1", Participant: "uid-1", Limit: 1000, Cursor: "opaque-next"}
+			want := reports.ParticipantQuery{AppID: "app-1", Participant: "uid-1", Limit: 1000, Cursor: "opaque-next"}
 			if !reflect.DeepEqual(f.part, want) {
 				t.Fatalf("query %+v, want %+v", f.part, want)
 			}
 		}},
 		{"durations default bucket", "/v1/reports/durations?from=2023-01-01&to=2025-01-01", tokenApp1, func(t *testing.T, f seenQueries) {
-			want := projections.DurationQuery{AppID: "app-1", From: at("2023-01-01T00:00:00Z"), To: at("2025-01-01T00:00:00Z"), Bucket: projections.Day}
+			want := reports.DurationQuery{AppID: "app-1", From: at("2023-01-01T00:00:00Z"), To: at("2025-01-01T00:00:00Z"), Bucket: reports.Day}
 			if !reflect.DeepEqual(f.dur, want) {
 				t.Fatalf("query %+v, want %+v", f.dur, want)
 			}
 		}},
 		{"durations by hour, 31 days", "/v1/reports/durations?from=2023-10-01&to=2023-11-01&bucket=hour", tokenApp1, func(t *testing.T, f seenQueries) {
-			if f.dur.Bucket != projections.Hour {
+			if f.dur.Bucket != reports.Hour {
 				t.Fatalf("query %+v", f.dur)
 			}
 		}},
 		{"durations by week, 520 weeks", "/v1/reports/durations?from=2014-01-13&to=2024-01-01&bucket=week&app_id=app-1", tokenAdmin, func(t *testing.T, f seenQueries) {
-			if f.dur.Bucket != projections.Week || f.dur.AppID != "app-1" {
+			if f.dur.Bucket != reports.Week || f.dur.AppID != "app-1" {
 				t.Fatalf("query %+v", f.dur)
 			}
 		}},
 		{"session key", "/v1/meetings/s-1/attendance", tokenApp1, func(t *testing.T, f seenQueries) {
-			if want := (projections.SessionKey{AppID: "app-1", SessionID: "s-1"}); f.key != want {
+			if want := (reports.SessionKey{AppID: "app-1", SessionID: "s-1"}); f.key != want {
 				t.Fatalf("key %+v", f.key)
 			}
 		}},
@@ -422,7 +422,7 @@ func TestMeetingsPagination(t *testing.T) {
 		}
 	}
 	h.reports.mu.Lock()
-	h.reports.page = projections.MeetingPage{Meetings: nil}
+	h.reports.page = reports.MeetingPage{Meetings: nil}
 	h.reports.mu.Unlock()
 	p = get("/v1/meetings?limit=2&cursor=" + *p.NextCursor)
 	if p.NextCursor != nil || p.Meetings == nil || len(p.Meetings) != 0 {

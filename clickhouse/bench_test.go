@@ -14,7 +14,7 @@ import (
 
 	"github.com/meetingd/meetingd/clickhouse"
 	"github.com/meetingd/meetingd/clickhouse/clickhousetest"
-	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // tsv encodes rows as ClickHouse's TabSeparated input.
@@ -216,13 +216,13 @@ func BenchmarkDurations30Days1M(b *testing.B) {
 		b.Fatal(err)
 	}
 	backfill := time.Since(start)
-	reports := clickhouse.NewReports(conn)
-	q := projections.DurationQuery{AppID: "bench", From: from, To: from.AddDate(0, 0, 30), Bucket: projections.Day}
+	store := clickhouse.NewReports(conn)
+	q := reports.DurationQuery{AppID: "bench", From: from, To: from.AddDate(0, 0, 30), Bucket: reports.Day}
 	var meetings int64
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		buckets, err := reports.Durations(b.Context(), q)
+		buckets, err := store.Durations(b.Context(), q)
 		if err != nil {
 			b.Fatal(err)
 		}

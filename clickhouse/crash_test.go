@@ -17,6 +17,7 @@ import (
 	"github.com/meetingd/meetingd/eventstore/embedded"
 	"github.com/meetingd/meetingd/projections"
 	"github.com/meetingd/meetingd/projections/readmodel"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // dieAfterAck is a sink that lets the process "die" right after ClickHouse
@@ -186,7 +187,7 @@ func TestCrashRetry(t *testing.T) {
 
 // checkCounts checks that the BI views hold each meeting and each
 // participant row once.
-func checkCounts(t *testing.T, conn driver.Conn, want projections.Reports, keys []projections.SessionKey) {
+func checkCounts(t *testing.T, conn driver.Conn, want reports.Store, keys []reports.SessionKey) {
 	t.Helper()
 	var rows, intervals int
 	for _, k := range keys {

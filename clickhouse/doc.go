@@ -1,6 +1,6 @@
 // Package clickhouse makes ClickHouse meetingd's reporting store: versioned
 // schema migrations, the projections.Sink that the projection runner feeds,
-// the projections.Reports behind /v1 when MEETINGD_CLICKHOUSE_DSN is set, and
+// the reports.Store behind /v1 when MEETINGD_CLICKHOUSE_DSN is set, and
 // the BI views. It speaks the native protocol (clickhouse-go/v2) and its SQL
 // runs on Debian's ClickHouse 18.16 and on current ClickHouse: DateTime('UTC'),
 // String, Nullable and Array only, one-argument ReplacingMergeTree, a column
@@ -38,7 +38,7 @@
 //     backoff, holding the read models (not the webhook intake) back while
 //     ClickHouse is down. Reset (meetingd rebuild) truncates every table, the
 //     roll-up included.
-//   - Reports answer as the embedded store does (projections/reportstest);
+//   - Reports answer as the embedded store does (reports/reportstest);
 //     GET /v1/meetings/{id} equals it byte for byte. Reports.Durations reads
 //     the hour and day roll-ups for whole buckets and the meetings table only
 //     for the partial hour or day at an unaligned edge.

@@ -5,13 +5,14 @@ import (
 	"log/slog"
 
 	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // InsertsOf returns what a flush of b into empty tables inserts, in order:
 // per INSERT, the table, its columns and its rows.
 func InsertsOf(b projections.Batch) ([]Insert, error) {
-	updates := make(map[projections.SessionKey]versioned, len(b.Sessions))
-	keys := make([]projections.SessionKey, 0, len(b.Sessions))
+	updates := make(map[reports.SessionKey]versioned, len(b.Sessions))
+	keys := make([]reports.SessionKey, 0, len(b.Sessions))
 	for _, u := range b.Sessions {
 		updates[u.Key] = versioned{u, b.Version}
 		keys = append(keys, u.Key)
@@ -52,7 +53,7 @@ type DurationPlan struct {
 }
 
 // PlanOf returns the plan of q (ok false when the range is empty).
-func PlanOf(q projections.DurationQuery) (DurationPlan, bool) {
+func PlanOf(q reports.DurationQuery) (DurationPlan, bool) {
 	_, _, unit, _ := bucketSQL(q.Bucket, "")
 	rg := rangeOf(q.From, q.To)
 	if rg.empty {

@@ -12,7 +12,7 @@ import (
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/eventstore/embedded"
-	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 var testBase = time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC).Unix() // a Monday
@@ -76,16 +76,16 @@ func randomSession(r *rand.Rand, app, session string, t0 int64) []domain.Event {
 
 // corpus returns n random sessions' events over two apps and several days,
 // interleaved as live traffic is, and the sessions' keys.
-func corpus(seed uint64, n int) ([]domain.Event, []projections.SessionKey) {
+func corpus(seed uint64, n int) ([]domain.Event, []reports.SessionKey) {
 	r := rand.New(rand.NewPCG(seed, 99))
 	var lists [][]domain.Event
-	var keys []projections.SessionKey
+	var keys []reports.SessionKey
 	for i := range n {
 		app := []string{"app-a", "app-b"}[i%2]
 		s := fmt.Sprintf("s-%03d", i)
 		t0 := testBase + int64(i)*2711 + int64(r.IntN(600))
 		lists = append(lists, randomSession(r, app, s, t0))
-		keys = append(keys, projections.SessionKey{AppID: app, SessionID: s})
+		keys = append(keys, reports.SessionKey{AppID: app, SessionID: s})
 	}
 	var all []domain.Event
 	for len(lists) > 0 {
@@ -128,7 +128,7 @@ func appendEvents(t *testing.T, st *embedded.Store, evs []domain.Event) {
 // sameReports checks that got answers every query as want does: every
 // meeting, every page of the meeting lists (by status and participant),
 // every participant's attendance and every duration bucketing.
-func sameReports(t *testing.T, want, got projections.Reports, keys []projections.SessionKey) {
+func sameReports(t *testing.T, want, got reports.Store, keys []reports.SessionKey) {
 	t.Helper()
 	ctx := t.Context()
 	eq := func(what string, w, g any, werr, gerr error) {
@@ -153,7 +153,7 @@ func sameReports(t *testing.T, want, got projections.Reports, keys []projections
 	for app := range apps {
 		for _, st := range []domain.Status{"", domain.StatusLive, domain.StatusEnded, domain.StatusAbandoned} {
 			for _, p := range append([]string{""}, identities()...) {
-				q := projections.MeetingQuery{AppID: app, Status: st, Participant: p, Limit: 7}
+				q := reports.MeetingQuery{AppID: app, Status: st, Participant: p, Limit: 7}
 				for page := 0; ; page++ {
 					w, werr := want.Meetings(ctx, q)
 					g, gerr := got.Meetings(ctx, q)
@@ -166,13 +166,13 @@ func sameReports(t *testing.T, want, got projections.Reports, keys []projections
 			}
 		}
 		for _, p := range identities() {
-			q := projections.ParticipantQuery{AppID: app, Participant: p}
+			q := reports.ParticipantQuery{AppID: app, Participant: p}
 			w, werr := want.ParticipantAttendance(ctx, q)
 			g, gerr := got.ParticipantAttendance(ctx, q)
 			eq("ParticipantAttendance("+app+" "+p+")", w, g, werr, gerr)
 		}
-		for _, b := range []projections.Bucket{projections.Hour, projections.Day, projections.Week} {
-			q := projections.DurationQuery{AppID: app, Bucket: b}
+		for _, b := range []reports.Bucket{reports.Hour, reports.Day, reports.Week} {
+			q := reports.DurationQuery{AppID: app, Bucket: b}
 			w, werr := want.Durations(ctx, q)
 			g, gerr := got.Durations(ctx, q)
 			eq("Durations("+app+" "+string(b)+")", w, g, werr, gerr)

@@ -11,17 +11,17 @@ import (
 	"time"
 
 	"github.com/meetingd/meetingd/domain"
-	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
-// Reports is the ClickHouse implementation of projections.Reports: it reads
+// Reports is the ClickHouse implementation of reports.Store: it reads
 // the tables the Sink writes, through FINAL and without tombstones
 // (deleted = 0). Safe for concurrent use.
 type Reports struct {
 	conn Conn
 }
 
-var _ projections.Reports = (*Reports)(nil)
+var _ reports.Store = (*Reports)(nil)
 
 // NewReports returns the reports of the migrated database of conn.
 func NewReports(conn Conn) *Reports { return &Reports{conn: conn} }
@@ -34,19 +34,19 @@ func (r *Reports) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Meeting returns a meeting with its participants, or projections.ErrNotFound:
+// Meeting returns a meeting with its participants, or reports.ErrNotFound:
 // its head gives started_at, which with app and session is the meetings
 // row's primary key.
-func (r *Reports) Meeting(ctx context.Context, key projections.SessionKey) (domain.Meeting, error) {
-	if key.AppID == "" {
-		return domain.Meeting{}, fmt.Errorf("clickhouse: meeting: no app id: %w", projections.ErrInvalidQuery)
+func (r *Reports) Meeting(ctx context.Context, key reports.SessionKey) (domain.Meeting, error) {
+	if err := key.Validate(); err != nil {
+		return domain.Meeting{}, fmt.Errorf("clickhouse: meeting: %w", err)
 	}
 	started, found, err := r.headStarted(ctx, key)
 	if err != nil {
 		return domain.Meeting{}, fmt.Errorf("clickhouse: meeting %s/%s: %w", key.AppID, key.SessionID, err)
 	}
 	if !found {
-		return domain.Meeting{}, fmt.Errorf("clickhouse: meeting %s/%s: %w", key.AppID, key.SessionID, projections.ErrNotFound)
+		return domain.Meeting{}, fmt.Errorf("clickhouse: meeting %s/%s: %w", key.AppID, key.SessionID, reports.ErrNotFound)
 	}
 	q := `SELECT meeting, attendance FROM meetings FINAL
 		WHERE app_id = ? AND started_at = toDateTime(?) AND session_id = ? AND deleted = 0`
@@ -61,13 +61,13 @@ func (r *Reports) Meeting(ctx context.Context, key projections.SessionKey) (doma
 		return domain.Meeting{}, fmt.Errorf("clickhouse: meeting %s/%s: %w", key.AppID, key.SessionID, err)
 	}
 	if !found {
-		return domain.Meeting{}, fmt.Errorf("clickhouse: meeting %s/%s: %w", key.AppID, key.SessionID, projections.ErrNotFound)
+		return domain.Meeting{}, fmt.Errorf("clickhouse: meeting %s/%s: %w", key.AppID, key.SessionID, reports.ErrNotFound)
 	}
 	return m, nil
 }
 
 // headStarted returns the started_at (Unix seconds) of the session's head.
-func (r *Reports) headStarted(ctx context.Context, key projections.SessionKey) (int64, bool, error) {
+func (r *Reports) headStarted(ctx context.Context, key reports.SessionKey) (int64, bool, error) {
 	rows, err := r.conn.Query(ctx, `SELECT toUInt32(started_at) FROM session_versions FINAL
 		WHERE app_id = ? AND session_id = ?`, key.AppID, key.SessionID)
 	if err != nil {
@@ -158,27 +158,17 @@ func (b bounds) where(col string, sql *strings.Builder, args *[]any) {
 	}
 }
 
-func validStatus(s domain.Status) bool {
-	switch s {
-	case "", domain.StatusLive, domain.StatusEnded, domain.StatusAbandoned:
-		return true
-	}
-	return false
-}
-
 // Meetings lists meetings newest first, in one query.
-func (r *Reports) Meetings(ctx context.Context, q projections.MeetingQuery) (projections.MeetingPage, error) {
-	page := projections.MeetingPage{Meetings: []domain.Meeting{}}
-	if q.AppID == "" {
-		return page, fmt.Errorf("clickhouse: meetings: no app id: %w", projections.ErrInvalidQuery)
+func (r *Reports) Meetings(ctx context.Context, q reports.MeetingQuery) (reports.MeetingPage, error) {
+	page := reports.MeetingPage{Meetings: []domain.Meeting{}}
+	q, err := q.Normalize()
+	if err != nil {
+		return page, fmt.Errorf("clickhouse: meetings: %w", err)
 	}
-	if !validStatus(q.Status) {
-		return page, fmt.Errorf("clickhouse: meetings: status %q: %w", q.Status, projections.ErrInvalidQuery)
-	}
-	limit := projections.PageLimit(q.Limit)
-	var cur *projections.Cursor
+	limit := q.Limit
+	var cur *reports.Cursor
 	if q.Cursor != "" {
-		c, err := projections.ParseCursor(q.Cursor)
+		c, err := reports.ParseCursor(q.Cursor)
 		if err != nil {
 			return page, fmt.Errorf("clickhouse: meetings: %w", err)
 		}
@@ -259,7 +249,7 @@ func (r *Reports) Meetings(ctx context.Context, q projections.MeetingQuery) (pro
 	}
 	if more {
 		last := keys[len(keys)-1]
-		page.NextCursor = projections.Cursor{StartedUnix: last.started, SessionID: last.session}.String()
+		page.NextCursor = reports.Cursor{StartedUnix: last.started, SessionID: last.session}.String()
 	}
 	return page, nil
 }
@@ -269,15 +259,16 @@ func (r *Reports) Meetings(ctx context.Context, q projections.MeetingQuery) (pro
 // meeting_started_at): one aggregate over the range for the totals, and the
 // page by keyset (the rows below the cursor, newest first, Limit + 1 of them
 // to tell whether a next page exists).
-func (r *Reports) ParticipantAttendance(ctx context.Context, q projections.ParticipantQuery) (projections.ParticipantReport, error) {
-	rep := projections.ParticipantReport{Participant: q.Participant, Meetings: []projections.ParticipantMeeting{}}
-	if q.AppID == "" {
-		return rep, fmt.Errorf("clickhouse: participant attendance: no app id: %w", projections.ErrInvalidQuery)
+func (r *Reports) ParticipantAttendance(ctx context.Context, q reports.ParticipantQuery) (reports.ParticipantReport, error) {
+	rep := reports.ParticipantReport{Participant: q.Participant, Meetings: []reports.ParticipantMeeting{}}
+	q, err := q.Normalize()
+	if err != nil {
+		return rep, fmt.Errorf("clickhouse: participant attendance: %w", err)
 	}
-	limit := projections.PageLimit(q.Limit)
-	var cur *projections.Cursor
+	limit := q.Limit
+	var cur *reports.Cursor
 	if q.Cursor != "" {
-		c, err := projections.ParseCursor(q.Cursor)
+		c, err := reports.ParseCursor(q.Cursor)
 		if err != nil {
 			return rep, fmt.Errorf("clickhouse: participant attendance: %w", err)
 		}
@@ -318,7 +309,7 @@ func (r *Reports) ParticipantAttendance(ctx context.Context, q projections.Parti
 	var lastStarted int64
 	for rows.Next() {
 		var (
-			pm       projections.ParticipantMeeting
+			pm       reports.ParticipantMeeting
 			started  uint32
 			attended uint64
 			joins    uint32
@@ -327,7 +318,7 @@ func (r *Reports) ParticipantAttendance(ctx context.Context, q projections.Parti
 			return rep, fmt.Errorf("clickhouse: participant attendance: %w", err)
 		}
 		if len(rep.Meetings) == limit {
-			rep.NextCursor = projections.Cursor{StartedUnix: lastStarted, SessionID: rep.Meetings[limit-1].SessionID}.String()
+			rep.NextCursor = reports.Cursor{StartedUnix: lastStarted, SessionID: rep.Meetings[limit-1].SessionID}.String()
 			break
 		}
 		pm.StartedAt = fromDT(time.Unix(int64(started), 0))
@@ -342,7 +333,7 @@ func (r *Reports) ParticipantAttendance(ctx context.Context, q projections.Parti
 }
 
 // participantTotals reads the one row of the totals query into rep.
-func (r *Reports) participantTotals(ctx context.Context, rep *projections.ParticipantReport, sql string, args ...any) error {
+func (r *Reports) participantTotals(ctx context.Context, rep *reports.ParticipantReport, sql string, args ...any) error {
 	rows, err := r.conn.Query(ctx, sql, args...)
 	if err != nil {
 		return err
@@ -363,13 +354,13 @@ func (r *Reports) participantTotals(ctx context.Context, rep *projections.Partic
 // start (Unix seconds, UTC): integer arithmetic on the stored seconds, so
 // the server's time zone does not matter. unit is the roll-up width whose
 // rows make up whole buckets (weeks are unions of days).
-func bucketSQL(b projections.Bucket, col string) (expr string, startOf func(n int64) int64, unit rollupWidth, ok bool) {
+func bucketSQL(b reports.Bucket, col string) (expr string, startOf func(n int64) int64, unit rollupWidth, ok bool) {
 	switch b {
-	case projections.Hour:
+	case reports.Hour:
 		return "intDiv(toUInt32(" + col + "), 3600)", func(n int64) int64 { return n * 3600 }, hourRows, true
-	case projections.Day:
+	case reports.Day:
 		return "intDiv(toUInt32(" + col + "), 86400)", func(n int64) int64 { return n * 86400 }, dayRows, true
-	case projections.Week:
+	case reports.Week:
 		// Weeks start on Monday; 1970-01-05 (345600) was one. Shifted by
 		// +259200 so the dividend is never negative: floor((t-345600)/604800)
 		// = intDiv(t+259200, 604800) - 1.
@@ -431,18 +422,19 @@ func planDurations(rg bounds, unit int64) durationPlan {
 // (bucket, meetings, durations, participants), summed per bucket; a week's
 // distinct participants are the union of its days' sets and its edge
 // meetings' participants.
-func (r *Reports) Durations(ctx context.Context, q projections.DurationQuery) ([]projections.DurationBucket, error) {
-	if q.AppID == "" {
-		return nil, fmt.Errorf("clickhouse: durations: no app id: %w", projections.ErrInvalidQuery)
+func (r *Reports) Durations(ctx context.Context, q reports.DurationQuery) ([]reports.DurationBucket, error) {
+	q, err := q.Normalize()
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: durations: %w", err)
 	}
 	_, startOf, unit, ok := bucketSQL(q.Bucket, "")
 	if !ok {
-		return nil, fmt.Errorf("clickhouse: durations: bucket %q: %w", q.Bucket, projections.ErrInvalidQuery)
+		return nil, fmt.Errorf("clickhouse: durations: bucket %q has no width", q.Bucket)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("clickhouse: durations: %w", err)
 	}
-	out := []projections.DurationBucket{}
+	out := []reports.DurationBucket{}
 	rg := rangeOf(q.From, q.To)
 	if rg.empty {
 		return out, nil
@@ -457,7 +449,7 @@ func (r *Reports) Durations(ctx context.Context, q projections.DurationQuery) ([
 		// Hour and day buckets are one roll-up row each, with its count of
 		// distinct participants; week buckets union the day rows' sets.
 		uniq, set := "unique_participants", "emptyArrayString()"
-		if q.Bucket == projections.Week {
+		if q.Bucket == reports.Week {
 			uniq, set = "toUInt64(0)", "participants"
 		}
 		sql := `SELECT toInt64(` + expr + `) AS b, meetings AS m, total_duration_seconds AS t, max_duration_seconds AS mx,
@@ -504,7 +496,7 @@ func (r *Reports) Durations(ctx context.Context, q projections.DurationQuery) ([
 		if err := rows.Scan(&n, &count, &total, &maxD, &uniq, &a); err != nil {
 			return nil, fmt.Errorf("clickhouse: durations: %w", err)
 		}
-		out = append(out, projections.DurationBucket{
+		out = append(out, reports.DurationBucket{
 			Start: time.Unix(startOf(n), 0).UTC(), Meetings: int64(count), TotalDurationSeconds: int64(total),
 			AvgDurationSeconds: float64(total) / float64(count), MaxDurationSeconds: int64(maxD),
 			UniqueParticipants: int64(uniq), AttendanceSeconds: int64(a),

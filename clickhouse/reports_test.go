@@ -6,7 +6,7 @@ import (
 
 	"github.com/meetingd/meetingd/clickhouse"
 	"github.com/meetingd/meetingd/clickhouse/clickhousetest"
-	"github.com/meetingd/meetingd/projections/reportstest"
+	"github.com/meetingd/meetingd/reports/reportstest"
 )
 
 // TestReportsContract runs the report contract suite, unchanged, on the

@@ -18,6 +18,7 @@ import (
 	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // monday0 is a Monday 00:00 UTC: day, week and hour buckets all start there.
@@ -57,9 +58,9 @@ func sessionEvents(session string, started, join, end int64, abandoned bool, peo
 
 // wantDurations is the duration report of q over the meetings, computed here
 // from API.md's definition.
-func wantDurations(ms map[projections.SessionKey]domain.Meeting, q projections.DurationQuery) []projections.DurationBucket {
+func wantDurations(ms map[reports.SessionKey]domain.Meeting, q reports.DurationQuery) []reports.DurationBucket {
 	type acc struct {
-		b     projections.DurationBucket
+		b     reports.DurationBucket
 		uniqs map[string]bool
 	}
 	buckets := map[int64]*acc{}
@@ -73,16 +74,16 @@ func wantDurations(ms map[projections.SessionKey]domain.Meeting, q projections.D
 		}
 		var start int64
 		switch q.Bucket {
-		case projections.Hour:
+		case reports.Hour:
 			start = s - s%3600
-		case projections.Day:
+		case reports.Day:
 			start = s - s%86400
-		case projections.Week:
+		case reports.Week:
 			start = s - (s-345600)%604800
 		}
 		a := buckets[start]
 		if a == nil {
-			a = &acc{b: projections.DurationBucket{Start: time.Unix(start, 0).UTC()}, uniqs: map[string]bool{}}
+			a = &acc{b: reports.DurationBucket{Start: time.Unix(start, 0).UTC()}, uniqs: map[string]bool{}}
 			buckets[start] = a
 		}
 		a.b.Meetings++
@@ -93,13 +94,13 @@ func wantDurations(ms map[projections.SessionKey]domain.Meeting, q projections.D
 			a.uniqs[p.Participant] = true
 		}
 	}
-	out := []projections.DurationBucket{}
+	out := []reports.DurationBucket{}
 	for _, a := range buckets {
 		a.b.UniqueParticipants = int64(len(a.uniqs))
 		a.b.AvgDurationSeconds = float64(a.b.TotalDurationSeconds) / float64(a.b.Meetings)
 		out = append(out, a.b)
 	}
-	slices.SortFunc(out, func(a, b projections.DurationBucket) int { return a.Start.Compare(b.Start) })
+	slices.SortFunc(out, func(a, b reports.DurationBucket) int { return a.Start.Compare(b.Start) })
 	return out
 }
 
@@ -121,11 +122,11 @@ var rollupRanges = []struct {
 }
 
 // checkDurations compares every bucketing of every range with wantDurations.
-func checkDurations(t *testing.T, step string, rep projections.Reports, ms map[projections.SessionKey]domain.Meeting) {
+func checkDurations(t *testing.T, step string, rep reports.Store, ms map[reports.SessionKey]domain.Meeting) {
 	t.Helper()
-	for _, b := range []projections.Bucket{projections.Hour, projections.Day, projections.Week} {
+	for _, b := range []reports.Bucket{reports.Hour, reports.Day, reports.Week} {
 		for _, rg := range rollupRanges {
-			q := projections.DurationQuery{AppID: "app", From: rg.from, To: rg.to, Bucket: b}
+			q := reports.DurationQuery{AppID: "app", From: rg.from, To: rg.to, Bucket: b}
 			got, err := rep.Durations(t.Context(), q)
 			if err != nil {
 				t.Fatalf("%s: Durations(%s, %s): %v", step, b, rg.name, err)
@@ -141,7 +142,7 @@ func checkDurations(t *testing.T, step string, rep projections.Reports, ms map[p
 }
 
 // checkDailyView compares daily_durations_v with the open day report.
-func checkDailyView(t *testing.T, step string, conn driver.Conn, ms map[projections.SessionKey]domain.Meeting) {
+func checkDailyView(t *testing.T, step string, conn driver.Conn, ms map[reports.SessionKey]domain.Meeting) {
 	t.Helper()
 	rows, err := conn.Query(t.Context(), `SELECT toString(day), meetings, total_duration_seconds, avg_duration_seconds
 		FROM daily_durations_v WHERE app_id = 'app' ORDER BY day`)
@@ -162,7 +163,7 @@ func checkDailyView(t *testing.T, step string, conn driver.Conn, ms map[projecti
 		got = append(got, fmt.Sprintf("%s %d %d %.3f", day, n, total, avg))
 	}
 	var want []string
-	for _, b := range wantDurations(ms, projections.DurationQuery{AppID: "app", Bucket: projections.Day}) {
+	for _, b := range wantDurations(ms, reports.DurationQuery{AppID: "app", Bucket: reports.Day}) {
 		want = append(want, fmt.Sprintf("%s %d %d %.3f", b.Start.Format(time.DateOnly), b.Meetings, b.TotalDurationSeconds, b.AvgDurationSeconds))
 	}
 	if !slices.Equal(got, want) {
@@ -196,7 +197,7 @@ var stepStatus = map[string]domain.Status{
 
 // applyStep writes the step and records the meetings the step's version
 // holds into ms (an older version leaves ms as it is, as the sink does).
-func applyStep(t *testing.T, sink projections.Sink, st batchStep, ms map[projections.SessionKey]domain.Meeting, vs map[projections.SessionKey]uint64) {
+func applyStep(t *testing.T, sink projections.Sink, st batchStep, ms map[reports.SessionKey]domain.Meeting, vs map[reports.SessionKey]uint64) {
 	t.Helper()
 	b := batchOf(st.v, st.evs)
 	if err := sink.Write(t.Context(), b); err != nil {
@@ -279,7 +280,7 @@ func TestRollupFollowsMeetings(t *testing.T) {
 				t.Fatal(err)
 			}
 			rep := clickhouse.NewReports(conn)
-			ms, vs := map[projections.SessionKey]domain.Meeting{}, map[projections.SessionKey]uint64{}
+			ms, vs := map[reports.SessionKey]domain.Meeting{}, map[reports.SessionKey]uint64{}
 			for _, st := range c.steps {
 				applyStep(t, sink, st, ms, vs)
 				checkDurations(t, st.name, rep, ms)
@@ -300,29 +301,29 @@ func TestDurationPlan(t *testing.T) {
 	m := monday0.Unix()
 	cases := []struct {
 		name     string
-		q        projections.DurationQuery
+		q        reports.DurationQuery
 		want     clickhouse.DurationPlan
 		nonEmpty bool
 	}{
-		{"open", projections.DurationQuery{Bucket: projections.Day},
+		{"open", reports.DurationQuery{Bucket: reports.Day},
 			clickhouse.DurationPlan{Unit: 86400, Roll: true, RollOpen: true}, true},
-		{"aligned days", projections.DurationQuery{Bucket: projections.Day, From: monday0, To: monday0.AddDate(0, 0, 30)},
+		{"aligned days", reports.DurationQuery{Bucket: reports.Day, From: monday0, To: monday0.AddDate(0, 0, 30)},
 			clickhouse.DurationPlan{Unit: 86400, Roll: true, RollLo: m, RollHi: m + 30*86400}, true},
-		{"weeks from whole days, edges from meetings", projections.DurationQuery{Bucket: projections.Week,
+		{"weeks from whole days, edges from meetings", reports.DurationQuery{Bucket: reports.Week,
 			From: monday0.Add(36 * time.Hour), To: monday0.Add(10*24*time.Hour + time.Hour)},
 			clickhouse.DurationPlan{Unit: 86400, Roll: true, RollLo: m + 2*86400, RollHi: m + 10*86400,
 				Raw: [][2]int64{{m + 36*3600, m + 2*86400}, {m + 10*86400, m + 10*86400 + 3600}}}, true},
-		{"hours, unaligned", projections.DurationQuery{Bucket: projections.Hour,
+		{"hours, unaligned", reports.DurationQuery{Bucket: reports.Hour,
 			From: monday0.Add(90 * time.Minute), To: monday0.Add(5*time.Hour + time.Second)},
 			clickhouse.DurationPlan{Unit: 3600, Roll: true, RollLo: m + 2*3600, RollHi: m + 5*3600,
 				Raw: [][2]int64{{m + 5400, m + 7200}, {m + 5*3600, m + 5*3600 + 1}}}, true},
-		{"inside one day", projections.DurationQuery{Bucket: projections.Day, From: monday0.Add(time.Hour), To: monday0.Add(2 * time.Hour)},
+		{"inside one day", reports.DurationQuery{Bucket: reports.Day, From: monday0.Add(time.Hour), To: monday0.Add(2 * time.Hour)},
 			clickhouse.DurationPlan{Unit: 86400, Raw: [][2]int64{{m + 3600, m + 7200}}}, true},
-		{"unaligned from, open to", projections.DurationQuery{Bucket: projections.Day, From: monday0.Add(time.Hour)},
+		{"unaligned from, open to", reports.DurationQuery{Bucket: reports.Day, From: monday0.Add(time.Hour)},
 			clickhouse.DurationPlan{Unit: 86400, Roll: true, RollOpen: true, RollLo: m + 86400, Raw: [][2]int64{{m + 3600, m + 86400}}}, true},
-		{"past the last DateTime", projections.DurationQuery{Bucket: projections.Hour, From: time.Unix(1<<32-10, 0)},
+		{"past the last DateTime", reports.DurationQuery{Bucket: reports.Hour, From: time.Unix(1<<32-10, 0)},
 			clickhouse.DurationPlan{Unit: 3600, Raw: [][2]int64{{1<<32 - 10, -1}}}, true},
-		{"empty", projections.DurationQuery{Bucket: projections.Day, From: monday0, To: monday0}, clickhouse.DurationPlan{}, false},
+		{"empty", reports.DurationQuery{Bucket: reports.Day, From: monday0, To: monday0}, clickhouse.DurationPlan{}, false},
 	}
 	for _, c := range cases {
 		got, ok := clickhouse.PlanOf(c.q)
@@ -421,13 +422,13 @@ func TestRollupCrashBeforeRecompute(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ms, vs := map[projections.SessionKey]domain.Meeting{}, map[projections.SessionKey]uint64{}
+			ms, vs := map[reports.SessionKey]domain.Meeting{}, map[reports.SessionKey]uint64{}
 			applyStep(t, first, batchStep{"v1", 1, v1}, ms, vs)
 			checkDurations(t, "v1", rep, ms)
 			if err := first.Write(t.Context(), batchOf(2, v2)); err == nil {
 				t.Fatal("the flush of v2 did not die")
 			}
-			stale := map[projections.SessionKey]domain.Meeting{}
+			stale := map[reports.SessionKey]domain.Meeting{}
 			for k, m := range ms {
 				stale[k] = m
 			}
@@ -435,7 +436,7 @@ func TestRollupCrashBeforeRecompute(t *testing.T) {
 				ms[u.Key] = u.Meeting
 			}
 			// The meetings rows are v2's, the roll-ups still v1's.
-			q := projections.DurationQuery{AppID: "app", Bucket: projections.Day}
+			q := reports.DurationQuery{AppID: "app", Bucket: reports.Day}
 			got, err := rep.Durations(t.Context(), q)
 			if err != nil {
 				t.Fatal(err)
@@ -512,7 +513,7 @@ func TestRollupBackfill(t *testing.T) {
 	if _, err := clickhouse.MigrateTo(t.Context(), conn, 2); err != nil {
 		t.Fatal(err)
 	}
-	ms := map[projections.SessionKey]domain.Meeting{}
+	ms := map[reports.SessionKey]domain.Meeting{}
 	record := func(b projections.Batch) {
 		for _, u := range b.Sessions {
 			ms[u.Key] = u.Meeting
@@ -556,11 +557,11 @@ func TestRollupBackfill(t *testing.T) {
 			t.Errorf("%s: Migrate applied %v, want %v", st.name, applied, st.applied)
 		}
 		for _, app := range []string{"app-a", "app-b"} {
-			for _, b := range []projections.Bucket{projections.Hour, projections.Day, projections.Week} {
+			for _, b := range []reports.Bucket{reports.Hour, reports.Day, reports.Week} {
 				for _, rg := range []struct{ from, to time.Time }{
 					{}, {time.Unix(testBase, 0).Add(49*time.Hour + 7*time.Minute), time.Unix(testBase, 0).AddDate(0, 0, 40).Add(-3 * time.Hour)},
 				} {
-					q := projections.DurationQuery{AppID: app, Bucket: b, From: rg.from, To: rg.to}
+					q := reports.DurationQuery{AppID: app, Bucket: b, From: rg.from, To: rg.to}
 					got, err := rep.Durations(t.Context(), q)
 					if err != nil {
 						t.Fatal(err)

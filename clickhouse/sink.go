@@ -12,6 +12,7 @@ import (
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // SinkConfig tunes a Sink.
@@ -114,7 +115,7 @@ func NewSink(cfg SinkConfig, conn Conn, log *slog.Logger) (*Sink, error) {
 
 // pending is one batch being filled: the newest update of each session.
 type pending struct {
-	updates map[projections.SessionKey]versioned
+	updates map[reports.SessionKey]versioned
 	timer   *time.Timer
 	done    chan struct{} // closed when the flush has finished
 	err     error         // the flush's result, set before done is closed
@@ -138,7 +139,7 @@ func (s *Sink) Write(ctx context.Context, b projections.Batch) error {
 	p := s.cur
 	if p == nil {
 		p = &pending{
-			updates: make(map[projections.SessionKey]versioned, len(b.Sessions)),
+			updates: make(map[reports.SessionKey]versioned, len(b.Sessions)),
 			timer:   time.NewTimer(s.cfg.FlushAge),
 			done:    make(chan struct{}),
 		}
@@ -209,8 +210,8 @@ func (s *Sink) run(ctx context.Context, p *pending) {
 // session_versions row naming every key that may be live, so the next flush
 // of the session tombstones whatever it no longer has and recomputes the
 // roll-ups of every bucket the session was or is in.
-func (s *Sink) flush(ctx context.Context, updates map[projections.SessionKey]versioned) (int, error) {
-	keys := make([]projections.SessionKey, 0, len(updates))
+func (s *Sink) flush(ctx context.Context, updates map[reports.SessionKey]versioned) (int, error) {
+	keys := make([]reports.SessionKey, 0, len(updates))
 	for k := range updates {
 		keys = append(keys, k)
 	}
@@ -243,7 +244,7 @@ func (s *Sink) flush(ctx context.Context, updates map[projections.SessionKey]ver
 // the rows and tombstones, the commits, and the hours whose roll-ups the
 // rows change: of every start the session's head names (its current rows,
 // and those of a flush that was cut off) and of its new start.
-func buildFlush(keys []projections.SessionKey, updates map[projections.SessionKey]versioned, heads map[projections.SessionKey]*head) (intents, rs, commits *rowSet, touched hours, err error) {
+func buildFlush(keys []reports.SessionKey, updates map[reports.SessionKey]versioned, heads map[reports.SessionKey]*head) (intents, rs, commits *rowSet, touched hours, err error) {
 	intents, rs, commits, touched = newRowSet(), newRowSet(), newRowSet(), hours{}
 	for _, k := range keys {
 		e := updates[k]
@@ -307,12 +308,12 @@ func (s *Sink) insert(ctx context.Context, t table, rows [][]any) error {
 
 // readHeads returns the stored heads of keys (absent: not stored), asking
 // per app, in chunks of at most QueryBytes of session ids.
-func (s *Sink) readHeads(ctx context.Context, keys []projections.SessionKey) (map[projections.SessionKey]*head, error) {
+func (s *Sink) readHeads(ctx context.Context, keys []reports.SessionKey) (map[reports.SessionKey]*head, error) {
 	byApp := map[string][]string{}
 	for _, k := range keys {
 		byApp[k.AppID] = append(byApp[k.AppID], k.SessionID)
 	}
-	out := make(map[projections.SessionKey]*head, len(keys))
+	out := make(map[reports.SessionKey]*head, len(keys))
 	for app, sessions := range byApp {
 		for len(sessions) > 0 {
 			n, size := 0, 0
@@ -329,7 +330,7 @@ func (s *Sink) readHeads(ctx context.Context, keys []projections.SessionKey) (ma
 	return out, nil
 }
 
-func (s *Sink) readHeadChunk(ctx context.Context, app string, sessions []string, out map[projections.SessionKey]*head) error {
+func (s *Sink) readHeadChunk(ctx context.Context, app string, sessions []string, out map[reports.SessionKey]*head) error {
 	set := make([]any, len(sessions))
 	for i, id := range sessions {
 		set[i] = id
@@ -357,7 +358,7 @@ func (s *Sink) readHeadChunk(ctx context.Context, app string, sessions []string,
 		h.committed = committed == 1
 		h.startedAt = h.startedAt.UTC()
 		h.keys = scanKeys(starts, attP, attS, ivP, ivJ, rK, rU, isCall == 1)
-		out[projections.SessionKey{AppID: app, SessionID: id}] = &h
+		out[reports.SessionKey{AppID: app, SessionID: id}] = &h
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read session versions: %w", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // recordingConn records the INSERT statements the sink prepares.
@@ -47,9 +48,9 @@ func (c *recordingConn) count(table string) int {
 
 // batchOf folds the sessions of evs into one batch at version v.
 func batchOf(v uint64, evs []domain.Event) projections.Batch {
-	facts := map[projections.SessionKey]*domain.Facts{}
+	facts := map[reports.SessionKey]*domain.Facts{}
 	for _, e := range evs {
-		k := projections.SessionKey{AppID: e.AppID, SessionID: e.SessionID}
+		k := reports.SessionKey{AppID: e.AppID, SessionID: e.SessionID}
 		if facts[k] == nil {
 			facts[k] = domain.NewFacts(e.AppID, e.SessionID)
 		}

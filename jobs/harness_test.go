@@ -16,6 +16,7 @@ import (
 	"github.com/meetingd/meetingd/intake"
 	"github.com/meetingd/meetingd/projections"
 	"github.com/meetingd/meetingd/projections/readmodel"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // harness is the real pipeline on a temporary directory: the embedded event
@@ -74,7 +75,7 @@ func (h *harness) project(t *testing.T) {
 
 func (h *harness) meeting(t *testing.T, app, session string) domain.Meeting {
 	t.Helper()
-	m, err := h.models.Meeting(context.Background(), projections.SessionKey{AppID: app, SessionID: session})
+	m, err := h.models.Meeting(context.Background(), reports.SessionKey{AppID: app, SessionID: session})
 	if err != nil {
 		t.Fatalf("meeting %s/%s: %v", app, session, err)
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
-	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // Calls is one CometChat app's Calls REST API (callsapi.Client). Safe for
@@ -69,8 +69,8 @@ func (c ReconcileConfig) Validate() error {
 	if c.MaxAge <= c.After {
 		errs = append(errs, errors.New("jobs: reconcile: MaxAge must be longer than After"))
 	}
-	if c.PageSize < 1 || c.PageSize > projections.MaxLimit {
-		errs = append(errs, fmt.Errorf("jobs: reconcile: PageSize must be in 1..%d", projections.MaxLimit))
+	if c.PageSize < 1 || c.PageSize > reports.MaxLimit {
+		errs = append(errs, fmt.Errorf("jobs: reconcile: PageSize must be in 1..%d", reports.MaxLimit))
 	}
 	if c.MaxAttempts < 1 {
 		errs = append(errs, errors.New("jobs: reconcile: MaxAttempts must be positive"))
@@ -101,7 +101,7 @@ type Reconciler struct {
 	// After) requests per session over its whole window, not one per run.
 	// It lives in memory: a restart only makes the next run ask again.
 	mu    sync.Mutex
-	asked map[projections.SessionKey]time.Time
+	asked map[reports.SessionKey]time.Time
 }
 
 // NewReconciler returns the job for the given apps. m may be nil.
@@ -128,7 +128,7 @@ func NewReconciler(cfg ReconcileConfig, apps []Calls, store Store, index OpenMee
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Reconciler{cfg: cfg, apps: byApp, store: store, index: index, m: m, log: log,
-		asked: map[projections.SessionKey]time.Time{}}, nil
+		asked: map[reports.SessionKey]time.Time{}}, nil
 }
 
 // ReconcileResult is what reconciling one session did.
@@ -168,7 +168,7 @@ func (r *Reconciler) Run(ctx context.Context) (Summary, error) {
 	r.forget(now)
 	var t reconcileTally
 	for _, status := range []domain.Status{domain.StatusLive, domain.StatusAbandoned} {
-		q := projections.OpenQuery{
+		q := reports.OpenQuery{
 			Status: status, From: now.Add(-r.cfg.MaxAge), To: now.Add(-r.cfg.After), Limit: r.cfg.PageSize,
 		}
 		for om, err := range pages(ctx, r.index, q) {
@@ -217,7 +217,7 @@ func (r *Reconciler) Run(ctx context.Context) (Summary, error) {
 
 // Reconcile reconciles one session now, whatever its status: it fetches
 // the call (GET /calls/{sessionId}) and appends what is new, if anything.
-func (r *Reconciler) Reconcile(ctx context.Context, key projections.SessionKey) (ReconcileResult, error) {
+func (r *Reconciler) Reconcile(ctx context.Context, key reports.SessionKey) (ReconcileResult, error) {
 	src := r.apps[key.AppID]
 	if src == nil {
 		return ReconcileResult{}, fmt.Errorf("reconcile %s/%s: app not configured", key.AppID, key.SessionID)
@@ -225,7 +225,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, key projections.SessionKey) 
 	return r.reconcile(ctx, src, key, nil, r.cfg.Now())
 }
 
-func (r *Reconciler) reconcile(ctx context.Context, src Calls, key projections.SessionKey, call *cometchat.Call, now time.Time) (ReconcileResult, error) {
+func (r *Reconciler) reconcile(ctx context.Context, src Calls, key reports.SessionKey, call *cometchat.Call, now time.Time) (ReconcileResult, error) {
 	var res ReconcileResult
 	if call == nil {
 		c, err := src.Call(ctx, key.SessionID)
@@ -272,7 +272,7 @@ func (r *Reconciler) reconcile(ctx context.Context, src Calls, key projections.S
 
 // due reports whether Run should fetch the session now, and if so records
 // that it did: never asked, or asked before its age had grown by half.
-func (r *Reconciler) due(om projections.OpenMeeting, now time.Time) bool {
+func (r *Reconciler) due(om reports.OpenMeeting, now time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	last, ok := r.asked[om.Key]

@@ -17,7 +17,7 @@ import (
 	"github.com/meetingd/meetingd/cometchat/cometchattest"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/jobs"
-	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // The session of shared/fixtures/cometchat-rest/get_call.json: started
@@ -93,9 +93,9 @@ func newReconciler(t *testing.T, h *harness, store jobs.Store, api *callsAPI, ap
 	return r
 }
 
-func durations(t *testing.T, h *harness, app string) []projections.DurationBucket {
+func durations(t *testing.T, h *harness, app string) []reports.DurationBucket {
 	t.Helper()
-	b, err := h.models.Durations(context.Background(), projections.DurationQuery{AppID: app, Bucket: projections.Day})
+	b, err := h.models.Durations(context.Background(), reports.DurationQuery{AppID: app, Bucket: reports.Day})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +170,7 @@ func TestReconcileFillsEndAndLeaves(t *testing.T) {
 	if got := summaryInt(t, runJob(t, r), "candidates"); got != 0 {
 		t.Errorf("an ended meeting is still a candidate (%d)", got)
 	}
-	res, err := r.Reconcile(context.Background(), projections.SessionKey{AppID: restApp, SessionID: restSession})
+	res, err := r.Reconcile(context.Background(), reports.SessionKey{AppID: restApp, SessionID: restSession})
 	if err != nil || res.Appended != nil {
 		t.Fatalf("reconciling again: %+v %v, want nothing appended", res, err)
 	}
@@ -198,7 +198,7 @@ func TestReconcileCompleteMeetingAppendsNothing(t *testing.T) {
 	clk := newClock(time.Unix(restEnd, 0).Add(2 * time.Hour))
 	r := newReconciler(t, h, nil, api, restApp, clk)
 	n := len(h.stream(t, restApp, restSession))
-	res, err := r.Reconcile(context.Background(), projections.SessionKey{AppID: restApp, SessionID: restSession})
+	res, err := r.Reconcile(context.Background(), reports.SessionKey{AppID: restApp, SessionID: restSession})
 	if err != nil || res.Appended != nil {
 		t.Fatalf("Reconcile: %+v %v, want nothing appended", res, err)
 	}
@@ -347,7 +347,7 @@ func TestReconcileConcurrentWebhook(t *testing.T) {
 	api := &callsAPI{calls: map[string]string{restSession: string(cometchattest.RESTFixture(t, "get_call"))}}
 	clk := newClock(time.Unix(restEnd, 0).Add(time.Hour))
 	r := newReconciler(t, h, hooked, api, restApp, clk)
-	res, err := r.Reconcile(context.Background(), projections.SessionKey{AppID: restApp, SessionID: restSession})
+	res, err := r.Reconcile(context.Background(), reports.SessionKey{AppID: restApp, SessionID: restSession})
 	if err != nil {
 		t.Fatal(err)
 	}

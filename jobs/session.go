@@ -10,7 +10,7 @@ import (
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/intake"
-	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // Store is the part of the event store the jobs use (eventstore.Store).
@@ -27,12 +27,12 @@ type Store interface {
 // honours ctx. The index may lag the log; the jobs re-check every candidate
 // against the log.
 type OpenMeetings interface {
-	OpenMeetings(ctx context.Context, q projections.OpenQuery) ([]projections.OpenMeeting, error)
+	OpenMeetings(ctx context.Context, q reports.OpenQuery) ([]reports.OpenMeeting, error)
 }
 
 // session is one session's stream, read and folded.
 type session struct {
-	key      projections.SessionKey
+	key      reports.SessionKey
 	stream   string
 	events   []domain.Event
 	facts    *domain.Facts
@@ -44,7 +44,7 @@ var errNoStream = errors.New("no events")
 
 // loadSession reads and folds the session's stream. Events this version
 // cannot decode are skipped, as the projections skip them.
-func loadSession(ctx context.Context, store Store, key projections.SessionKey) (*session, error) {
+func loadSession(ctx context.Context, store Store, key reports.SessionKey) (*session, error) {
 	s := &session{key: key, stream: domain.StreamName(key.AppID, key.SessionID), facts: domain.NewFacts(key.AppID, key.SessionID)}
 	n := 0
 	for rec, err := range store.ReadStream(ctx, s.stream, 0) {
@@ -94,12 +94,12 @@ func appendOwn(ctx context.Context, store Store, s *session, p domain.Payload, s
 }
 
 // pages yields the open meetings of q, page after page.
-func pages(ctx context.Context, idx OpenMeetings, q projections.OpenQuery) iter.Seq2[projections.OpenMeeting, error] {
-	return func(yield func(projections.OpenMeeting, error) bool) {
+func pages(ctx context.Context, idx OpenMeetings, q reports.OpenQuery) iter.Seq2[reports.OpenMeeting, error] {
+	return func(yield func(reports.OpenMeeting, error) bool) {
 		for {
 			page, err := idx.OpenMeetings(ctx, q)
 			if err != nil {
-				yield(projections.OpenMeeting{}, fmt.Errorf("list open meetings: %w", err))
+				yield(reports.OpenMeeting{}, fmt.Errorf("list open meetings: %w", err))
 				return
 			}
 			for _, m := range page {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
-	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // StaleConfig configures a StaleCloser.
@@ -45,8 +45,8 @@ func (c StaleConfig) Validate() error {
 	if c.After <= 0 {
 		errs = append(errs, errors.New("jobs: stale closer: After must be positive"))
 	}
-	if c.PageSize < 1 || c.PageSize > projections.MaxLimit {
-		errs = append(errs, fmt.Errorf("jobs: stale closer: PageSize must be in 1..%d", projections.MaxLimit))
+	if c.PageSize < 1 || c.PageSize > reports.MaxLimit {
+		errs = append(errs, fmt.Errorf("jobs: stale closer: PageSize must be in 1..%d", reports.MaxLimit))
 	}
 	if c.MaxAttempts < 1 {
 		errs = append(errs, errors.New("jobs: stale closer: MaxAttempts must be positive"))
@@ -90,7 +90,7 @@ func NewStaleCloser(cfg StaleConfig, store Store, index OpenMeetings, m *Metrics
 func (c *StaleCloser) Run(ctx context.Context) (Summary, error) {
 	now := c.cfg.Now()
 	// LastEventAt < now − After  ⇔  now − LastEventAt > After.
-	q := projections.OpenQuery{Status: domain.StatusLive, To: now.Add(-c.cfg.After), Limit: c.cfg.PageSize}
+	q := reports.OpenQuery{Status: domain.StatusLive, To: now.Add(-c.cfg.After), Limit: c.cfg.PageSize}
 	var candidates, abandoned, conflicts int
 	var errs runErrors
 	for om, err := range pages(ctx, c.index, q) {
@@ -121,7 +121,7 @@ func (c *StaleCloser) Run(ctx context.Context) (Summary, error) {
 // close decides one session on the log and abandons it when it is stale:
 // true when an event was appended. A concurrent append makes it re-read
 // and decide again (retries counts those).
-func (c *StaleCloser) close(ctx context.Context, key projections.SessionKey, now time.Time) (done bool, retries int, err error) {
+func (c *StaleCloser) close(ctx context.Context, key reports.SessionKey, now time.Time) (done bool, retries int, err error) {
 	for range c.cfg.MaxAttempts {
 		s, err := loadSession(ctx, c.store, key)
 		if errors.Is(err, errNoStream) {

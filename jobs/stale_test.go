@@ -9,7 +9,7 @@ import (
 
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/jobs"
-	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 const app = "app-jobs"
@@ -208,7 +208,7 @@ func TestStaleCloserIndexLag(t *testing.T) {
 	if summaryInt(t, sum, "candidates") != 1 || summaryInt(t, sum, "abandoned") != 0 {
 		t.Fatalf("summary %v: want one candidate, none abandoned", sum)
 	}
-	open, err := h.models.OpenMeetings(context.Background(), projections.OpenQuery{Status: domain.StatusLive})
+	open, err := h.models.OpenMeetings(context.Background(), reports.OpenQuery{Status: domain.StatusLive})
 	if err != nil || len(open) != 1 {
 		t.Fatalf("open meetings %v %v", open, err)
 	}

@@ -1,4 +1,6 @@
-// Package projections folds the event log into read models.
+// Package projections folds the event log into read models: it holds the
+// runner (checkpointing, batching, rebuild from zero) and, in
+// projections/readmodel, the embedded read models.
 //
 // The Runner subscribes to every session stream from its checkpoint (catch-up,
 // then live), folds each session's events into its domain.Facts, and in
@@ -7,9 +9,12 @@
 // commits them, with their fold state and the new checkpoint, to the
 // StateStore in one atomic write. The checkpoint therefore advances only after
 // every sink has acknowledged the batch; after a crash the batch is folded and
-// written again, which the idempotent sinks absorb.
+// written again, which the idempotent sinks absorb. Rebuild drops every read
+// model and folds the log again from the start.
 //
-// The report contract — the queries behind /v1 — is Reports, with one shared
-// test suite (projections/reportstest) that every implementation passes: the
-// embedded one in projections/readmodel and the ClickHouse one in clickhouse/.
+// What the read models answer is not defined here: the read contract — the
+// report-store interface, its queries, cursors and errors, and the suite that
+// every store passes — is package reports (reports/reportstest). The embedded
+// read models implement it, as does the ClickHouse store in clickhouse/.
+// This package imports neither HTTP nor ClickHouse.
 package projections

@@ -10,6 +10,7 @@ import (
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // memLog is a hand-written in-memory event log: positions are 1, 2, 3…;
@@ -94,16 +95,16 @@ func (l *memLog) Stats(ctx context.Context, f eventstore.Filter) (eventstore.Sta
 // state, and can be told to fail.
 type memState struct {
 	mu       sync.Mutex
-	facts    map[projections.SessionKey][]byte
-	meetings map[projections.SessionKey]domain.Meeting
+	facts    map[reports.SessionKey][]byte
+	meetings map[reports.SessionKey]domain.Meeting
 	cp       projections.Checkpoint
 	writes   int
 	failNext int
-	asked    map[projections.SessionKey]bool // by LoadFacts
+	asked    map[reports.SessionKey]bool // by LoadFacts
 }
 
 func newMemState() *memState {
-	return &memState{facts: map[projections.SessionKey][]byte{}, meetings: map[projections.SessionKey]domain.Meeting{}}
+	return &memState{facts: map[reports.SessionKey][]byte{}, meetings: map[reports.SessionKey]domain.Meeting{}}
 }
 
 var errInjected = errors.New("injected failure")
@@ -143,12 +144,12 @@ func (s *memState) Checkpoint(ctx context.Context) (projections.Checkpoint, erro
 	return s.cp, nil
 }
 
-func (s *memState) LoadFacts(ctx context.Context, keys []projections.SessionKey) (map[projections.SessionKey]*domain.Facts, error) {
+func (s *memState) LoadFacts(ctx context.Context, keys []reports.SessionKey) (map[reports.SessionKey]*domain.Facts, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := map[projections.SessionKey]*domain.Facts{}
+	out := map[reports.SessionKey]*domain.Facts{}
 	if s.asked == nil {
-		s.asked = map[projections.SessionKey]bool{}
+		s.asked = map[reports.SessionKey]bool{}
 	}
 	for _, k := range keys {
 		s.asked[k] = true
@@ -163,7 +164,7 @@ func (s *memState) LoadFacts(ctx context.Context, keys []projections.SessionKey)
 	return out, nil
 }
 
-func (s *memState) meeting(k projections.SessionKey) (domain.Meeting, bool) {
+func (s *memState) meeting(k reports.SessionKey) (domain.Meeting, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	m, ok := s.meetings[k]
@@ -172,7 +173,7 @@ func (s *memState) meeting(k projections.SessionKey) (domain.Meeting, bool) {
 
 // wasAsked reports whether LoadFacts was asked for k: the runner folds an
 // event of a session it has not seen in the same call.
-func (s *memState) wasAsked(k projections.SessionKey) bool {
+func (s *memState) wasAsked(k reports.SessionKey) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.asked[k]

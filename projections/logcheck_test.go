@@ -10,6 +10,7 @@ import (
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // TestRunnerChecksTheCheckpointAgainstTheLog folds one log, then starts a
@@ -21,11 +22,11 @@ import (
 // log's are gone. The same log, restarted, is folded on from its checkpoint.
 func TestRunnerChecksTheCheckpointAgainstTheLog(t *testing.T) {
 	oldBy, oldAll := corpus(6)
-	newSessions := func(n int) (map[projections.SessionKey][]domain.Event, []domain.Event) {
-		by := map[projections.SessionKey][]domain.Event{}
+	newSessions := func(n int) (map[reports.SessionKey][]domain.Event, []domain.Event) {
+		by := map[reports.SessionKey][]domain.Event{}
 		var all []domain.Event
 		for i := range n {
-			k := projections.SessionKey{AppID: "app-0", SessionID: "after-" + string(rune('a'+i))}
+			k := reports.SessionKey{AppID: "app-0", SessionID: "after-" + string(rune('a'+i))}
 			evs := sessionEvents(k.AppID, k.SessionID, 1)
 			by[k] = evs
 			all = append(all, evs...)
@@ -35,14 +36,14 @@ func TestRunnerChecksTheCheckpointAgainstTheLog(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		// next returns the log the second runner reads, given the first.
-		next      func(first *memLog) (projections.Log, map[projections.SessionKey][]domain.Event)
+		next      func(first *memLog) (projections.Log, map[reports.SessionKey][]domain.Event)
 		oldID     string
 		live      bool // the second runner runs live (Run) rather than CatchUp
 		wantReset string
 	}{
 		{
 			name: "shorter log, no identity", wantReset: "checkpoint_ahead",
-			next: func(*memLog) (projections.Log, map[projections.SessionKey][]domain.Event) {
+			next: func(*memLog) (projections.Log, map[reports.SessionKey][]domain.Event) {
 				l := newMemLog()
 				by, all := newSessions(2)
 				appendAll(t, l, all)
@@ -51,7 +52,7 @@ func TestRunnerChecksTheCheckpointAgainstTheLog(t *testing.T) {
 		},
 		{
 			name: "shorter log, live", wantReset: "checkpoint_ahead", live: true,
-			next: func(*memLog) (projections.Log, map[projections.SessionKey][]domain.Event) {
+			next: func(*memLog) (projections.Log, map[reports.SessionKey][]domain.Event) {
 				l := newMemLog()
 				by, all := newSessions(2)
 				appendAll(t, l, all)
@@ -60,13 +61,13 @@ func TestRunnerChecksTheCheckpointAgainstTheLog(t *testing.T) {
 		},
 		{
 			name: "empty log", wantReset: "checkpoint_ahead",
-			next: func(*memLog) (projections.Log, map[projections.SessionKey][]domain.Event) {
+			next: func(*memLog) (projections.Log, map[reports.SessionKey][]domain.Event) {
 				return newMemLog(), nil
 			},
 		},
 		{
 			name: "longer log of another identity", oldID: "log-1", wantReset: "log_replaced",
-			next: func(*memLog) (projections.Log, map[projections.SessionKey][]domain.Event) {
+			next: func(*memLog) (projections.Log, map[reports.SessionKey][]domain.Event) {
 				l := newMemLog()
 				by, all := newSessions(len(oldAll)/4 + 1) // more events than the old log
 				appendAll(t, l, all)
@@ -75,7 +76,7 @@ func TestRunnerChecksTheCheckpointAgainstTheLog(t *testing.T) {
 		},
 		{
 			name: "same log, restarted", oldID: "log-1",
-			next: func(first *memLog) (projections.Log, map[projections.SessionKey][]domain.Event) {
+			next: func(first *memLog) (projections.Log, map[reports.SessionKey][]domain.Event) {
 				by, all := newSessions(1)
 				appendAll(t, first, all)
 				for k, v := range oldBy {
@@ -86,7 +87,7 @@ func TestRunnerChecksTheCheckpointAgainstTheLog(t *testing.T) {
 		},
 		{
 			name: "checkpoint from before identities", oldID: "",
-			next: func(first *memLog) (projections.Log, map[projections.SessionKey][]domain.Event) {
+			next: func(first *memLog) (projections.Log, map[reports.SessionKey][]domain.Event) {
 				by, all := newSessions(1)
 				appendAll(t, first, all)
 				for k, v := range oldBy {

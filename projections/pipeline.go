@@ -8,6 +8,7 @@ import (
 
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // The runner's hot path, measured by BenchmarkRebuild: decoding the stored
@@ -201,7 +202,7 @@ func (r *Runner) readAhead(ctx context.Context, seq iter.Seq2[eventstore.Recorde
 
 // derive returns the updates of a batch: each session's facts and its
 // Meeting, derived in parallel.
-func derive(facts map[SessionKey]*domain.Facts) []SessionUpdate {
+func derive(facts map[reports.SessionKey]*domain.Facts) []SessionUpdate {
 	updates := make([]SessionUpdate, 0, len(facts))
 	for k, f := range facts {
 		updates = append(updates, SessionUpdate{Key: k, Facts: f})

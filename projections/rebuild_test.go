@@ -13,6 +13,7 @@ import (
 	"github.com/meetingd/meetingd/internal/eventgen"
 	"github.com/meetingd/meetingd/projections"
 	"github.com/meetingd/meetingd/projections/readmodel"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // stateSink is a Sink that keeps, per session, the update of the greatest
@@ -20,14 +21,14 @@ import (
 // each session once, Version the commit position of the checkpoint.
 type stateSink struct {
 	mu       sync.Mutex
-	meetings map[projections.SessionKey]domain.Meeting
-	versions map[projections.SessionKey]uint64
+	meetings map[reports.SessionKey]domain.Meeting
+	versions map[reports.SessionKey]uint64
 	batches  int
 	problems []string
 }
 
 func newStateSink() *stateSink {
-	return &stateSink{meetings: map[projections.SessionKey]domain.Meeting{}, versions: map[projections.SessionKey]uint64{}}
+	return &stateSink{meetings: map[reports.SessionKey]domain.Meeting{}, versions: map[reports.SessionKey]uint64{}}
 }
 
 func (s *stateSink) Write(ctx context.Context, b projections.Batch) error {
@@ -37,7 +38,7 @@ func (s *stateSink) Write(ctx context.Context, b projections.Batch) error {
 	if b.Version != b.Checkpoint.Position.Commit {
 		s.problems = append(s.problems, fmt.Sprintf("batch version %d, checkpoint %v", b.Version, b.Checkpoint.Position))
 	}
-	seen := map[projections.SessionKey]bool{}
+	seen := map[reports.SessionKey]bool{}
 	for _, u := range b.Sessions {
 		if seen[u.Key] {
 			s.problems = append(s.problems, fmt.Sprintf("%v twice in one batch", u.Key))
@@ -73,13 +74,13 @@ func TestRebuildMatchesIncremental(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys := map[projections.SessionKey]bool{}
+	keys := map[reports.SessionKey]bool{}
 	for it, err := range items {
 		if err != nil {
 			t.Fatal(err)
 		}
 		l.append(it.Stream, it.Stored)
-		keys[projections.SessionKey{AppID: it.Event.AppID, SessionID: it.Event.SessionID}] = true
+		keys[reports.SessionKey{AppID: it.Event.AppID, SessionID: it.Event.SessionID}] = true
 	}
 	total := uint64(len(l.events))
 
@@ -137,7 +138,7 @@ func TestRebuildMatchesIncremental(t *testing.T) {
 		if got.checkpoint.Events != total {
 			t.Errorf("%s: checkpoint covers %d events, want %d", res.name, got.checkpoint.Events, total)
 		}
-		if diff := cmp.Diff(want, got, cmp.AllowUnexported(reports{})); diff != "" {
+		if diff := cmp.Diff(want, got, cmp.AllowUnexported(answers{})); diff != "" {
 			t.Errorf("%s: read models differ from catch-up's (-want +got):\n%s", res.name, diff)
 		}
 	}
@@ -149,30 +150,30 @@ func TestRebuildMatchesIncremental(t *testing.T) {
 	}
 }
 
-// reports is everything the read models answer about a set of sessions.
-type reports struct {
+// answers is everything the read models answer about a set of sessions.
+type answers struct {
 	checkpoint projections.Checkpoint
-	meetings   map[projections.SessionKey]domain.Meeting
-	facts      map[projections.SessionKey]string
+	meetings   map[reports.SessionKey]domain.Meeting
+	facts      map[reports.SessionKey]string
 	lists      map[string][]domain.Meeting
-	attendance map[string]projections.ParticipantReport
-	durations  map[string][]projections.DurationBucket
-	open       map[domain.Status][]projections.OpenMeeting
+	attendance map[string]reports.ParticipantReport
+	durations  map[string][]reports.DurationBucket
+	open       map[domain.Status][]reports.OpenMeeting
 }
 
-func reportsOf(t *testing.T, s *readmodel.Store, keys map[projections.SessionKey]bool) reports {
+func reportsOf(t *testing.T, s *readmodel.Store, keys map[reports.SessionKey]bool) answers {
 	t.Helper()
 	ctx := context.Background()
-	out := reports{
-		meetings: map[projections.SessionKey]domain.Meeting{}, facts: map[projections.SessionKey]string{},
-		lists: map[string][]domain.Meeting{}, attendance: map[string]projections.ParticipantReport{},
-		durations: map[string][]projections.DurationBucket{}, open: map[domain.Status][]projections.OpenMeeting{},
+	out := answers{
+		meetings: map[reports.SessionKey]domain.Meeting{}, facts: map[reports.SessionKey]string{},
+		lists: map[string][]domain.Meeting{}, attendance: map[string]reports.ParticipantReport{},
+		durations: map[string][]reports.DurationBucket{}, open: map[domain.Status][]reports.OpenMeeting{},
 	}
 	var err error
 	if out.checkpoint, err = s.Checkpoint(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ks := make([]projections.SessionKey, 0, len(keys))
+	ks := make([]reports.SessionKey, 0, len(keys))
 	apps := map[string]bool{}
 	for k := range keys {
 		ks = append(ks, k)
@@ -203,7 +204,7 @@ func reportsOf(t *testing.T, s *readmodel.Store, keys map[projections.SessionKey
 		out.facts[k] = string(data)
 	}
 	for app := range apps {
-		q := projections.MeetingQuery{AppID: app, Limit: 37}
+		q := reports.MeetingQuery{AppID: app, Limit: 37}
 		for {
 			page, err := s.Meetings(ctx, q)
 			if err != nil {
@@ -215,19 +216,19 @@ func reportsOf(t *testing.T, s *readmodel.Store, keys map[projections.SessionKey
 			}
 			q.Cursor = page.NextCursor
 		}
-		if out.durations[app], err = s.Durations(ctx, projections.DurationQuery{AppID: app, Bucket: projections.Day}); err != nil {
+		if out.durations[app], err = s.Durations(ctx, reports.DurationQuery{AppID: app, Bucket: reports.Day}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for p := range people {
-		rep, err := s.ParticipantAttendance(ctx, projections.ParticipantQuery{AppID: p[0], Participant: p[1]})
+		rep, err := s.ParticipantAttendance(ctx, reports.ParticipantQuery{AppID: p[0], Participant: p[1]})
 		if err != nil {
 			t.Fatal(err)
 		}
 		out.attendance[p[0]+"/"+p[1]] = rep
 	}
 	for _, st := range []domain.Status{domain.StatusLive, domain.StatusAbandoned} {
-		q := projections.OpenQuery{Status: st, Limit: projections.MaxLimit}
+		q := reports.OpenQuery{Status: st, Limit: reports.MaxLimit}
 		for {
 			page, err := s.OpenMeetings(ctx, q)
 			if err != nil {

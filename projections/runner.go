@@ -14,6 +14,7 @@ import (
 
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // Log is the part of the event log the runner reads.
@@ -120,7 +121,7 @@ type Runner struct {
 	src   Log
 	store StateStore
 	sinks []Sink
-	cache *lru.Cache[SessionKey, *domain.Facts]
+	cache *lru.Cache[reports.SessionKey, *domain.Facts]
 	m     *Metrics
 
 	mu        sync.Mutex
@@ -137,7 +138,7 @@ func New(cfg Config, src Log, store StateStore, sinks []Sink, m *Metrics, log *s
 	if src == nil || store == nil {
 		return nil, errors.New("projections: nil log or state store")
 	}
-	cache, err := lru.New[SessionKey, *domain.Facts](cfg.CacheSessions)
+	cache, err := lru.New[reports.SessionKey, *domain.Facts](cfg.CacheSessions)
 	if err != nil {
 		return nil, fmt.Errorf("projections: %w", err)
 	}
@@ -460,13 +461,13 @@ func (r *Runner) flush(ctx context.Context, b *batcher) error {
 // Events that did not decode are counted, logged and skipped; every event
 // advances the batch's checkpoint.
 func (r *Runner) apply(ctx context.Context, b *batcher, evs []decoded) error {
-	var missing []SessionKey
+	var missing []reports.SessionKey
 	for i := range evs {
 		d := &evs[i]
 		if d.bad != nil {
 			continue
 		}
-		key := SessionKey{AppID: d.ev.AppID, SessionID: d.ev.SessionID}
+		key := reports.SessionKey{AppID: d.ev.AppID, SessionID: d.ev.SessionID}
 		if f, ok := b.facts[key]; ok {
 			d.facts = f // nil while the chunk's LoadFacts is pending
 			continue
@@ -508,7 +509,7 @@ func (r *Runner) apply(ctx context.Context, b *batcher, evs []decoded) error {
 		}
 		f := d.facts
 		if f == nil {
-			f = b.facts[SessionKey{AppID: d.ev.AppID, SessionID: d.ev.SessionID}]
+			f = b.facts[reports.SessionKey{AppID: d.ev.AppID, SessionID: d.ev.SessionID}]
 		}
 		f.Apply(d.ev)
 	}
@@ -539,13 +540,13 @@ func (r *Runner) retry(ctx context.Context, what string, op func() error) error 
 // touched, already folded, and the checkpoint after its last event.
 type batcher struct {
 	size  int
-	facts map[SessionKey]*domain.Facts
+	facts map[reports.SessionKey]*domain.Facts
 	next  Checkpoint
 	count int
 }
 
 func newBatcher(size int, from Checkpoint) *batcher {
-	return &batcher{size: size, facts: make(map[SessionKey]*domain.Facts), next: from}
+	return &batcher{size: size, facts: make(map[reports.SessionKey]*domain.Facts), next: from}
 }
 
 // full reports whether the batch holds size events or more.

@@ -14,6 +14,7 @@ import (
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -51,15 +52,15 @@ func appendAll(t *testing.T, l *memLog, evs []domain.Event) {
 }
 
 // corpus builds sessions and returns their events by key, and all events interleaved.
-func corpus(sessions int) (map[projections.SessionKey][]domain.Event, []domain.Event) {
-	by := map[projections.SessionKey][]domain.Event{}
+func corpus(sessions int) (map[reports.SessionKey][]domain.Event, []domain.Event) {
+	by := map[reports.SessionKey][]domain.Event{}
 	var all []domain.Event
 	lists := make([][]domain.Event, sessions)
 	for i := range sessions {
 		app := fmt.Sprintf("app-%d", i%2)
 		s := fmt.Sprintf("s-%d", i)
 		lists[i] = sessionEvents(app, s, 1+i%4)
-		by[projections.SessionKey{AppID: app, SessionID: s}] = lists[i]
+		by[reports.SessionKey{AppID: app, SessionID: s}] = lists[i]
 	}
 	// Interleave the sessions, as live traffic does.
 	for round := 0; ; round++ {
@@ -76,7 +77,7 @@ func corpus(sessions int) (map[projections.SessionKey][]domain.Event, []domain.E
 	}
 }
 
-func checkMeetings(t *testing.T, st *memState, want map[projections.SessionKey][]domain.Event) {
+func checkMeetings(t *testing.T, st *memState, want map[reports.SessionKey][]domain.Event) {
 	t.Helper()
 	for k, evs := range want {
 		got, ok := st.meeting(k)
@@ -140,7 +141,7 @@ func TestRunnerFlushesOnShutdown(t *testing.T) {
 	by, all := corpus(1)
 	// The last event opens a session of its own: the runner asks the state
 	// store for it when it folds that event, the last, into the batch.
-	last := projections.SessionKey{AppID: "app-last", SessionID: "s-last"}
+	last := reports.SessionKey{AppID: "app-last", SessionID: "s-last"}
 	by[last] = sessionEvents(last.AppID, last.SessionID, 0)[:1]
 	all = append(all, by[last]...)
 	appendAll(t, l, all)
@@ -201,7 +202,7 @@ func TestRunnerRestartAndRebuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkMeetings(t, st, by)
-	before := map[projections.SessionKey]domain.Meeting{}
+	before := map[reports.SessionKey]domain.Meeting{}
 	for k := range by {
 		before[k], _ = st.meeting(k)
 	}

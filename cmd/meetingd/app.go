@@ -12,6 +12,7 @@ import (
 	"github.com/meetingd/meetingd/api"
 	"github.com/meetingd/meetingd/projections"
 	"github.com/meetingd/meetingd/projections/readmodel"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // pipeline is the event log and everything that is folded from it: the
@@ -21,7 +22,7 @@ import (
 type pipeline struct {
 	store   eventStore
 	models  *readmodel.Store
-	reports projections.Reports
+	reports reports.Store
 	runner  *projections.Runner
 	ready   []api.Pinger
 	// live is what /healthz checks: the event log's fail-stop state (the

@@ -27,6 +27,7 @@ import (
 	"github.com/meetingd/meetingd/internal/eventgen"
 	"github.com/meetingd/meetingd/projections"
 	"github.com/meetingd/meetingd/projections/readmodel"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // BenchmarkServe runs `meetingd serve` as a child process over a data
@@ -98,7 +99,7 @@ func buildServeDir(b *testing.B, dir string, n int) {
 		for _, ev := range evs {
 			f.Apply(ev)
 		}
-		bt.Sessions = append(bt.Sessions, projections.SessionUpdate{Key: projections.SessionKey{AppID: f.AppID(), SessionID: f.SessionID()}, Facts: f, Meeting: f.Meeting()})
+		bt.Sessions = append(bt.Sessions, projections.SessionUpdate{Key: reports.SessionKey{AppID: f.AppID(), SessionID: f.SessionID()}, Facts: f, Meeting: f.Meeting()})
 		if len(bt.Sessions) == batchSize {
 			write()
 		}

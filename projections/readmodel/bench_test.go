@@ -17,6 +17,7 @@ import (
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/projections"
 	"github.com/meetingd/meetingd/projections/readmodel"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // The large-store benchmarks run against a store of -readmodel.meetings
@@ -75,7 +76,7 @@ func benchSession(r *rand.Rand, app, id string) projections.SessionUpdate {
 	case x < 19:
 		ev("", domain.SessionAbandoned{LastEventAt: latest, DecidedAt: latest + 6*3600})
 	}
-	return projections.SessionUpdate{Key: projections.SessionKey{AppID: app, SessionID: id}, Facts: f, Meeting: f.Meeting()}
+	return projections.SessionUpdate{Key: reports.SessionKey{AppID: app, SessionID: id}, Facts: f, Meeting: f.Meeting()}
 }
 
 // largeStore is the shared store of the read benchmarks.
@@ -216,7 +217,7 @@ func BenchmarkMeeting(b *testing.B) {
 	var lat latencies
 	b.ReportAllocs()
 	for b.Loop() {
-		key := projections.SessionKey{AppID: benchApp, SessionID: fmt.Sprintf("v1.us.bench.%08d", r.IntN(*benchMeetings))}
+		key := reports.SessionKey{AppID: benchApp, SessionID: fmt.Sprintf("v1.us.bench.%08d", r.IntN(*benchMeetings))}
 		lat.time(func() {
 			if _, err := s.Meeting(ctx, key); err != nil {
 				b.Fatal(err)
@@ -237,21 +238,21 @@ func BenchmarkMeetingsPage(b *testing.B) {
 	ctx := context.Background()
 	tests := []struct {
 		name string
-		q    func(r *rand.Rand) projections.MeetingQuery
+		q    func(r *rand.Rand) reports.MeetingQuery
 	}{
-		{"newest-100", func(r *rand.Rand) projections.MeetingQuery {
-			return projections.MeetingQuery{AppID: benchApp, Limit: 100}
+		{"newest-100", func(r *rand.Rand) reports.MeetingQuery {
+			return reports.MeetingQuery{AppID: benchApp, Limit: 100}
 		}},
-		{"month-100", func(r *rand.Rand) projections.MeetingQuery {
+		{"month-100", func(r *rand.Rand) reports.MeetingQuery {
 			from, to := randomMonth(r)
-			return projections.MeetingQuery{AppID: benchApp, From: from, To: to, Limit: 100}
+			return reports.MeetingQuery{AppID: benchApp, From: from, To: to, Limit: 100}
 		}},
-		{"month-live-100", func(r *rand.Rand) projections.MeetingQuery {
+		{"month-live-100", func(r *rand.Rand) reports.MeetingQuery {
 			from, to := randomMonth(r)
-			return projections.MeetingQuery{AppID: benchApp, From: from, To: to, Status: domain.StatusLive, Limit: 100}
+			return reports.MeetingQuery{AppID: benchApp, From: from, To: to, Status: domain.StatusLive, Limit: 100}
 		}},
-		{"participant-100", func(r *rand.Rand) projections.MeetingQuery {
-			return projections.MeetingQuery{AppID: benchApp, Participant: "user-" + strconv.Itoa(r.IntN(benchUsers)), Limit: 100}
+		{"participant-100", func(r *rand.Rand) reports.MeetingQuery {
+			return reports.MeetingQuery{AppID: benchApp, Participant: "user-" + strconv.Itoa(r.IntN(benchUsers)), Limit: 100}
 		}},
 	}
 	for _, tc := range tests {
@@ -275,7 +276,7 @@ func BenchmarkMeetingsPage(b *testing.B) {
 func BenchmarkDurations(b *testing.B) {
 	s := openLarge(b)
 	ctx := context.Background()
-	for _, bucket := range []projections.Bucket{projections.Hour, projections.Day, projections.Week} {
+	for _, bucket := range []reports.Bucket{reports.Hour, reports.Day, reports.Week} {
 		b.Run("30d-"+string(bucket), func(b *testing.B) {
 			r := rand.New(rand.NewPCG(4, 4))
 			var lat latencies
@@ -283,7 +284,7 @@ func BenchmarkDurations(b *testing.B) {
 			for b.Loop() {
 				from, to := randomMonth(r)
 				lat.time(func() {
-					if _, err := s.Durations(ctx, projections.DurationQuery{AppID: benchApp, From: from, To: to, Bucket: bucket}); err != nil {
+					if _, err := s.Durations(ctx, reports.DurationQuery{AppID: benchApp, From: from, To: to, Bucket: bucket}); err != nil {
 						b.Fatal(err)
 					}
 				})
@@ -300,7 +301,7 @@ func BenchmarkParticipantAttendance(b *testing.B) {
 	var lat latencies
 	b.ReportAllocs()
 	for b.Loop() {
-		q := projections.ParticipantQuery{AppID: benchApp, Participant: "user-" + strconv.Itoa(r.IntN(benchUsers))}
+		q := reports.ParticipantQuery{AppID: benchApp, Participant: "user-" + strconv.Itoa(r.IntN(benchUsers))}
 		lat.time(func() {
 			if _, err := s.ParticipantAttendance(ctx, q); err != nil {
 				b.Fatal(err)
@@ -316,11 +317,11 @@ func BenchmarkLoadFacts(b *testing.B) {
 	s := openLarge(b)
 	ctx := context.Background()
 	r := rand.New(rand.NewPCG(6, 6))
-	keys := make([]projections.SessionKey, 1000)
+	keys := make([]reports.SessionKey, 1000)
 	b.ReportAllocs()
 	for b.Loop() {
 		for i := range keys {
-			keys[i] = projections.SessionKey{AppID: benchApp, SessionID: fmt.Sprintf("v1.us.bench.%08d", r.IntN(*benchMeetings))}
+			keys[i] = reports.SessionKey{AppID: benchApp, SessionID: fmt.Sprintf("v1.us.bench.%08d", r.IntN(*benchMeetings))}
 		}
 		if _, err := s.LoadFacts(ctx, keys); err != nil {
 			b.Fatal(err)

@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // FuzzDecodeStored feeds every decoder of the read models' stored keys and
@@ -15,7 +15,7 @@ func FuzzDecodeStored(f *testing.F) {
 	rec := record{version: 3, started: 1700000000, people: []byte(`[]`), facts: nil}
 	f.Add(rec.encode([]string{"ana", "bo"}))
 	f.Add(openKey(codeLive, 1700000000, "app-1", "s-1"))
-	f.Add(sessionKey(projections.SessionKey{AppID: "app-1", SessionID: "s/1"}))
+	f.Add(sessionKey(reports.SessionKey{AppID: "app-1", SessionID: "s/1"}))
 	f.Add(openState{version: 9, code: codeAbandoned, last: -5}.encode())
 	f.Add([]byte{1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01})
 	f.Add([]byte{})

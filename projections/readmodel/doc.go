@@ -1,6 +1,6 @@
 // Package readmodel is the embedded read-model store: the projection runner's
 // projections.StateStore (fold state, read models and checkpoint, written in
-// one transaction) and the projections.Reports behind /v1, on bbolt, in
+// one transaction) and the reports.Store behind /v1, on bbolt, in
 // <Dir>/readmodels.db (the event log lives in its own file).
 //
 // # Layout
@@ -43,7 +43,7 @@
 // key order with full pages, storing the same keys and values as the
 // incremental path (TestBulkLoadMatchesIncremental; docs/adr/0012).
 //
-// Meeting-list cursors are projections.Cursor: the (started_at, session) of
+// Meeting-list cursors are reports.Cursor: the (started_at, session) of
 // the last meeting of a page; the next page starts strictly below it.
 //
 // # Cost of each query

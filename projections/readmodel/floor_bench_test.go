@@ -7,7 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // BenchmarkMeetingMiss is the baseline of the read benchmarks (make bench
@@ -21,9 +21,9 @@ func BenchmarkMeetingMiss(b *testing.B) {
 	var lat latencies
 	b.ReportAllocs()
 	for b.Loop() {
-		key := projections.SessionKey{AppID: benchApp, SessionID: fmt.Sprintf("v1.us.absent.%08d", r.IntN(*benchMeetings))}
+		key := reports.SessionKey{AppID: benchApp, SessionID: fmt.Sprintf("v1.us.absent.%08d", r.IntN(*benchMeetings))}
 		lat.time(func() {
-			if _, err := s.Meeting(ctx, key); !errors.Is(err, projections.ErrNotFound) {
+			if _, err := s.Meeting(ctx, key); !errors.Is(err, reports.ErrNotFound) {
 				b.Fatalf("Meeting(%s) = %v, want ErrNotFound", key.SessionID, err)
 			}
 		})

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/meetingd/meetingd/domain"
-	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // Bucket names (see the package documentation for their keys and values).
@@ -69,7 +69,7 @@ func ceilUnix(t time.Time) int64 {
 
 // sessionKey is the key of a session in the sessions bucket: app
 // (length-prefixed), then the session id.
-func sessionKey(k projections.SessionKey) []byte {
+func sessionKey(k reports.SessionKey) []byte {
 	b := make([]byte, 0, 2+len(k.AppID)+len(k.SessionID))
 	b = appendString(b, k.AppID)
 	return append(b, k.SessionID...)

@@ -15,6 +15,7 @@ import (
 	"github.com/meetingd/meetingd/internal/eventgen"
 	"github.com/meetingd/meetingd/projections"
 	"github.com/meetingd/meetingd/projections/readmodel"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // realisticUpdates folds n sessions of the benchmark corpus (meetings with
@@ -32,7 +33,7 @@ func realisticUpdates(t *testing.T, n int) []projections.SessionUpdate {
 		for _, e := range evs[:max(1, len(evs)-len(out)%3)] { // some sessions stay open
 			f.Apply(e)
 		}
-		out = append(out, projections.SessionUpdate{Key: projections.SessionKey{AppID: evs[0].AppID, SessionID: evs[0].SessionID}, Facts: f, Meeting: f.Meeting()})
+		out = append(out, projections.SessionUpdate{Key: reports.SessionKey{AppID: evs[0].AppID, SessionID: evs[0].SessionID}, Facts: f, Meeting: f.Meeting()})
 	}
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
 	out = append(out,
@@ -140,7 +141,7 @@ func TestMovedMeetingKeepsOneRow(t *testing.T) {
 	writeBatch(t, s, 1, update("app-m", "s", t0, "ann", "bob"), update("app-m", "other", t0+5, "ann"))
 	moved := update("app-m", "s", t0-600, "ann")
 	writeBatch(t, s, 2, moved)
-	page, err := s.Meetings(ctx, projections.MeetingQuery{AppID: "app-m"})
+	page, err := s.Meetings(ctx, reports.MeetingQuery{AppID: "app-m"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // The open-meeting index lists the meetings without a known end (live or
@@ -53,12 +53,12 @@ func parseOpenKey(k []byte) (code byte, last int64, app, session string, err err
 }
 
 // parseSessionKey splits a sessions-bucket key.
-func parseSessionKey(k []byte) (projections.SessionKey, error) {
+func parseSessionKey(k []byte) (reports.SessionKey, error) {
 	l, n := binary.Uvarint(k)
 	if n <= 0 || l > uint64(len(k)-n) {
-		return projections.SessionKey{}, errCorrupt
+		return reports.SessionKey{}, errCorrupt
 	}
-	return projections.SessionKey{AppID: string(k[n : n+int(l)]), SessionID: string(k[n+int(l):])}, nil
+	return reports.SessionKey{AppID: string(k[n : n+int(l)]), SessionID: string(k[n+int(l):])}, nil
 }
 
 // openState is an open_sessions value.
@@ -132,23 +132,17 @@ func indexOpen(tx *bolt.Tx, e *encoded, version uint64) error {
 }
 
 // OpenMeetings lists open meetings of one status, of every app, by their
-// newest CometChat timestamp (see projections.OpenQuery). It reads only the
+// newest CometChat timestamp (see reports.OpenQuery). It reads only the
 // index: O(log n + limit).
-func (s *Store) OpenMeetings(ctx context.Context, q projections.OpenQuery) ([]projections.OpenMeeting, error) {
+func (s *Store) OpenMeetings(ctx context.Context, q reports.OpenQuery) ([]reports.OpenMeeting, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("readmodel: open meetings: %w", err)
 	}
-	code := statusCode(q.Status)
-	if !isOpenCode(code) {
-		return nil, fmt.Errorf("readmodel: open meetings: status %q: %w", q.Status, projections.ErrInvalidQuery)
+	q, err := q.Normalize()
+	if err != nil {
+		return nil, fmt.Errorf("readmodel: open meetings: %w", err)
 	}
-	limit := q.Limit
-	switch {
-	case limit <= 0:
-		limit = projections.DefaultLimit
-	case limit > projections.MaxLimit:
-		limit = projections.MaxLimit
-	}
+	code, limit := statusCode(q.Status), q.Limit
 	prefix := []byte{code}
 	lo := prefix
 	if !q.From.IsZero() {
@@ -165,8 +159,8 @@ func (s *Store) OpenMeetings(ctx context.Context, q projections.OpenQuery) ([]pr
 	if !q.To.IsZero() {
 		hi = appendTime([]byte{code}, ceilUnix(q.To))
 	}
-	out := make([]projections.OpenMeeting, 0, min(limit, 64))
-	err := s.view(func(tx *bolt.Tx) error {
+	out := make([]reports.OpenMeeting, 0, min(limit, 64))
+	err = s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketOpen)
 		if b == nil {
 			return errors.New("open-meeting index not initialized")
@@ -183,7 +177,7 @@ func (s *Store) OpenMeetings(ctx context.Context, q projections.OpenQuery) ([]pr
 			if err != nil {
 				return err
 			}
-			m := projections.OpenMeeting{Key: projections.SessionKey{AppID: app, SessionID: session}, Status: q.Status}
+			m := reports.OpenMeeting{Key: reports.SessionKey{AppID: app, SessionID: session}, Status: q.Status}
 			if last != 0 {
 				m.LastEventAt = time.Unix(last, 0).UTC()
 			}

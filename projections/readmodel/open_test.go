@@ -14,6 +14,7 @@ import (
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/projections"
 	"github.com/meetingd/meetingd/projections/readmodel"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // openUpdate folds a meeting that started at t0, had one join at last and,
@@ -31,7 +32,7 @@ func openUpdate(app, id string, t0, last int64, ended, abandoned bool) projectio
 	if abandoned {
 		ev(domain.SessionAbandoned{LastEventAt: f.Meeting().LastEventAt.Unix(), DecidedAt: last + 100})
 	}
-	return projections.SessionUpdate{Key: projections.SessionKey{AppID: app, SessionID: id}, Facts: f, Meeting: f.Meeting()}
+	return projections.SessionUpdate{Key: reports.SessionKey{AppID: app, SessionID: id}, Facts: f, Meeting: f.Meeting()}
 }
 
 func writeBatch(t *testing.T, s *readmodel.Store, version uint64, us ...projections.SessionUpdate) {
@@ -44,7 +45,7 @@ func writeBatch(t *testing.T, s *readmodel.Store, version uint64, us ...projecti
 
 // openIDs lists the session ids (app/session) of a query, paging through it
 // with the given page size.
-func openIDs(t *testing.T, s *readmodel.Store, q projections.OpenQuery) []string {
+func openIDs(t *testing.T, s *readmodel.Store, q reports.OpenQuery) []string {
 	t.Helper()
 	var ids []string
 	for range 100 {
@@ -79,7 +80,7 @@ func TestOpenMeetingsIndex(t *testing.T) {
 		openUpdate("a", "m3", t0, t0+70, true, false),   // ended: never indexed
 		openUpdate("a", "m4", t0, t0+60, false, true),   // abandoned
 	)
-	live := projections.OpenQuery{Status: domain.StatusLive}
+	live := reports.OpenQuery{Status: domain.StatusLive}
 	want := []string{"a/m2@1700000050", "a/m1@1700000100", "b/m1@1700000100"}
 	for _, limit := range []int{0, 1, 2, 3} {
 		q := live
@@ -88,7 +89,7 @@ func TestOpenMeetingsIndex(t *testing.T) {
 			t.Errorf("live, limit %d (-want +got):\n%s", limit, diff)
 		}
 	}
-	if diff := cmp.Diff([]string{"a/m4@1700000060"}, openIDs(t, s, projections.OpenQuery{Status: domain.StatusAbandoned})); diff != "" {
+	if diff := cmp.Diff([]string{"a/m4@1700000060"}, openIDs(t, s, reports.OpenQuery{Status: domain.StatusAbandoned})); diff != "" {
 		t.Errorf("abandoned (-want +got):\n%s", diff)
 	}
 
@@ -106,7 +107,7 @@ func TestOpenMeetingsIndex(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := openIDs(t, s, projections.OpenQuery{Status: domain.StatusLive, From: tc.from, To: tc.to})
+			got := openIDs(t, s, reports.OpenQuery{Status: domain.StatusLive, From: tc.from, To: tc.to})
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
@@ -124,11 +125,11 @@ func TestOpenMeetingsIndex(t *testing.T) {
 	if diff := cmp.Diff([]string{"a/m2@1700000500"}, openIDs(t, s, live)); diff != "" {
 		t.Errorf("live after updates (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"a/m4@1700000060", "b/m1@1700000100"}, openIDs(t, s, projections.OpenQuery{Status: domain.StatusAbandoned})); diff != "" {
+	if diff := cmp.Diff([]string{"a/m4@1700000060", "b/m1@1700000100"}, openIDs(t, s, reports.OpenQuery{Status: domain.StatusAbandoned})); diff != "" {
 		t.Errorf("abandoned after updates (-want +got):\n%s", diff)
 	}
 
-	if _, err := s.OpenMeetings(context.Background(), projections.OpenQuery{Status: domain.StatusEnded}); !errors.Is(err, projections.ErrInvalidQuery) {
+	if _, err := s.OpenMeetings(context.Background(), reports.OpenQuery{Status: domain.StatusEnded}); !errors.Is(err, reports.ErrInvalidQuery) {
 		t.Errorf("status ended: %v, want ErrInvalidQuery", err)
 	}
 	if err := s.Reset(context.Background()); err != nil {
@@ -173,14 +174,14 @@ func TestOpenOtherLayoutStartsEmpty(t *testing.T) {
 	if err != nil || cp != (projections.Checkpoint{}) {
 		t.Fatalf("checkpoint after a layout change = %+v, %v; want zero", cp, err)
 	}
-	if _, err := s.Meeting(ctx, projections.SessionKey{AppID: "a", SessionID: "live"}); !errors.Is(err, projections.ErrNotFound) {
+	if _, err := s.Meeting(ctx, reports.SessionKey{AppID: "a", SessionID: "live"}); !errors.Is(err, reports.ErrNotFound) {
 		t.Fatalf("meeting after a layout change: %v; want ErrNotFound", err)
 	}
-	if got := openIDs(t, s, projections.OpenQuery{Status: domain.StatusLive}); len(got) != 0 {
+	if got := openIDs(t, s, reports.OpenQuery{Status: domain.StatusLive}); len(got) != 0 {
 		t.Errorf("open meetings after a layout change: %v", got)
 	}
 	writeBatch(t, s, 8, openUpdate("a", "live", t0, t0+100, false, false))
-	if diff := cmp.Diff([]string{"a/live@1700000100"}, openIDs(t, s, projections.OpenQuery{Status: domain.StatusLive})); diff != "" {
+	if diff := cmp.Diff([]string{"a/live@1700000100"}, openIDs(t, s, reports.OpenQuery{Status: domain.StatusLive})); diff != "" {
 		t.Errorf("live after rewriting (-want +got):\n%s", diff)
 	}
 	if err := s.Close(); err != nil {

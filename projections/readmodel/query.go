@@ -10,26 +10,26 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/meetingd/meetingd/domain"
-	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // ctxEvery is how many index entries a scan reads between checks of its ctx
 // and of the pages it mapped (Store.trim).
 const ctxEvery = 1024
 
-// Meeting returns a meeting with its participants, or projections.ErrNotFound.
-func (s *Store) Meeting(ctx context.Context, key projections.SessionKey) (domain.Meeting, error) {
+// Meeting returns a meeting with its participants, or reports.ErrNotFound.
+func (s *Store) Meeting(ctx context.Context, key reports.SessionKey) (domain.Meeting, error) {
 	var m domain.Meeting
 	if err := ctx.Err(); err != nil {
 		return m, fmt.Errorf("readmodel: meeting: %w", err)
 	}
-	if key.AppID == "" {
-		return m, fmt.Errorf("readmodel: meeting: no app id: %w", projections.ErrInvalidQuery)
+	if err := key.Validate(); err != nil {
+		return m, fmt.Errorf("readmodel: meeting: %w", err)
 	}
 	err := s.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketSessions).Get(sessionKey(key))
 		if v == nil {
-			return fmt.Errorf("meeting %s/%s: %w", key.AppID, key.SessionID, projections.ErrNotFound)
+			return fmt.Errorf("meeting %s/%s: %w", key.AppID, key.SessionID, reports.ErrNotFound)
 		}
 		rec, err := decodeRecord(v)
 		if err != nil {
@@ -92,34 +92,28 @@ func (r bounds) last(c *bolt.Cursor) (k, v []byte) {
 
 func (r bounds) in(k []byte) bool { return hasPrefixIn(k, r.prefix, r.lo) }
 
-// statusFilter returns the index status code a query keeps (0: every status).
-func statusFilter(s domain.Status) (byte, error) {
+// statusFilter returns the index status code a normalised query keeps (0:
+// every status).
+func statusFilter(s domain.Status) byte {
 	if s == "" {
-		return 0, nil
+		return 0
 	}
-	c := statusCode(s)
-	if c == codeOther {
-		return 0, fmt.Errorf("status %q: %w", s, projections.ErrInvalidQuery)
-	}
-	return c, nil
+	return statusCode(s)
 }
 
 // Meetings lists meetings newest first (started_at, then session id,
 // descending), from the time index or, with a participant, that
 // participant's index.
-func (s *Store) Meetings(ctx context.Context, q projections.MeetingQuery) (projections.MeetingPage, error) {
-	page := projections.MeetingPage{Meetings: []domain.Meeting{}}
+func (s *Store) Meetings(ctx context.Context, q reports.MeetingQuery) (reports.MeetingPage, error) {
+	page := reports.MeetingPage{Meetings: []domain.Meeting{}}
 	if err := ctx.Err(); err != nil {
 		return page, fmt.Errorf("readmodel: meetings: %w", err)
 	}
-	if q.AppID == "" {
-		return page, fmt.Errorf("readmodel: meetings: no app id: %w", projections.ErrInvalidQuery)
-	}
-	want, err := statusFilter(q.Status)
+	q, err := q.Normalize()
 	if err != nil {
 		return page, fmt.Errorf("readmodel: meetings: %w", err)
 	}
-	limit := projections.PageLimit(q.Limit)
+	want, limit := statusFilter(q.Status), q.Limit
 	index, prefix := bucketByTime, appPrefix(q.AppID)
 	if q.Participant != "" {
 		index, prefix = bucketByPerson, personPrefix(q.AppID, q.Participant)
@@ -155,7 +149,7 @@ func (s *Store) Meetings(ctx context.Context, q projections.MeetingQuery) (proje
 				continue
 			}
 			if len(page.Meetings) == limit {
-				page.NextCursor = projections.Cursor{StartedUnix: lastStarted, SessionID: string(lastSession)}.String()
+				page.NextCursor = reports.Cursor{StartedUnix: lastStarted, SessionID: string(lastSession)}.String()
 				return nil
 			}
 			started, session := suffix(k, prefix)
@@ -177,7 +171,7 @@ func (s *Store) Meetings(ctx context.Context, q projections.MeetingQuery) (proje
 		return nil
 	})
 	if err != nil {
-		return projections.MeetingPage{}, fmt.Errorf("readmodel: meetings: %w", err)
+		return reports.MeetingPage{}, fmt.Errorf("readmodel: meetings: %w", err)
 	}
 	return page, nil
 }
@@ -185,7 +179,7 @@ func (s *Store) Meetings(ctx context.Context, q projections.MeetingQuery) (proje
 // cursorKey is the index key of a page cursor's place under prefix: the
 // next page holds the keys below it.
 func cursorKey(prefix []byte, cursor string) ([]byte, error) {
-	cur, err := projections.ParseCursor(cursor)
+	cur, err := reports.ParseCursor(cursor)
 	if err != nil {
 		return nil, err
 	}
@@ -196,25 +190,25 @@ func cursorKey(prefix []byte, cursor string) ([]byte, error) {
 // participant index alone: one descending scan of the range sums the totals
 // from the index values (small, decoded in place) and keeps only the page's
 // rows, those below the cursor's key.
-func (s *Store) ParticipantAttendance(ctx context.Context, q projections.ParticipantQuery) (projections.ParticipantReport, error) {
-	rep := projections.ParticipantReport{Participant: q.Participant, Meetings: []projections.ParticipantMeeting{}}
+func (s *Store) ParticipantAttendance(ctx context.Context, q reports.ParticipantQuery) (reports.ParticipantReport, error) {
+	rep := reports.ParticipantReport{Participant: q.Participant, Meetings: []reports.ParticipantMeeting{}}
 	if err := ctx.Err(); err != nil {
 		return rep, fmt.Errorf("readmodel: participant attendance: %w", err)
 	}
-	if q.AppID == "" {
-		return rep, fmt.Errorf("readmodel: participant attendance: no app id: %w", projections.ErrInvalidQuery)
+	q, err := q.Normalize()
+	if err != nil {
+		return rep, fmt.Errorf("readmodel: participant attendance: %w", err)
 	}
-	limit := projections.PageLimit(q.Limit)
+	limit := q.Limit
 	prefix := personPrefix(q.AppID, q.Participant)
 	var after []byte // the page holds the keys below it; nil: from the top
 	if q.Cursor != "" {
-		var err error
 		if after, err = cursorKey(prefix, q.Cursor); err != nil {
 			return rep, fmt.Errorf("readmodel: participant attendance: %w", err)
 		}
 	}
 	r := rangeOf(prefix, q.From, q.To)
-	err := s.view(func(tx *bolt.Tx) error {
+	err = s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketByPerson).Cursor()
 		n := 0
 		more := false
@@ -240,7 +234,7 @@ func (s *Store) ParticipantAttendance(ctx context.Context, q projections.Partici
 				continue
 			}
 			started, session := suffix(k, prefix)
-			rep.Meetings = append(rep.Meetings, projections.ParticipantMeeting{
+			rep.Meetings = append(rep.Meetings, reports.ParticipantMeeting{
 				SessionID: string(session), StartedAt: timeOf(started),
 				AttendedSeconds: attended, AttendanceRatio: ratio, JoinCount: joins,
 			})
@@ -248,12 +242,12 @@ func (s *Store) ParticipantAttendance(ctx context.Context, q projections.Partici
 		}
 		if more {
 			last := rep.Meetings[len(rep.Meetings)-1]
-			rep.NextCursor = projections.Cursor{StartedUnix: lastStarted, SessionID: last.SessionID}.String()
+			rep.NextCursor = reports.Cursor{StartedUnix: lastStarted, SessionID: last.SessionID}.String()
 		}
 		return nil
 	})
 	if err != nil {
-		return projections.ParticipantReport{}, fmt.Errorf("readmodel: participant attendance: %w", err)
+		return reports.ParticipantReport{}, fmt.Errorf("readmodel: participant attendance: %w", err)
 	}
 	return rep, nil
 }
@@ -267,8 +261,8 @@ func timeOf(sec int64) time.Time {
 }
 
 // bucketStart returns the start of the UTC bucket holding sec, and whether
-// the width is known.
-func bucketStart(width projections.Bucket) (func(sec int64) int64, bool) {
+// the width is one of the package's constants (it is, once normalised).
+func bucketStart(width reports.Bucket) (func(sec int64) int64, bool) {
 	floor := func(sec, d int64) int64 {
 		q := sec / d
 		if sec%d < 0 {
@@ -277,11 +271,11 @@ func bucketStart(width projections.Bucket) (func(sec int64) int64, bool) {
 		return q * d
 	}
 	switch width {
-	case projections.Hour:
+	case reports.Hour:
 		return func(sec int64) int64 { return floor(sec, 3600) }, true
-	case projections.Day:
+	case reports.Day:
 		return func(sec int64) int64 { return floor(sec, 86400) }, true
-	case projections.Week:
+	case reports.Week:
 		// 1970-01-05, four days after the epoch (a Thursday), was a Monday.
 		const monday = 4 * 86400
 		return func(sec int64) int64 { return floor(sec-monday, 7*86400) + monday }, true
@@ -293,24 +287,25 @@ func bucketStart(width projections.Bucket) (func(sec int64) int64, bool) {
 // [q.From, q.To) into buckets, reading only the time index: one ascending
 // range scan whose values carry status, duration, attendance and the
 // participants' identity hashes.
-func (s *Store) Durations(ctx context.Context, q projections.DurationQuery) ([]projections.DurationBucket, error) {
+func (s *Store) Durations(ctx context.Context, q reports.DurationQuery) ([]reports.DurationBucket, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("readmodel: durations: %w", err)
 	}
-	if q.AppID == "" {
-		return nil, fmt.Errorf("readmodel: durations: no app id: %w", projections.ErrInvalidQuery)
+	q, err := q.Normalize()
+	if err != nil {
+		return nil, fmt.Errorf("readmodel: durations: %w", err)
 	}
 	startOf, ok := bucketStart(q.Bucket)
 	if !ok {
-		return nil, fmt.Errorf("readmodel: durations: bucket %q: %w", q.Bucket, projections.ErrInvalidQuery)
+		return nil, fmt.Errorf("readmodel: durations: bucket %q has no width", q.Bucket)
 	}
 	prefix := appPrefix(q.AppID)
 	r := rangeOf(prefix, q.From, q.To)
-	out := []projections.DurationBucket{}
-	err := s.view(func(tx *bolt.Tx) error {
+	out := []reports.DurationBucket{}
+	err = s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketByTime).Cursor()
 		var (
-			cur    *projections.DurationBucket
+			cur    *reports.DurationBucket
 			curAt  int64
 			seen   = make(map[uint64]struct{})
 			sum    summary
@@ -345,7 +340,7 @@ func (s *Store) Durations(ctx context.Context, q projections.DurationQuery) ([]p
 			if cur == nil || at != curAt {
 				finish()
 				clear(seen)
-				cur, curAt = &projections.DurationBucket{Start: time.Unix(at, 0).UTC()}, at
+				cur, curAt = &reports.DurationBucket{Start: time.Unix(at, 0).UTC()}, at
 			}
 			cur.Meetings++
 			cur.TotalDurationSeconds += sum.duration

@@ -22,6 +22,7 @@ import (
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/internal/mapped"
 	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // FileName is the store's file inside Config.Dir.
@@ -70,7 +71,7 @@ func (c Config) Validate() error {
 }
 
 // Store is the embedded read-model store: the runner's projections.StateStore
-// and the projections.Reports behind /v1.
+// and the reports.Store behind /v1.
 //
 // It is safe for concurrent use: queries run in parallel with each other and
 // with Write (readers see the last committed batch); Writes are serialized
@@ -90,7 +91,7 @@ type Store struct {
 
 var (
 	_ projections.StateStore = (*Store)(nil)
-	_ projections.Reports    = (*Store)(nil)
+	_ reports.Store          = (*Store)(nil)
 )
 
 // Open opens (creating if needed) the store in cfg.Dir.
@@ -313,11 +314,11 @@ func readCheckpoint(tx *bolt.Tx) (projections.Checkpoint, error) {
 }
 
 // LoadFacts returns the stored fold state of keys, read in one transaction.
-func (s *Store) LoadFacts(ctx context.Context, keys []projections.SessionKey) (map[projections.SessionKey]*domain.Facts, error) {
+func (s *Store) LoadFacts(ctx context.Context, keys []reports.SessionKey) (map[reports.SessionKey]*domain.Facts, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("readmodel: load facts: %w", err)
 	}
-	out := make(map[projections.SessionKey]*domain.Facts, len(keys))
+	out := make(map[reports.SessionKey]*domain.Facts, len(keys))
 	err := s.view(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSessions)
 		for i, k := range keys {
@@ -358,7 +359,7 @@ func (s *Store) LoadFacts(ctx context.Context, keys []projections.SessionKey) (m
 // encoded is one session update, encoded before the write transaction starts
 // so that the engine's writer lock is held only for the B-tree work.
 type encoded struct {
-	key     projections.SessionKey
+	key     reports.SessionKey
 	sk      []byte
 	rec     record
 	meeting []byte // the meeting without participants, JSON: its rows entry

@@ -19,7 +19,8 @@ import (
 	"github.com/meetingd/meetingd/internal/eventgen"
 	"github.com/meetingd/meetingd/projections"
 	"github.com/meetingd/meetingd/projections/readmodel"
-	"github.com/meetingd/meetingd/projections/reportstest"
+	"github.com/meetingd/meetingd/reports"
+	"github.com/meetingd/meetingd/reports/reportstest"
 )
 
 func open(t testing.TB, dir string) *readmodel.Store {
@@ -91,7 +92,7 @@ func session(app, id string, at int64, people ...string) (*domain.Facts, domain.
 
 func update(app, id string, at int64, people ...string) projections.SessionUpdate {
 	f, m := session(app, id, at, people...)
-	return projections.SessionUpdate{Key: projections.SessionKey{AppID: app, SessionID: id}, Facts: f, Meeting: m}
+	return projections.SessionUpdate{Key: reports.SessionKey{AppID: app, SessionID: id}, Facts: f, Meeting: m}
 }
 
 func checkpoint(n uint64) projections.Checkpoint {
@@ -162,8 +163,8 @@ func TestLoadFactsRoundTrip(t *testing.T) {
 	if err := s.Write(ctx, projections.Batch{Sessions: []projections.SessionUpdate{a, b}, Checkpoint: checkpoint(1), Version: 1}); err != nil {
 		t.Fatal(err)
 	}
-	missing := projections.SessionKey{AppID: "app-facts", SessionID: "nope"}
-	got, err := s.LoadFacts(ctx, []projections.SessionKey{a.Key, b.Key, missing})
+	missing := reports.SessionKey{AppID: "app-facts", SessionID: "nope"}
+	got, err := s.LoadFacts(ctx, []reports.SessionKey{a.Key, b.Key, missing})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +210,7 @@ func TestWriteIsAtomic(t *testing.T) {
 	if err == nil {
 		t.Fatal("Write of a batch with an invalid session succeeded")
 	}
-	if _, err := s.Meeting(ctx, good.Key); !errors.Is(err, projections.ErrNotFound) {
+	if _, err := s.Meeting(ctx, good.Key); !errors.Is(err, reports.ErrNotFound) {
 		t.Errorf("a failed batch's session is visible: %v", err)
 	}
 	m, err := s.Meeting(ctx, first.Key)
@@ -219,7 +220,7 @@ func TestWriteIsAtomic(t *testing.T) {
 	if cp, _ := s.Checkpoint(ctx); cp != checkpoint(1) {
 		t.Errorf("a failed batch moved the checkpoint to %+v", cp)
 	}
-	rep, err := s.ParticipantAttendance(ctx, projections.ParticipantQuery{AppID: "app-atomic", Participant: "carl"})
+	rep, err := s.ParticipantAttendance(ctx, reports.ParticipantQuery{AppID: "app-atomic", Participant: "carl"})
 	if err != nil || rep.MeetingsAttended != 0 {
 		t.Errorf("a failed batch left index entries: %+v, %v", rep, err)
 	}
@@ -230,7 +231,7 @@ func TestWriteIsAtomic(t *testing.T) {
 	if err := s.Write(cctx, projections.Batch{Sessions: []projections.SessionUpdate{good}, Checkpoint: checkpoint(3), Version: 3}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Write with a cancelled ctx = %v", err)
 	}
-	if _, err := s.Meeting(ctx, good.Key); !errors.Is(err, projections.ErrNotFound) {
+	if _, err := s.Meeting(ctx, good.Key); !errors.Is(err, reports.ErrNotFound) {
 		t.Errorf("a cancelled write is visible: %v", err)
 	}
 }
@@ -244,7 +245,7 @@ func TestClosedStore(t *testing.T) {
 	if err := s.Ping(ctx); err == nil {
 		t.Error("Ping after Close succeeded")
 	}
-	if _, err := s.Meeting(ctx, projections.SessionKey{AppID: "a", SessionID: "s"}); err == nil || errors.Is(err, projections.ErrNotFound) {
+	if _, err := s.Meeting(ctx, reports.SessionKey{AppID: "a", SessionID: "s"}); err == nil || errors.Is(err, reports.ErrNotFound) {
 		t.Errorf("Meeting after Close = %v, want a failure that is not ErrNotFound", err)
 	}
 	if err := s.Write(ctx, projections.Batch{Version: 1}); err == nil {
@@ -278,18 +279,18 @@ func jsonOf(v any) string {
 }
 
 func TestCursorRoundTrip(t *testing.T) {
-	tests := []projections.Cursor{
+	tests := []reports.Cursor{
 		{StartedUnix: 1_700_000_000, SessionID: "v1.us.app.123"},
 		{StartedUnix: 0, SessionID: ""},
 		{StartedUnix: -62135596800, SessionID: "ü\x00/"},
 	}
 	for _, c := range tests {
-		got, err := projections.ParseCursor(c.String())
+		got, err := reports.ParseCursor(c.String())
 		if err != nil || got != c {
 			t.Errorf("ParseCursor(%v.String()) = %v, %v", c, got, err)
 		}
 	}
-	if _, err := projections.ParseCursor(""); !errors.Is(err, projections.ErrBadCursor) {
+	if _, err := reports.ParseCursor(""); !errors.Is(err, reports.ErrBadCursor) {
 		t.Errorf("ParseCursor(\"\") = %v, want ErrBadCursor", err)
 	}
 }
@@ -319,7 +320,7 @@ func TestMappedPagesReleased(t *testing.T) {
 		}
 		for i := range 3 {
 			app := eventgen.AppID(i)
-			page, err := s.Meetings(ctx, projections.MeetingQuery{AppID: app, Limit: projections.MaxLimit})
+			page, err := s.Meetings(ctx, reports.MeetingQuery{AppID: app, Limit: reports.MaxLimit})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -327,7 +328,7 @@ func TestMappedPagesReleased(t *testing.T) {
 				t.Fatalf("%s: %d meetings listed", app, len(page.Meetings))
 			}
 			got.WriteString(jsonOf(page))
-			d, err := s.Durations(ctx, projections.DurationQuery{AppID: app, Bucket: projections.Day})
+			d, err := s.Durations(ctx, reports.DurationQuery{AppID: app, Bucket: reports.Day})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -368,7 +369,7 @@ func TestResetReplacesFile(t *testing.T) {
 				default:
 				}
 				_, err := s.Meeting(ctx, us[0].Key)
-				if err != nil && !errors.Is(err, projections.ErrNotFound) {
+				if err != nil && !errors.Is(err, reports.ErrNotFound) {
 					t.Errorf("Meeting during Reset: %v", err)
 					return
 				}
@@ -384,7 +385,7 @@ func TestResetReplacesFile(t *testing.T) {
 	if cp, err := s.Checkpoint(ctx); err != nil || cp != (projections.Checkpoint{}) {
 		t.Fatalf("checkpoint after Reset = %+v, %v", cp, err)
 	}
-	if _, err := s.Meeting(ctx, us[0].Key); !errors.Is(err, projections.ErrNotFound) {
+	if _, err := s.Meeting(ctx, us[0].Key); !errors.Is(err, reports.ErrNotFound) {
 		t.Fatalf("meeting after Reset: %v", err)
 	}
 	writeBatch(t, s, 3, us[0])

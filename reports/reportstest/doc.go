@@ -1,4 +1,4 @@
-// Package reportstest is the contract test suite of projections.Reports fed
+// Package reportstest is the contract test suite of reports.Store fed
 // through a projections.Sink. Every report store — the embedded one in
 // projections/readmodel and the ClickHouse one — passes it unchanged, which
 // is what makes their reports identical.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // Target is a report store under test.
@@ -21,7 +22,7 @@ type Target struct {
 	// visible to Reports when it returns.
 	Sink projections.Sink
 	// Reports answers the queries the suite checks.
-	Reports projections.Reports
+	Reports reports.Store
 }
 
 // Run runs the contract suite. open returns the target of one subtest and
@@ -190,7 +191,7 @@ func (h *harness) checkLists(app string) {
 					limits = append(limits, 1, 1000)
 				}
 				for _, limit := range limits {
-					q := projections.MeetingQuery{AppID: app, From: rg.from, To: rg.to, Status: st, Participant: p, Limit: limit}
+					q := reports.MeetingQuery{AppID: app, From: rg.from, To: rg.to, Status: st, Participant: p, Limit: limit}
 					h.checkList(fmt.Sprintf("Meetings(app=%s status=%q participant=%q range=%s limit=%d)", app, st, p, rg.name, limit), q)
 				}
 			}
@@ -199,7 +200,7 @@ func (h *harness) checkLists(app string) {
 }
 
 // checkList pages through q and compares the concatenated pages with the model.
-func (h *harness) checkList(what string, q projections.MeetingQuery) {
+func (h *harness) checkList(what string, q reports.MeetingQuery) {
 	h.t.Helper()
 	want := h.md.wantMeetings(q)
 	got := h.pages(what, q, len(want))
@@ -207,9 +208,14 @@ func (h *harness) checkList(what string, q projections.MeetingQuery) {
 }
 
 // pages reads every page of q, checking the page invariants.
-func (h *harness) pages(what string, q projections.MeetingQuery, want int) []domain.Meeting {
+func (h *harness) pages(what string, q reports.MeetingQuery, want int) []domain.Meeting {
 	h.t.Helper()
-	limit := projections.PageLimit(q.Limit)
+	nq, err := q.Normalize()
+	if err != nil {
+		h.t.Errorf("%s: %v", what, err)
+		return nil
+	}
+	limit := nq.Limit
 	got := []domain.Meeting{}
 	for i := 0; ; i++ {
 		if i > want+1 {
@@ -251,7 +257,7 @@ func (h *harness) checkParticipants(app string) {
 				limits = append(limits, 1, 1000)
 			}
 			for _, limit := range limits {
-				q := projections.ParticipantQuery{AppID: app, Participant: p, From: rg.from, To: rg.to, Limit: limit}
+				q := reports.ParticipantQuery{AppID: app, Participant: p, From: rg.from, To: rg.to, Limit: limit}
 				what := fmt.Sprintf("ParticipantAttendance(app=%s participant=%q range=%s limit=%d)", app, p, rg.name, limit)
 				want := h.md.wantParticipant(q)
 				sameJSON(h.t, what, want, h.participantPages(what, q, want))
@@ -263,10 +269,15 @@ func (h *harness) checkParticipants(app string) {
 // participantPages reads every page of q, checking the page invariants and
 // that every page carries the totals of the whole range (want's), and returns
 // the pages' meetings concatenated under want's totals.
-func (h *harness) participantPages(what string, q projections.ParticipantQuery, want projections.ParticipantReport) projections.ParticipantReport {
+func (h *harness) participantPages(what string, q reports.ParticipantQuery, want reports.ParticipantReport) reports.ParticipantReport {
 	h.t.Helper()
-	limit := projections.PageLimit(q.Limit)
-	all := projections.ParticipantReport{Participant: want.Participant, Meetings: []projections.ParticipantMeeting{},
+	nq, err := q.Normalize()
+	if err != nil {
+		h.t.Errorf("%s: %v", what, err)
+		return want
+	}
+	limit := nq.Limit
+	all := reports.ParticipantReport{Participant: want.Participant, Meetings: []reports.ParticipantMeeting{},
 		TotalAttendedSeconds: want.TotalAttendedSeconds, MeetingsAttended: want.MeetingsAttended}
 	for i := 0; ; i++ {
 		if i > len(want.Meetings)+1 {
@@ -299,9 +310,9 @@ func (h *harness) participantPages(what string, q projections.ParticipantQuery, 
 
 func (h *harness) checkDurations(app string) {
 	h.t.Helper()
-	for _, b := range []projections.Bucket{projections.Hour, projections.Day, projections.Week} {
+	for _, b := range []reports.Bucket{reports.Hour, reports.Day, reports.Week} {
 		for _, rg := range ranges {
-			q := projections.DurationQuery{AppID: app, From: rg.from, To: rg.to, Bucket: b}
+			q := reports.DurationQuery{AppID: app, From: rg.from, To: rg.to, Bucket: b}
 			what := fmt.Sprintf("Durations(app=%s bucket=%s range=%s)", app, b, rg.name)
 			got, err := h.tg.Reports.Durations(h.t.Context(), q)
 			if err != nil {
@@ -313,7 +324,7 @@ func (h *harness) checkDurations(app string) {
 	}
 }
 
-func sameBuckets(t *testing.T, what string, want, got []projections.DurationBucket) {
+func sameBuckets(t *testing.T, what string, want, got []reports.DurationBucket) {
 	t.Helper()
 	if len(want) != len(got) {
 		t.Errorf("%s: %d buckets, want %d\n got: %s\nwant: %s", what, len(got), len(want), js(got), js(want))
@@ -404,7 +415,7 @@ func testOlderVersionIgnored(t *testing.T, tg Target) {
 	h.write(batch(5, s.upTo(2))) // live, started at t0+900
 	h.write(batch(7, s.upTo(4)))
 	h.checkAll()
-	m, err := tg.Reports.Meeting(t.Context(), projections.SessionKey{AppID: app, SessionID: "s"})
+	m, err := tg.Reports.Meeting(t.Context(), reports.SessionKey{AppID: app, SessionID: "s"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -413,7 +424,7 @@ func testOlderVersionIgnored(t *testing.T, tg Target) {
 	}
 	// The older version's started_at left no index entry behind.
 	from := time.Unix(t0+900, 0)
-	page, err := tg.Reports.Meetings(t.Context(), projections.MeetingQuery{AppID: app, From: from, Limit: 10})
+	page, err := tg.Reports.Meetings(t.Context(), reports.MeetingQuery{AppID: app, From: from, Limit: 10})
 	if err != nil || len(page.Meetings) != 0 {
 		t.Fatalf("Meetings(from the older started_at) = %d meetings, %v; want none", len(page.Meetings), err)
 	}
@@ -440,15 +451,15 @@ func testStartedAtMoves(t *testing.T, tg Target) {
 	ctx := t.Context()
 	for i, v := range early {
 		old := v.m.StartedAt
-		page, err := tg.Reports.Meetings(ctx, projections.MeetingQuery{AppID: app, From: old, To: old.Add(time.Second)})
+		page, err := tg.Reports.Meetings(ctx, reports.MeetingQuery{AppID: app, From: old, To: old.Add(time.Second)})
 		if err != nil || len(page.Meetings) != 0 {
 			t.Errorf("%s: Meetings at the old started_at = %d, %v; want none", v.key.SessionID, len(page.Meetings), err)
 		}
-		rep, err := tg.Reports.ParticipantAttendance(ctx, projections.ParticipantQuery{AppID: app, Participant: "u-ann"})
+		rep, err := tg.Reports.ParticipantAttendance(ctx, reports.ParticipantQuery{AppID: app, Participant: "u-ann"})
 		if err != nil || rep.MeetingsAttended != len(bs) {
 			t.Errorf("participant u-ann: %d meetings, %v; want %d", rep.MeetingsAttended, err, len(bs))
 		}
-		page, err = tg.Reports.Meetings(ctx, projections.MeetingQuery{AppID: app, From: final[i].m.StartedAt, To: final[i].m.StartedAt.Add(time.Second)})
+		page, err = tg.Reports.Meetings(ctx, reports.MeetingQuery{AppID: app, From: final[i].m.StartedAt, To: final[i].m.StartedAt.Add(time.Second)})
 		if err != nil || len(page.Meetings) != 1 {
 			t.Errorf("%s: Meetings at the new started_at = %d, %v; want 1", v.key.SessionID, len(page.Meetings), err)
 		}
@@ -485,8 +496,8 @@ func testAppIsolation(t *testing.T, tg Target) {
 	}
 	h.next(vs...)
 	h.checkAll()
-	_, err := tg.Reports.Meeting(t.Context(), projections.SessionKey{AppID: a + "-none", SessionID: "same-0"})
-	if !errors.Is(err, projections.ErrNotFound) {
+	_, err := tg.Reports.Meeting(t.Context(), reports.SessionKey{AppID: a + "-none", SessionID: "same-0"})
+	if !errors.Is(err, reports.ErrNotFound) {
 		t.Fatalf("Meeting of an app with no meetings: %v, want ErrNotFound", err)
 	}
 }
@@ -497,7 +508,7 @@ func testNotFound(t *testing.T, tg Target) {
 	at := unix(monday)
 	h.next(newSession(app, "s-1").started(at).join(pool[0], at).final(),
 		newSession(app+"x", "only-x").started(at).join(pool[0], at).final())
-	for _, k := range []projections.SessionKey{
+	for _, k := range []reports.SessionKey{
 		{AppID: app, SessionID: "missing"},
 		{AppID: app, SessionID: "s-"},        // a prefix of a stored id
 		{AppID: app, SessionID: "s-1x"},      // a stored id is its prefix
@@ -505,7 +516,7 @@ func testNotFound(t *testing.T, tg Target) {
 		{AppID: app + "x", SessionID: "s-1"}, // this session in another app
 	} {
 		_, err := tg.Reports.Meeting(t.Context(), k)
-		if !errors.Is(err, projections.ErrNotFound) {
+		if !errors.Is(err, reports.ErrNotFound) {
 			t.Errorf("Meeting(%q, %q) = %v, want ErrNotFound", k.AppID, k.SessionID, err)
 		}
 	}
@@ -520,7 +531,7 @@ func testBadCursor(t *testing.T, tg Target) {
 		vs = append(vs, newSession(app, fmt.Sprintf("s-%d", i)).started(at).join(pool[0], at).final())
 	}
 	h.next(vs...)
-	page, err := tg.Reports.Meetings(t.Context(), projections.MeetingQuery{AppID: app, Limit: 2})
+	page, err := tg.Reports.Meetings(t.Context(), reports.MeetingQuery{AppID: app, Limit: 2})
 	if err != nil || page.NextCursor == "" {
 		t.Fatalf("first page: cursor %q, %v", page.NextCursor, err)
 	}
@@ -535,12 +546,12 @@ func testBadCursor(t *testing.T, tg Target) {
 		"garbage!", "AAAA", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "null", "%00",
 		good[:len(good)-3], good + "AAAA", string(flipped), strings.Repeat(good, 2),
 	} {
-		_, err := tg.Reports.Meetings(t.Context(), projections.MeetingQuery{AppID: app, Limit: 2, Cursor: c})
-		if !errors.Is(err, projections.ErrBadCursor) {
+		_, err := tg.Reports.Meetings(t.Context(), reports.MeetingQuery{AppID: app, Limit: 2, Cursor: c})
+		if !errors.Is(err, reports.ErrBadCursor) {
 			t.Errorf("Meetings(cursor %q) = %v, want ErrBadCursor", c, err)
 		}
-		_, err = tg.Reports.ParticipantAttendance(t.Context(), projections.ParticipantQuery{AppID: app, Participant: pool[0].identity(), Limit: 2, Cursor: c})
-		if !errors.Is(err, projections.ErrBadCursor) {
+		_, err = tg.Reports.ParticipantAttendance(t.Context(), reports.ParticipantQuery{AppID: app, Participant: pool[0].identity(), Limit: 2, Cursor: c})
+		if !errors.Is(err, reports.ErrBadCursor) {
 			t.Errorf("ParticipantAttendance(cursor %q) = %v, want ErrBadCursor", c, err)
 		}
 	}
@@ -549,24 +560,24 @@ func testBadCursor(t *testing.T, tg Target) {
 	// is harmless: a page of this query, from that place in the order.
 	h.next(newSession(app, "s-2a").started(unix(monday)+2*60).join(pool[1], unix(monday)+2*60).final(),
 		newSession(app, "s-0a").started(unix(monday)).join(pool[1], unix(monday)).final())
-	list, err := tg.Reports.Meetings(t.Context(), projections.MeetingQuery{AppID: app, Limit: 2})
+	list, err := tg.Reports.Meetings(t.Context(), reports.MeetingQuery{AppID: app, Limit: 2})
 	if err != nil || list.NextCursor == "" {
 		t.Fatalf("list: cursor %q, %v", list.NextCursor, err)
 	}
-	second, err := tg.Reports.ParticipantAttendance(t.Context(), projections.ParticipantQuery{AppID: app, Participant: pool[1].identity(), Limit: 1})
+	second, err := tg.Reports.ParticipantAttendance(t.Context(), reports.ParticipantQuery{AppID: app, Participant: pool[1].identity(), Limit: 1})
 	if err != nil || second.NextCursor == "" {
 		t.Fatalf("other participant: cursor %q, %v", second.NextCursor, err)
 	}
 	for _, c := range []string{good, list.NextCursor, second.NextCursor} {
-		q := projections.ParticipantQuery{AppID: app, Participant: pool[0].identity(), Limit: 2, Cursor: c}
+		q := reports.ParticipantQuery{AppID: app, Participant: pool[0].identity(), Limit: 2, Cursor: c}
 		got, err := tg.Reports.ParticipantAttendance(t.Context(), q)
 		if err != nil {
 			t.Errorf("ParticipantAttendance(cursor of another query %q): %v", c, err)
 			continue
 		}
 		want := h.md.wantParticipant(q)
-		cur, _ := projections.ParseCursor(c)
-		var rest []projections.ParticipantMeeting
+		cur, _ := reports.ParseCursor(c)
+		var rest []reports.ParticipantMeeting
 		for _, m := range want.Meetings {
 			if s := m.StartedAt.Unix(); s < cur.StartedUnix || (s == cur.StartedUnix && m.SessionID < cur.SessionID) {
 				rest = append(rest, m)
@@ -589,33 +600,33 @@ func testInvalidQuery(t *testing.T, tg Target) {
 		call func() error
 	}{
 		{"Meeting without app", func() error {
-			_, err := rep.Meeting(ctx, projections.SessionKey{SessionID: "s"})
+			_, err := rep.Meeting(ctx, reports.SessionKey{SessionID: "s"})
 			return err
 		}},
-		{"Meetings without app", func() error { _, err := rep.Meetings(ctx, projections.MeetingQuery{}); return err }},
+		{"Meetings without app", func() error { _, err := rep.Meetings(ctx, reports.MeetingQuery{}); return err }},
 		{"Meetings with an unknown status", func() error {
-			_, err := rep.Meetings(ctx, projections.MeetingQuery{AppID: app, Status: "closed"})
+			_, err := rep.Meetings(ctx, reports.MeetingQuery{AppID: app, Status: "closed"})
 			return err
 		}},
 		{"ParticipantAttendance without app", func() error {
-			_, err := rep.ParticipantAttendance(ctx, projections.ParticipantQuery{Participant: "u-ann"})
+			_, err := rep.ParticipantAttendance(ctx, reports.ParticipantQuery{Participant: "u-ann"})
 			return err
 		}},
 		{"Durations without app", func() error {
-			_, err := rep.Durations(ctx, projections.DurationQuery{Bucket: projections.Day})
+			_, err := rep.Durations(ctx, reports.DurationQuery{Bucket: reports.Day})
 			return err
 		}},
 		{"Durations with an unknown bucket", func() error {
-			_, err := rep.Durations(ctx, projections.DurationQuery{AppID: app, Bucket: "month"})
+			_, err := rep.Durations(ctx, reports.DurationQuery{AppID: app, Bucket: "month"})
 			return err
 		}},
 		{"Durations without a bucket", func() error {
-			_, err := rep.Durations(ctx, projections.DurationQuery{AppID: app})
+			_, err := rep.Durations(ctx, reports.DurationQuery{AppID: app})
 			return err
 		}},
 	}
 	for _, c := range calls {
-		if err := c.call(); !errors.Is(err, projections.ErrInvalidQuery) {
+		if err := c.call(); !errors.Is(err, reports.ErrInvalidQuery) {
 			t.Errorf("%s: %v, want ErrInvalidQuery", c.name, err)
 		}
 	}
@@ -624,7 +635,7 @@ func testInvalidQuery(t *testing.T, tg Target) {
 func testLimits(t *testing.T, tg Target) {
 	h := newHarness(t, tg)
 	app := uniqueApp("limits")
-	n := projections.MaxLimit + 5
+	n := reports.MaxLimit + 5
 	vs := make([]version, 0, n)
 	for i := range n {
 		at := unix(base) + int64(i)*600
@@ -638,26 +649,26 @@ func testLimits(t *testing.T, tg Target) {
 	ctx := t.Context()
 	for _, c := range []struct {
 		limit, want int
-	}{{0, projections.DefaultLimit}, {-1, projections.DefaultLimit}, {5000, projections.MaxLimit}, {projections.MaxLimit, projections.MaxLimit}, {7, 7}} {
-		page, err := tg.Reports.Meetings(ctx, projections.MeetingQuery{AppID: app, Limit: c.limit})
+	}{{0, reports.DefaultLimit}, {-1, reports.DefaultLimit}, {5000, reports.MaxLimit}, {reports.MaxLimit, reports.MaxLimit}, {7, 7}} {
+		page, err := tg.Reports.Meetings(ctx, reports.MeetingQuery{AppID: app, Limit: c.limit})
 		if err != nil || len(page.Meetings) != c.want || page.NextCursor == "" {
 			t.Errorf("Meetings(limit %d) = %d meetings, cursor %q, %v; want %d and a cursor", c.limit, len(page.Meetings), page.NextCursor, err, c.want)
 		}
 	}
-	q := projections.MeetingQuery{AppID: app, Limit: 5000}
+	q := reports.MeetingQuery{AppID: app, Limit: 5000}
 	sameJSON(t, "all pages of limit 5000", h.md.wantMeetings(q), h.pages("limit 5000", q, n))
 
 	// pool[0] attends every meeting: the participant report pages alike.
 	for _, c := range []struct {
 		limit, want int
-	}{{0, projections.DefaultLimit}, {-1, projections.DefaultLimit}, {5000, projections.MaxLimit}, {projections.MaxLimit, projections.MaxLimit}, {7, 7}} {
-		rep, err := tg.Reports.ParticipantAttendance(ctx, projections.ParticipantQuery{AppID: app, Participant: pool[0].identity(), Limit: c.limit})
+	}{{0, reports.DefaultLimit}, {-1, reports.DefaultLimit}, {5000, reports.MaxLimit}, {reports.MaxLimit, reports.MaxLimit}, {7, 7}} {
+		rep, err := tg.Reports.ParticipantAttendance(ctx, reports.ParticipantQuery{AppID: app, Participant: pool[0].identity(), Limit: c.limit})
 		if err != nil || len(rep.Meetings) != c.want || rep.NextCursor == "" || rep.MeetingsAttended != n {
 			t.Errorf("ParticipantAttendance(limit %d) = %d meetings of %d, cursor %q, %v; want %d of %d and a cursor",
 				c.limit, len(rep.Meetings), rep.MeetingsAttended, rep.NextCursor, err, c.want, n)
 		}
 	}
-	pq := projections.ParticipantQuery{AppID: app, Participant: pool[0].identity(), Limit: 5000}
+	pq := reports.ParticipantQuery{AppID: app, Participant: pool[0].identity(), Limit: 5000}
 	want := h.md.wantParticipant(pq)
 	sameJSON(t, "all participant pages of limit 5000", want, h.participantPages("participant limit 5000", pq, want))
 }
@@ -674,7 +685,7 @@ func testReset(t *testing.T, tg Target) {
 	gone := h.md.sessions
 	h.md = newModel()
 	for k := range gone {
-		if _, err := tg.Reports.Meeting(t.Context(), k); !errors.Is(err, projections.ErrNotFound) {
+		if _, err := tg.Reports.Meeting(t.Context(), k); !errors.Is(err, reports.ErrNotFound) {
 			t.Errorf("after Reset: Meeting(%s) = %v, want ErrNotFound", k.SessionID, err)
 		}
 	}
@@ -710,11 +721,11 @@ func testConcurrent(t *testing.T, tg Target) {
 				var err error
 				switch i % 3 {
 				case 0:
-					_, err = tg.Reports.Meetings(ctx, projections.MeetingQuery{AppID: app, Limit: 5})
+					_, err = tg.Reports.Meetings(ctx, reports.MeetingQuery{AppID: app, Limit: 5})
 				case 1:
-					_, err = tg.Reports.Durations(ctx, projections.DurationQuery{AppID: app, Bucket: projections.Day})
+					_, err = tg.Reports.Durations(ctx, reports.DurationQuery{AppID: app, Bucket: reports.Day})
 				default:
-					_, err = tg.Reports.ParticipantAttendance(ctx, projections.ParticipantQuery{AppID: app, Participant: "u-ann"})
+					_, err = tg.Reports.ParticipantAttendance(ctx, reports.ParticipantQuery{AppID: app, Participant: "u-ann"})
 				}
 				if err != nil {
 					errs <- err

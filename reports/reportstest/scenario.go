@@ -10,6 +10,7 @@ import (
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // Times of the scenarios: three weeks from Monday 2024-02-26 00:00 UTC.
@@ -113,7 +114,7 @@ func (b *builder) missedCall(at int64, from, to person) *builder {
 
 // version is one state of a session: the fold of some of its events.
 type version struct {
-	key   projections.SessionKey
+	key   reports.SessionKey
 	facts *domain.Facts
 	m     domain.Meeting
 }
@@ -124,7 +125,7 @@ func fold(app, id string, events []domain.Event) version {
 	for _, ev := range events {
 		f.Apply(ev)
 	}
-	return version{key: projections.SessionKey{AppID: app, SessionID: id}, facts: f, m: f.Meeting()}
+	return version{key: reports.SessionKey{AppID: app, SessionID: id}, facts: f, m: f.Meeting()}
 }
 
 // final is the fold of every event of b.

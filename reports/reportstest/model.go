@@ -7,12 +7,13 @@ import (
 
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/projections"
+	"github.com/meetingd/meetingd/reports"
 )
 
 // model is what the suite expects the store to hold: per session, the
 // meeting of the newest version written (an equal version replaces).
 type model struct {
-	sessions map[projections.SessionKey]modelEntry
+	sessions map[reports.SessionKey]modelEntry
 }
 
 type modelEntry struct {
@@ -20,7 +21,7 @@ type modelEntry struct {
 	m       domain.Meeting
 }
 
-func newModel() *model { return &model{sessions: make(map[projections.SessionKey]modelEntry)} }
+func newModel() *model { return &model{sessions: make(map[reports.SessionKey]modelEntry)} }
 
 func (md *model) write(b projections.Batch) {
 	for _, u := range b.Sessions {
@@ -80,7 +81,7 @@ func listed(m domain.Meeting) domain.Meeting {
 }
 
 // wantMeetings is the whole (unpaged) meeting list of q.
-func (md *model) wantMeetings(q projections.MeetingQuery) []domain.Meeting {
+func (md *model) wantMeetings(q reports.MeetingQuery) []domain.Meeting {
 	out := []domain.Meeting{}
 	for _, m := range md.meetings(q.AppID) {
 		if !inRange(m.StartedAt, q.From, q.To) || (q.Status != "" && m.Status != q.Status) {
@@ -96,14 +97,14 @@ func (md *model) wantMeetings(q projections.MeetingQuery) []domain.Meeting {
 	return out
 }
 
-func (md *model) wantParticipant(q projections.ParticipantQuery) projections.ParticipantReport {
-	rep := projections.ParticipantReport{Participant: q.Participant, Meetings: []projections.ParticipantMeeting{}}
+func (md *model) wantParticipant(q reports.ParticipantQuery) reports.ParticipantReport {
+	rep := reports.ParticipantReport{Participant: q.Participant, Meetings: []reports.ParticipantMeeting{}}
 	for _, m := range md.meetings(q.AppID) {
 		r, ok := row(m, q.Participant)
 		if !ok || !inRange(m.StartedAt, q.From, q.To) {
 			continue
 		}
-		rep.Meetings = append(rep.Meetings, projections.ParticipantMeeting{
+		rep.Meetings = append(rep.Meetings, reports.ParticipantMeeting{
 			SessionID: m.SessionID, StartedAt: m.StartedAt, AttendedSeconds: r.AttendedSeconds,
 			AttendanceRatio: r.AttendanceRatio, JoinCount: r.JoinCount,
 		})
@@ -115,13 +116,13 @@ func (md *model) wantParticipant(q projections.ParticipantQuery) projections.Par
 
 // bucketOf computes a bucket's start with calendar arithmetic (not the
 // division a store would use).
-func bucketOf(t time.Time, b projections.Bucket) time.Time {
+func bucketOf(t time.Time, b reports.Bucket) time.Time {
 	t = t.UTC()
 	y, mo, d := t.Date()
 	switch b {
-	case projections.Hour:
+	case reports.Hour:
 		return time.Date(y, mo, d, t.Hour(), 0, 0, 0, time.UTC)
-	case projections.Day:
+	case reports.Day:
 		return time.Date(y, mo, d, 0, 0, 0, 0, time.UTC)
 	default: // week, from Monday
 		back := (int(t.Weekday()) + 6) % 7
@@ -129,9 +130,9 @@ func bucketOf(t time.Time, b projections.Bucket) time.Time {
 	}
 }
 
-func (md *model) wantDurations(q projections.DurationQuery) []projections.DurationBucket {
+func (md *model) wantDurations(q reports.DurationQuery) []reports.DurationBucket {
 	type acc struct {
-		b     projections.DurationBucket
+		b     reports.DurationBucket
 		users map[string]bool
 	}
 	byStart := map[time.Time]*acc{}
@@ -145,7 +146,7 @@ func (md *model) wantDurations(q projections.DurationQuery) []projections.Durati
 		start := bucketOf(m.StartedAt, q.Bucket)
 		a := byStart[start]
 		if a == nil {
-			a = &acc{b: projections.DurationBucket{Start: start}, users: map[string]bool{}}
+			a = &acc{b: reports.DurationBucket{Start: start}, users: map[string]bool{}}
 			byStart[start] = a
 		}
 		a.b.Meetings++
@@ -156,12 +157,12 @@ func (md *model) wantDurations(q projections.DurationQuery) []projections.Durati
 			a.users[r.Participant] = true
 		}
 	}
-	out := []projections.DurationBucket{}
+	out := []reports.DurationBucket{}
 	for _, a := range byStart {
 		a.b.AvgDurationSeconds = float64(a.b.TotalDurationSeconds) / float64(a.b.Meetings)
 		a.b.UniqueParticipants = int64(len(a.users))
 		out = append(out, a.b)
 	}
-	slices.SortFunc(out, func(a, b projections.DurationBucket) int { return a.Start.Compare(b.Start) })
+	slices.SortFunc(out, func(a, b reports.DurationBucket) int { return a.Start.Compare(b.Start) })
 	return out
 }

@@ -1,4 +1,4 @@
-package projections
+package reports
 
 import (
 	"time"
@@ -10,6 +10,10 @@ import (
 // as the open-meeting index of a read-model store lists it. The scheduled
 // jobs use it to find candidates without scanning every meeting; they decide
 // on the event log itself, so the index may lag behind it.
+//
+// The index is not part of Store: the embedded read models serve it
+// (projections/readmodel's OpenMeetings), and its consumers declare the
+// interface they need.
 type OpenMeeting struct {
 	Key    SessionKey
 	Status domain.Status
@@ -30,4 +34,21 @@ type OpenQuery struct {
 	After *OpenMeeting
 	// Limit is the page size (1..MaxLimit; 0 means DefaultLimit).
 	Limit int
+}
+
+// Normalize returns q as the index reads it: Limit clamped into
+// 1..MaxLimit (DefaultLimit for 0 or less) and Status one of domain's
+// constants. A Status other than live or abandoned is a *QueryError.
+// Normalize is idempotent.
+func (q OpenQuery) Normalize() (OpenQuery, error) {
+	switch q.Status {
+	case domain.StatusLive:
+		q.Status = domain.StatusLive
+	case domain.StatusAbandoned:
+		q.Status = domain.StatusAbandoned
+	default:
+		return q, &QueryError{Param: "status", Value: string(q.Status), Reason: "must be live or abandoned"}
+	}
+	q.Limit = pageLimit(q.Limit)
+	return q, nil
 }
