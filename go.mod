@@ -1,11 +1,8 @@
 module github.com/meetingd/meetingd
 
-go 1.26.8
-
-// Built, tested and scanned with this toolchain (the Makefile and .ci/run
-// export GOTOOLCHAIN=go1.27.3): go1.26.8 has standard-library
-// vulnerabilities that govulncheck reports as reachable.
-toolchain go1.27.3
+// go1.27: the stored forms are read and written with encoding/json/v2
+// (package codec); the Makefile and .ci/run export GOTOOLCHAIN=go1.27.3.
+go 1.27.3
 
 require (
 	github.com/EventStore/EventStore-Client-Go/v4 v4.2.0
@@ -47,7 +44,6 @@ require (
 	github.com/go-faster/errors v0.8.0 // indirect
 	github.com/go-openapi/jsonpointer v0.22.5 // indirect
 	github.com/go-openapi/swag/jsonname v0.25.5 // indirect
-	github.com/goccy/go-json v0.10.5
 	github.com/mattn/go-colorable v0.1.13 // indirect
 	github.com/mattn/go-runewidth v0.0.16 // indirect
 	github.com/mitchellh/colorstring v0.0.0-20190213212951-d06e56a500db // indirect

@@ -16,6 +16,7 @@ import (
 
 	"github.com/meetingd/meetingd/api"
 	"github.com/meetingd/meetingd/api/intake"
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/eventstore/embedded"
@@ -177,7 +178,7 @@ func TestHostileBodies(t *testing.T) {
 			t.Errorf("event %s in %s was never acknowledged", id, ev.Stream)
 			continue
 		}
-		got, err := domain.Unmarshal(ev.Type, ev.Data)
+		got, err := codec.UnmarshalEvent(ev.Type, ev.Data)
 		if err != nil {
 			t.Fatalf("stored event %s: %v", id, err)
 		}
@@ -236,7 +237,7 @@ func TestHostileSessionIDsKeepToTheirStreams(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := domain.Unmarshal(ev.Type, ev.Data)
+		got, err := codec.UnmarshalEvent(ev.Type, ev.Data)
 		if err != nil {
 			t.Fatal(err)
 		}

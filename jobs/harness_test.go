@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/meetingd/meetingd/api/intake"
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/eventstore/embedded"
@@ -104,7 +105,7 @@ func (h *harness) lastEvent(t *testing.T, app, session string) domain.Event {
 		}
 		last = rec
 	}
-	ev, err := domain.Unmarshal(last.Type, last.Data)
+	ev, err := codec.UnmarshalEvent(last.Type, last.Data)
 	if err != nil {
 		t.Fatal(err)
 	}
