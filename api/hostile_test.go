@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/meetingd/meetingd/api"
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
@@ -178,7 +179,7 @@ func TestHostileBodies(t *testing.T) {
 			t.Errorf("event %s in %s was never acknowledged", id, ev.Stream)
 			continue
 		}
-		got, err := domain.Unmarshal(ev.Type, ev.Data)
+		got, err := codec.UnmarshalEvent(ev.Type, ev.Data)
 		if err != nil {
 			t.Fatalf("stored event %s: %v", id, err)
 		}
@@ -237,7 +238,7 @@ func TestHostileSessionIDsKeepToTheirStreams(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := domain.Unmarshal(ev.Type, ev.Data)
+		got, err := codec.UnmarshalEvent(ev.Type, ev.Data)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
@@ -113,7 +114,7 @@ func openLog(t *testing.T, evs []domain.Event) *embedded.Store {
 func appendEvents(t *testing.T, st *embedded.Store, evs []domain.Event) {
 	t.Helper()
 	for _, e := range evs {
-		data, err := e.Marshal()
+		data, err := codec.MarshalEvent(e)
 		if err != nil {
 			t.Fatal(err)
 		}

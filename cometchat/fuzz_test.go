@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 )
@@ -131,11 +132,11 @@ func checkDecoded(t *testing.T, body []byte, wh cometchat.Webhook, err error, ma
 	checkPayload(t, ev, body, maxTime)
 
 	// The stored form round-trips to an equal event with the same identity.
-	data, merr := ev.Marshal()
+	data, merr := codec.MarshalEvent(ev)
 	if merr != nil {
 		t.Fatalf("Marshal of a decoded event: %v (%s)", merr, show(wh))
 	}
-	back, uerr := domain.Unmarshal(ev.Type(), data)
+	back, uerr := codec.UnmarshalEvent(ev.Type(), data)
 	if uerr != nil {
 		t.Fatalf("Unmarshal(%s): %v", data, uerr)
 	}

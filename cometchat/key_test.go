@@ -3,6 +3,7 @@ package cometchat_test
 import (
 	"testing"
 
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/cometchat/cometchattest"
 	"github.com/meetingd/meetingd/domain"
@@ -162,7 +163,7 @@ func TestFixtureEventIDs(t *testing.T) {
 		if got := domain.EventID(wh.Event).String(); got != p.id {
 			t.Errorf("%s: EventID = %s, want %s (key %s)", p.name, got, p.id, domain.Key(wh.Event))
 		}
-		stored, err := wh.Event.Marshal()
+		stored, err := codec.MarshalEvent(wh.Event)
 		if err != nil {
 			t.Fatalf("%s: %v", p.name, err)
 		}

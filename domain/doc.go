@@ -14,5 +14,6 @@
 // change (they are stored in the log); the stored forms of events and facts
 // are byte-stable.
 //
-// It imports nothing from infrastructure; time is injected by callers.
+// It imports nothing from infrastructure; time is injected by callers. The
+// stored byte forms of its events, facts and meetings live in package codec.
 package domain

@@ -5,10 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-
-	// The stored facts are decoded with goccy/go-json (encoded by
-	// facts_json.go): the values of encoding/json, several times faster.
-	json "github.com/goccy/go-json"
 )
 
 // Facts is everything known about one session: a set of facts that only
@@ -41,10 +37,11 @@ import (
 //   - unmatched REST participants: like intervals, but kept apart.
 //
 // The zero Facts is empty and takes its app and session from the first event
-// applied; NewFacts fixes them up front. Facts marshal to a versioned,
-// deterministic JSON (the projection runner keeps it between batches).
-// Apply, Merge and UnmarshalJSON must not run concurrently with any other
-// method; Meeting, MarshalJSON and Clone only read.
+// applied; NewFacts fixes them up front. State returns the facts as plain
+// data (package codec stores it, versioned and deterministic; the projection
+// runner keeps it between batches) and MergeState adds such data back.
+// Apply, Merge and MergeState must not run concurrently with any other
+// method; Meeting, State and Clone only read.
 type Facts struct {
 	appID, sessionID string
 
@@ -445,7 +442,7 @@ type ringFacts struct {
 	at      [numRingActions]int64 // latest time of each action; 0 = not seen
 	firstAt int64                 // earliest initiatedAt/sentAt
 	// initiator, initiator's name, receiver, receiver type, media
-	attrs [numRingAttrs]pick
+	attrs [numRingAttrs]Pick
 }
 
 const (
@@ -457,14 +454,14 @@ const (
 	numRingAttrs
 )
 
-// pick is a value chosen among several reports: a higher rank wins, then the
+// Pick is a value chosen among several reports: a higher rank wins, then the
 // lexicographically smallest value; "" never wins.
-type pick struct {
+type Pick struct {
 	Rank int8   `json:"r,omitempty"`
 	Val  string `json:"v"`
 }
 
-func (p *pick) offer(f *Facts, rank int8, val string) {
+func (p *Pick) offer(f *Facts, rank int8, val string) {
 	if val == "" {
 		return
 	}
@@ -519,14 +516,11 @@ func (r *ringFacts) merge(f *Facts, o *ringFacts) {
 	}
 }
 
-// factsVersion is the version of the stored JSON form of Facts.
-const factsVersion = 1
-
-// factsJSON is the stored form of Facts: every collection sorted, so equal
-// Facts marshal to equal bytes. MarshalJSON (facts_json.go) writes the bytes
-// encoding/json writes for it without building it.
-type factsJSON struct {
-	V              int                      `json:"v"`
+// FactsState is the content of Facts as plain data, every collection sorted
+// by key, so that equal Facts have equal states: what package codec stores
+// (the field names are those of the stored form). Building it from Facts
+// (State) and merging it back (MergeState) loses nothing.
+type FactsState struct {
 	AppID          string                   `json:"app_id"`
 	SessionID      string                   `json:"session_id"`
 	SawCall        bool                     `json:"saw_call,omitempty"`
@@ -539,14 +533,15 @@ type factsJSON struct {
 	AbandonedAt    int64                    `json:"abandoned_last_event_at,omitempty"`
 	FirstAt        int64                    `json:"first_at,omitempty"`
 	LastAt         int64                    `json:"last_at,omitempty"`
-	People         []personJSON             `json:"people,omitempty"`
-	Unmatched      []personJSON             `json:"unmatched,omitempty"`
-	Recordings     []recordingJSON          `json:"recordings,omitempty"`
+	People         []PersonState            `json:"people,omitempty"`
+	Unmatched      []PersonState            `json:"unmatched,omitempty"`
+	Recordings     []RecordingState         `json:"recordings,omitempty"`
 	Transcriptions []TranscriptionGenerated `json:"transcriptions,omitempty"`
-	Ringing        *ringJSON                `json:"ringing,omitempty"`
+	Ringing        *RingingState            `json:"ringing,omitempty"`
 }
 
-type personJSON struct {
+// PersonState is what is known of one participant.
+type PersonState struct {
 	ID       string `json:"id"`
 	Name     string `json:"name,omitempty"`
 	NameAt   int64  `json:"name_at,omitempty"`
@@ -556,71 +551,141 @@ type personJSON struct {
 	Client   bool   `json:"client,omitempty"`
 	AudioYes bool   `json:"audio_yes,omitempty"`
 	AudioNo  bool   `json:"audio_no,omitempty"`
-	// Intervals are [joined_at, left_at] pairs, left_at 0 while open.
+	// Intervals are [joined_at, left_at] pairs sorted by joined_at, left_at
+	// 0 while open.
 	Intervals [][2]int64 `json:"intervals"`
 }
 
-type recordingJSON struct {
+// RecordingState is a recording and whether a webhook reported it.
+type RecordingState struct {
 	RecordingGenerated
 	Webhook bool `json:"webhook,omitempty"`
 }
 
-type ringJSON struct {
-	// At maps an action to its latest time.
+// RingingState is the ringing flow's facts.
+type RingingState struct {
+	// At maps an action (initiated, rejected, busy, cancelled, unanswered)
+	// to its latest time.
 	At      map[string]int64 `json:"at,omitempty"`
 	FirstAt int64            `json:"first_at,omitempty"`
-	Attrs   map[string]pick  `json:"attrs,omitempty"`
+	// Attrs maps an attribute (initiator, initiator_name, receiver,
+	// receiver_type, media) to the value chosen.
+	Attrs map[string]Pick `json:"attrs,omitempty"`
 }
 
 var ringAttrNames = [numRingAttrs]string{"initiator", "initiator_name", "receiver", "receiver_type", "media"}
 
-// UnmarshalJSON restores facts from their stored form. The stored facts are
-// merged into f, so unmarshalling into a non-empty Facts of the same session
-// is a Merge.
-func (f *Facts) UnmarshalJSON(data []byte) error {
-	var w factsJSON
-	if err := json.Unmarshal(data, &w); err != nil {
-		return fmt.Errorf("unmarshal facts: %w", err)
+// State returns the facts as plain data.
+func (f *Facts) State() FactsState {
+	s := FactsState{
+		AppID: f.appID, SessionID: f.sessionID,
+		SawCall:   f.sawCall,
+		StartedAt: f.startedAt, EndCreatedAt: f.endCreatedAt, DestroyedAt: f.destroyedAt,
+		ReconStarted: f.reconStarted, ReconEnded: f.reconEnded,
+		Abandoned: f.abandoned, AbandonedAt: f.abandonedAt, FirstAt: f.firstAt, LastAt: f.lastAt,
+		People: peopleState(f.people), Unmatched: peopleState(f.unmatched),
 	}
-	if w.V != factsVersion {
-		return fmt.Errorf("unmarshal facts: unsupported version %d (want %d): rebuild the read models", w.V, factsVersion)
+	if len(f.records) > 0 {
+		s.Recordings = make([]RecordingState, 0, len(f.records))
+		for _, url := range sortedKeys(f.records) {
+			r := f.records[url]
+			s.Recordings = append(s.Recordings, RecordingState{r.RecordingGenerated, r.webhook})
+		}
 	}
+	if len(f.scripts) > 0 {
+		s.Transcriptions = make([]TranscriptionGenerated, 0, len(f.scripts))
+		for _, url := range sortedKeys(f.scripts) {
+			s.Transcriptions = append(s.Transcriptions, f.scripts[url])
+		}
+	}
+	if f.ring != (ringFacts{}) {
+		rs := &RingingState{FirstAt: f.ring.firstAt}
+		for i, at := range f.ring.at {
+			if at != 0 {
+				if rs.At == nil {
+					rs.At = make(map[string]int64, numRingActions)
+				}
+				rs.At[ringActions[i]] = at
+			}
+		}
+		for i, p := range f.ring.attrs {
+			if p.Val != "" {
+				if rs.Attrs == nil {
+					rs.Attrs = make(map[string]Pick, numRingAttrs)
+				}
+				rs.Attrs[ringAttrNames[i]] = p
+			}
+		}
+		s.Ringing = rs
+	}
+	return s
+}
+
+// peopleState returns people sorted by id; their intervals share one
+// allocation.
+func peopleState(m map[string]*person) []PersonState {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make([]PersonState, 0, len(m))
+	n := 0
+	for _, ps := range m {
+		n += len(ps.ivs)
+	}
+	ivs := make([][2]int64, n)
+	for _, id := range sortedKeys(m) {
+		ps := m[id]
+		own := ivs[:len(ps.ivs):len(ps.ivs)]
+		ivs = ivs[len(ps.ivs):]
+		for i, iv := range ps.ivs {
+			own[i] = [2]int64{iv.j, iv.l}
+		}
+		out = append(out, PersonState{
+			ID: ps.id, Name: ps.name, NameAt: ps.nameAt, Platform: ps.platform, SDK: ps.sdk,
+			ClientAt: ps.clientAt, Client: ps.hasClient, AudioYes: ps.audioYes, AudioNo: ps.audioNo,
+			Intervals: own,
+		})
+	}
+	return out
+}
+
+// MergeState merges facts given as plain data into f (a Merge): data that
+// is unsorted, duplicated or inconsistent still yields well-formed facts.
+func (f *Facts) MergeState(s FactsState) error {
 	o := &Facts{
-		appID: w.AppID, sessionID: w.SessionID, sawCall: w.SawCall,
-		startedAt: w.StartedAt, endCreatedAt: w.EndCreatedAt, destroyedAt: w.DestroyedAt,
-		reconStarted: w.ReconStarted, reconEnded: w.ReconEnded,
-		abandoned: w.Abandoned, abandonedAt: w.AbandonedAt, firstAt: w.FirstAt, lastAt: w.LastAt,
+		appID: s.AppID, sessionID: s.SessionID, sawCall: s.SawCall,
+		startedAt: s.StartedAt, endCreatedAt: s.EndCreatedAt, destroyedAt: s.DestroyedAt,
+		reconStarted: s.ReconStarted, reconEnded: s.ReconEnded,
+		abandoned: s.Abandoned, abandonedAt: s.AbandonedAt, firstAt: s.FirstAt, lastAt: s.LastAt,
 	}
-	o.people = peopleFromJSON(w.People)
-	o.unmatched = peopleFromJSON(w.Unmatched)
-	for _, r := range w.Recordings {
+	o.people = peopleFromState(s.People)
+	o.unmatched = peopleFromState(s.Unmatched)
+	for _, r := range s.Recordings {
 		o.recordingFact(recordingFact{r.RecordingGenerated, r.Webhook})
 	}
-	for _, t := range w.Transcriptions {
+	for _, t := range s.Transcriptions {
 		o.transcript(t)
 	}
-	if w.Ringing != nil {
-		o.ring.firstAt = w.Ringing.FirstAt
-		for name, at := range w.Ringing.At {
+	if s.Ringing != nil {
+		o.ring.firstAt = s.Ringing.FirstAt
+		for name, at := range s.Ringing.At {
 			if i := ringAction(name); i >= 0 {
 				o.ring.at[i] = at
 			}
 		}
 		for i, name := range ringAttrNames {
-			if p, ok := w.Ringing.Attrs[name]; ok {
+			if p, ok := s.Ringing.Attrs[name]; ok {
 				o.ring.attrs[i] = p
 			}
 		}
 	}
-	if _, err := f.Merge(o); err != nil {
-		return fmt.Errorf("unmarshal facts: %w", err)
-	}
-	return nil
+	_, err := f.Merge(o)
+	return err
 }
 
-// peopleFromJSON rebuilds people through the merge primitives, so that a
-// hand-edited or unsorted stored form still yields well-formed facts.
-func peopleFromJSON(in []personJSON) map[string]*person {
+// peopleFromState rebuilds people through the merge primitives, so that
+// hand-edited or unsorted data still yields well-formed facts.
+func peopleFromState(in []PersonState) map[string]*person {
 	if len(in) == 0 {
 		return nil
 	}

@@ -8,9 +8,10 @@ import (
 
 	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/domain/foldtest"
 )
 
-// Builders of one session's events; times are seconds after propT0.
+// Builders of one session's events; times are seconds after foldtest.T0.
 const tApp, tSession = "app-table", "session-table"
 
 func tEvent(kind domain.Kind, trig domain.Trigger, p domain.Payload) domain.Event {
@@ -18,13 +19,13 @@ func tEvent(kind domain.Kind, trig domain.Trigger, p domain.Payload) domain.Even
 }
 
 func tStart(at int64) domain.Event {
-	return tEvent(domain.KindMeeting, cometchat.TriggerMeetingStarted, domain.SessionStarted{CreatedAt: propT0 + at})
+	return tEvent(domain.KindMeeting, cometchat.TriggerMeetingStarted, domain.SessionStarted{CreatedAt: foldtest.T0 + at})
 }
 
 func tOcc(name string, j, l int64) domain.Occupant {
-	o := domain.Occupant{Name: name, JoinedAt: propT0 + j}
+	o := domain.Occupant{Name: name, JoinedAt: foldtest.T0 + j}
 	if l >= 0 {
-		o.LeftAt = propT0 + l
+		o.LeftAt = foldtest.T0 + l
 	}
 	return o
 }
@@ -39,18 +40,18 @@ func tLeave(name string, j, l int64) domain.Event {
 
 func tEnd(created, destroyed int64, occ ...domain.Occupant) domain.Event {
 	return tEvent(domain.KindMeeting, cometchat.TriggerMeetingEnded,
-		domain.SessionEnded{CreatedAt: propT0 + created, DestroyedAt: propT0 + destroyed, AllOccupants: occ})
+		domain.SessionEnded{CreatedAt: foldtest.T0 + created, DestroyedAt: foldtest.T0 + destroyed, AllOccupants: occ})
 }
 
 func tRing(action string, at int64) domain.Event {
 	return tEvent(domain.KindCall, domain.Trigger("call_"+action), domain.CallRinging{
 		Action: action, CallID: "7", Sender: "u-caller", Receiver: "u-callee", Media: "audio",
-		SentAt: propT0, UpdatedAt: propT0 + at,
+		SentAt: foldtest.T0, UpdatedAt: foldtest.T0 + at,
 	})
 }
 
 func tAbandon(last int64) domain.Event {
-	return tEvent("", "", domain.SessionAbandoned{LastEventAt: propT0 + last, DecidedAt: propT0 + last + 21600})
+	return tEvent("", "", domain.SessionAbandoned{LastEventAt: foldtest.T0 + last, DecidedAt: foldtest.T0 + last + 21600})
 }
 
 func tMeeting(events ...domain.Event) domain.Meeting { return domain.Fold(events) }
@@ -115,7 +116,7 @@ func mapsEqual(a, b map[string]int64) bool {
 }
 
 func TestFoldOpenIntervalDisplay(t *testing.T) {
-	at := func(s int64) *time.Time { t := time.Unix(propT0+s, 0).UTC(); return &t }
+	at := func(s int64) *time.Time { t := time.Unix(foldtest.T0+s, 0).UTC(); return &t }
 	// Ended: the open interval shows the end; one joined after the end shows its join.
 	m := tMeeting(tStart(0), tEnd(0, 100), tJoin("a", 40), tJoin("a", 150))
 	r := m.Participants[0]
@@ -212,10 +213,10 @@ func TestFoldAttendanceRatio(t *testing.T) {
 }
 
 func TestFoldStatusAndOutcome(t *testing.T) {
-	callStarted := tEvent(domain.KindCall, cometchat.TriggerCallStarted, domain.SessionStarted{CreatedAt: propT0 + 8})
+	callStarted := tEvent(domain.KindCall, cometchat.TriggerCallStarted, domain.SessionStarted{CreatedAt: foldtest.T0 + 8})
 	callJoined := tEvent(domain.KindCall, cometchat.TriggerCallParticipantJoined, domain.ParticipantJoined{Occupant: tOcc("a", 9, -1)})
-	callEnded := tEvent(domain.KindCall, cometchat.TriggerCallEnded, domain.SessionEnded{DestroyedAt: propT0 + 30})
-	recording := tEvent("", cometchat.TriggerRecordingGenerated, domain.RecordingGenerated{URL: "https://r.test/1", StartTime: propT0 + 40, Duration: 2})
+	callEnded := tEvent(domain.KindCall, cometchat.TriggerCallEnded, domain.SessionEnded{DestroyedAt: foldtest.T0 + 30})
+	recording := tEvent("", cometchat.TriggerRecordingGenerated, domain.RecordingGenerated{URL: "https://r.test/1", StartTime: foldtest.T0 + 40, Duration: 2})
 	tests := []struct {
 		name     string
 		events   []domain.Event
@@ -255,13 +256,13 @@ func TestFoldStatusAndOutcome(t *testing.T) {
 			if m.Kind != tt.kind || m.Status != tt.status || m.Outcome != tt.outcome {
 				t.Fatalf("kind %s, status %s, outcome %q; want %s, %s, %q", m.Kind, m.Status, m.Outcome, tt.kind, tt.status, tt.outcome)
 			}
-			if want := time.Unix(propT0+tt.start, 0).UTC(); !m.StartedAt.Equal(want) {
+			if want := time.Unix(foldtest.T0+tt.start, 0).UTC(); !m.StartedAt.Equal(want) {
 				t.Fatalf("started_at %v, want %v", m.StartedAt, want)
 			}
 			switch {
 			case tt.end < 0 && m.EndedAt != nil:
 				t.Fatalf("ended_at %v, want null", m.EndedAt)
-			case tt.end >= 0 && (m.EndedAt == nil || !m.EndedAt.Equal(time.Unix(propT0+tt.end, 0))):
+			case tt.end >= 0 && (m.EndedAt == nil || !m.EndedAt.Equal(time.Unix(foldtest.T0+tt.end, 0))):
 				t.Fatalf("ended_at %v, want +%d", m.EndedAt, tt.end)
 			}
 			if m.DurationSeconds != tt.duration {
@@ -274,7 +275,7 @@ func TestFoldStatusAndOutcome(t *testing.T) {
 func TestFoldParticipantAttributes(t *testing.T) {
 	yes, no := true, false
 	joinWith := func(uid, name string, j int64, audio *bool, client *domain.ClientInfo) domain.Event {
-		o := domain.Occupant{UID: uid, Name: name, JoinedAt: propT0 + j, AudioOnly: audio}
+		o := domain.Occupant{UID: uid, Name: name, JoinedAt: foldtest.T0 + j, AudioOnly: audio}
 		return tEvent(domain.KindMeeting, cometchat.TriggerMeetingParticipantJoined, domain.ParticipantJoined{Occupant: o, Client: client})
 	}
 	t.Run("name tie in the same second", func(t *testing.T) {
@@ -289,7 +290,7 @@ func TestFoldParticipantAttributes(t *testing.T) {
 	})
 	t.Run("a leave names at its left_at", func(t *testing.T) {
 		leave := tEvent(domain.KindMeeting, cometchat.TriggerMeetingParticipantLeft,
-			domain.ParticipantLeft{Occupant: domain.Occupant{UID: "u", Name: "Late", JoinedAt: propT0, LeftAt: propT0 + 50}})
+			domain.ParticipantLeft{Occupant: domain.Occupant{UID: "u", Name: "Late", JoinedAt: foldtest.T0, LeftAt: foldtest.T0 + 50}})
 		if got := tMeeting(leave, joinWith("u", "Early", 30, nil, nil)).Participants[0].Name; got != "Late" {
 			t.Fatalf("name %q, want Late", got)
 		}
@@ -339,7 +340,7 @@ func TestFoldParticipantAttributes(t *testing.T) {
 		if m.Initiator != "u-caller" || m.Media != "audio" || m.Receiver != "u-callee" {
 			t.Fatalf("initiator %q media %q receiver %q", m.Initiator, m.Media, m.Receiver)
 		}
-		if m.InitiatedAt == nil || !m.InitiatedAt.Equal(time.Unix(propT0, 0)) {
+		if m.InitiatedAt == nil || !m.InitiatedAt.Equal(time.Unix(foldtest.T0, 0)) {
 			t.Fatalf("initiated_at %v", m.InitiatedAt)
 		}
 	})
@@ -349,10 +350,10 @@ func TestFoldRecordingsAndTranscripts(t *testing.T) {
 	rec := func(url string, start int64, dur float64) domain.Event {
 		return tEvent("", cometchat.TriggerRecordingGenerated, domain.RecordingGenerated{URL: url, StartTime: start, Duration: dur})
 	}
-	reconciled := tEvent("", "", domain.SessionReconciled{FetchedAt: propT0 + 9000,
-		Recordings: []domain.RecordingGenerated{{URL: "https://r/b", StartTime: propT0 + 1, Duration: 99}}})
-	m := tMeeting(rec("https://r/b", propT0+1, 2), rec("https://r/a", propT0+1, 3), rec("https://r/c", 0, 1),
-		rec("https://r/z", propT0, 1), reconciled)
+	reconciled := tEvent("", "", domain.SessionReconciled{FetchedAt: foldtest.T0 + 9000,
+		Recordings: []domain.RecordingGenerated{{URL: "https://r/b", StartTime: foldtest.T0 + 1, Duration: 99}}})
+	m := tMeeting(rec("https://r/b", foldtest.T0+1, 2), rec("https://r/a", foldtest.T0+1, 3), rec("https://r/c", 0, 1),
+		rec("https://r/z", foldtest.T0, 1), reconciled)
 	var got []string
 	for _, r := range m.Recordings {
 		got = append(got, r.URL)

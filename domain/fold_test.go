@@ -1,7 +1,6 @@
 package domain_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"flag"
@@ -11,64 +10,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/domain/foldtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the fold golden files in testdata/fold")
-
-// readSession reads a golden input: JSON Lines, one CometChat webhook body per
-// line (decoded with the real Decoder), or {"meetingd_event": TYPE, "data":
-// STORED} for meetingd's own events (decoded with domain.Unmarshal). Blank
-// lines and lines starting with # are skipped.
-func readSession(t testing.TB, path string) []domain.Event {
-	t.Helper()
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var events []domain.Event
-	sc := bufio.NewScanner(bytes.NewReader(raw))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 || line[0] == '#' {
-			continue
-		}
-		var own struct {
-			Type string          `json:"meetingd_event"`
-			Data json.RawMessage `json:"data"`
-		}
-		if err := json.Unmarshal(line, &own); err != nil {
-			t.Fatalf("%s:%d: %v", path, n, err)
-		}
-		var ev domain.Event
-		if own.Type != "" {
-			ev, err = domain.Unmarshal(own.Type, own.Data)
-		} else {
-			var wh cometchat.Webhook
-			wh, err = cometchat.Decoder{}.Decode(line)
-			ev = wh.Event
-		}
-		if err != nil {
-			t.Fatalf("%s:%d: %v", path, n, err)
-		}
-		events = append(events, ev)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if len(events) == 0 {
-		t.Fatalf("%s: no events", path)
-	}
-	for _, ev := range events[1:] {
-		if ev.AppID != events[0].AppID || ev.SessionID != events[0].SessionID {
-			t.Fatalf("%s: events of two sessions: %s/%s and %s/%s", path,
-				events[0].AppID, events[0].SessionID, ev.AppID, ev.SessionID)
-		}
-	}
-	return events
-}
 
 func meetingJSON(t testing.TB, m domain.Meeting) []byte {
 	t.Helper()
@@ -77,14 +23,6 @@ func meetingJSON(t testing.TB, m domain.Meeting) []byte {
 		t.Fatal(err)
 	}
 	return append(b, '\n')
-}
-
-func foldFacts(events []domain.Event) *domain.Facts {
-	var f domain.Facts
-	for _, ev := range events {
-		f.Apply(ev)
-	}
-	return &f
 }
 
 // TestFoldGolden folds each testdata/fold/*.jsonl session and compares the
@@ -100,7 +38,7 @@ func TestFoldGolden(t *testing.T) {
 	for _, in := range inputs {
 		name := strings.TrimSuffix(filepath.Base(in), ".jsonl")
 		t.Run(name, func(t *testing.T) {
-			events := readSession(t, in)
+			events := foldtest.ReadSession(t, in)
 			got := meetingJSON(t, domain.Fold(events))
 			golden := strings.TrimSuffix(in, ".jsonl") + ".golden.json"
 			if *update {
@@ -130,7 +68,7 @@ func TestFoldGolden(t *testing.T) {
 					t.Fatalf("permutation %d gives a different meeting:\n%s", i, b)
 				}
 				cut := rng.IntN(len(perm) + 1)
-				f := foldFacts(perm[:cut])
+				f := foldtest.Fold(perm[:cut])
 				g := roundTripFacts(t, f)
 				for _, ev := range perm[cut:] {
 					g.Apply(ev)

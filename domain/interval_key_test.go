@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/domain/foldtest"
 )
 
 // TestIntervalKeysMatchFold: the distinct interval keys of a session's events
@@ -14,7 +15,7 @@ import (
 func TestIntervalKeysMatchFold(t *testing.T) {
 	rng := rand.New(rand.NewPCG(16, 7))
 	for n := range 500 {
-		events := randomSession(rng, n)
+		events := foldtest.RandomSession(rng, n)
 		keys := map[domain.IntervalKey]bool{}
 		for _, ev := range events {
 			for _, k := range domain.AppendIntervalKeys(nil, ev) {

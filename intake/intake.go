@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
@@ -200,7 +201,7 @@ func (s *Service) Ingest(ctx context.Context, body []byte, source string) (Resul
 		return Result{}, err
 	}
 	ev := wh.Event
-	data, err := ev.Marshal()
+	data, err := codec.MarshalEvent(ev)
 	if err != nil {
 		return Result{}, fmt.Errorf("ingest: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
@@ -197,7 +198,7 @@ func (s *sessions) catchUp(ctx context.Context, ss *session) error {
 			return fmt.Errorf("read %s for its intervals: %w", ss.stream, err)
 		}
 		ss.read = rec.Revision + 1
-		ev, err := domain.Unmarshal(rec.Type, rec.Data)
+		ev, err := codec.UnmarshalEvent(rec.Type, rec.Data)
 		if err != nil {
 			// Not a session fact of this version (or damaged): it holds no
 			// interval the reports would count.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/eventstore/embedded"
@@ -79,7 +80,7 @@ func intervals(t *testing.T, store intake.Log, stream string) int {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ev, err := domain.Unmarshal(rec.Type, rec.Data)
+		ev, err := codec.UnmarshalEvent(rec.Type, rec.Data)
 		if err != nil {
 			t.Fatal(err)
 		}

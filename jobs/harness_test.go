@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/eventstore/embedded"
@@ -105,7 +106,7 @@ func (h *harness) lastEvent(t *testing.T, app, session string) domain.Event {
 		}
 		last = rec
 	}
-	ev, err := domain.Unmarshal(last.Type, last.Data)
+	ev, err := codec.UnmarshalEvent(last.Type, last.Data)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"iter"
 	"time"
 
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/intake"
@@ -56,7 +57,7 @@ func loadSession(ctx context.Context, store Store, key reports.SessionKey) (*ses
 		}
 		n++
 		s.revision = rec.Revision
-		ev, err := domain.Unmarshal(rec.Type, rec.Data)
+		ev, err := codec.UnmarshalEvent(rec.Type, rec.Data)
 		if err != nil {
 			continue
 		}
@@ -75,7 +76,7 @@ func loadSession(ctx context.Context, store Store, key reports.SessionKey) (*ses
 // content, so repeating it stores nothing (Duplicate).
 func appendOwn(ctx context.Context, store Store, s *session, p domain.Payload, source string, now time.Time) (eventstore.AppendResult, error) {
 	ev := domain.Event{AppID: s.key.AppID, SessionID: s.key.SessionID, Kind: s.facts.Meeting().Kind, Payload: p}
-	data, err := ev.Marshal()
+	data, err := codec.MarshalEvent(ev)
 	if err != nil {
 		return eventstore.AppendResult{}, err
 	}

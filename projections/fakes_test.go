@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/projections"
@@ -118,7 +119,7 @@ func (s *memState) Write(ctx context.Context, b projections.Batch) error {
 	}
 	s.writes++
 	for _, u := range b.Sessions {
-		raw, err := u.Facts.MarshalJSON()
+		raw, err := codec.MarshalFacts(u.Facts)
 		if err != nil {
 			return err
 		}
@@ -155,7 +156,7 @@ func (s *memState) LoadFacts(ctx context.Context, keys []reports.SessionKey) (ma
 		s.asked[k] = true
 		if raw, ok := s.facts[k]; ok {
 			f := &domain.Facts{}
-			if err := f.UnmarshalJSON(raw); err != nil {
+			if err := codec.UnmarshalFacts(raw, f); err != nil {
 				return nil, err
 			}
 			out[k] = f

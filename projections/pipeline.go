@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sync"
 
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/reports"
@@ -49,7 +50,7 @@ type undecodable struct {
 }
 
 func decodeOne(rec *eventstore.RecordedEvent, d *decoded) {
-	ev, err := domain.Unmarshal(rec.Type, rec.Data)
+	ev, err := codec.UnmarshalEvent(rec.Type, rec.Data)
 	d.pos, d.ev, d.facts, d.bad = rec.Position, ev, nil, nil
 	if err != nil {
 		d.bad = &undecodable{err: err, stream: rec.Stream, revision: rec.Revision, typ: rec.Type}

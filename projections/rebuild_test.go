@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/internal/eventgen"
 	"github.com/meetingd/meetingd/projections"
@@ -197,7 +198,7 @@ func reportsOf(t *testing.T, s *readmodel.Store, keys map[reports.SessionKey]boo
 		if !ok {
 			t.Fatalf("no facts stored for %v", k)
 		}
-		data, err := f.MarshalJSON()
+		data, err := codec.MarshalFacts(f)
 		if err != nil {
 			t.Fatal(err)
 		}

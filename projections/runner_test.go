@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
@@ -43,7 +44,7 @@ func sessionEvents(app, session string, n int) []domain.Event {
 func appendAll(t *testing.T, l *memLog, evs []domain.Event) {
 	t.Helper()
 	for _, e := range evs {
-		data, err := e.Marshal()
+		data, err := codec.MarshalEvent(e)
 		if err != nil {
 			t.Fatal(err)
 		}

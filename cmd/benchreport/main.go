@@ -102,6 +102,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	rep.Runs, rep.Samples = runs, samples
 	rep.Rows = benchreport.Evaluate(plan, samples, rep.Machine, runs)
 
+	if old, err := os.ReadFile(*out); err == nil {
+		rep.Kept = benchreport.KeptText(old)
+	}
 	var buf bytes.Buffer
 	if err := benchreport.Render(&buf, rep); err != nil {
 		return err

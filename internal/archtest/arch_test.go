@@ -65,7 +65,7 @@ func under(path, pkg string) bool {
 }
 
 // isTestTooling tells the packages that exist for tests (storetest,
-// reportstest, clickhousetest, domaintest…): shared suites may import what
+// reportstest, clickhousetest, cometchattest, foldtest…): shared suites may import what
 // they test.
 func isTestTooling(path string) bool {
 	return strings.HasSuffix(path, "test")

@@ -328,3 +328,30 @@ func TestRunnerBudgetStopsStartingRounds(t *testing.T) {
 		t.Errorf("%d values, %d rounds; want 1 and 1", got, runs[0].Rounds)
 	}
 }
+
+// TestKeptText: the hand-written sections of a previous report survive the
+// next one unchanged; a report without them renders none.
+func TestKeptText(t *testing.T) {
+	section := "## JSON engine (hand-written)\n\n| a | b |\n| --- | --- |\n| 1 | 2 |\n"
+	for _, c := range []struct {
+		name, old, want string
+	}{
+		{"none", "# Benchmarks\n\n## Results\n", ""},
+		{"kept", "# Benchmarks\n\n" + KeptBegin + "\n" + section + KeptEnd + "\n\n## How\n", section},
+		{"unterminated", "# Benchmarks\n\n" + KeptBegin + "\n" + section, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := KeptText([]byte(c.old))
+			if got != c.want {
+				t.Fatalf("KeptText = %q, want %q", got, c.want)
+			}
+			var b bytes.Buffer
+			if err := Render(&b, Report{Kept: got}); err != nil {
+				t.Fatal(err)
+			}
+			if again := KeptText(b.Bytes()); again != c.want {
+				t.Fatalf("rendered and read again: %q, want %q", again, c.want)
+			}
+		})
+	}
+}

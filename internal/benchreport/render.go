@@ -74,6 +74,10 @@ func Render(w io.Writer, r Report) error {
 		p("\n")
 	}
 
+	if r.Kept != "" {
+		p("%s\n%s%s\n\n", KeptBegin, r.Kept, KeptEnd)
+	}
+
 	p("## How the figures were measured\n\n")
 	p("`%s` runs `go run ./cmd/benchreport`, which builds the test binaries of these packages first, then ran these ", r.Command)
 	p("commands in order, one package at a time, and the whole list once per round (round-robin, so that a change of ")
@@ -144,4 +148,28 @@ func cell(s string) string {
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// KeptBegin and KeptEnd enclose hand-written sections of BENCHMARKS.md
+// (measurements that make bench does not take, such as a micro-benchmark
+// comparison behind a design decision): a new report keeps them.
+const (
+	KeptBegin = "<!-- kept by benchreport: begin -->"
+	KeptEnd   = "<!-- kept by benchreport: end -->"
+)
+
+// KeptText returns the text between KeptBegin and KeptEnd in a previous
+// report, or "" when it has none.
+func KeptText(old []byte) string {
+	s := string(old)
+	i := strings.Index(s, KeptBegin)
+	if i < 0 {
+		return ""
+	}
+	s = s[i+len(KeptBegin):]
+	j := strings.Index(s, KeptEnd)
+	if j < 0 {
+		return ""
+	}
+	return strings.TrimPrefix(s[:j], "\n")
 }

@@ -71,6 +71,9 @@ type Report struct {
 	Rows    []Row
 	Samples Samples
 	Module  string
+	// Kept is the hand-written text of the previous BENCHMARKS.md between
+	// KeptBegin and KeptEnd (KeptText), rendered again unchanged.
+	Kept string
 }
 
 // Evaluate turns samples into rows: medians, ratios, targets and notes.

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
@@ -166,7 +167,7 @@ func Sessions(cfg Config, n int) (iter.Seq[[]domain.Event], error) {
 
 // item encodes ev as the intake stores it.
 func item(ev domain.Event, at int64) (Item, error) {
-	data, err := ev.Marshal()
+	data, err := codec.MarshalEvent(ev)
 	if err != nil {
 		return Item{}, fmt.Errorf("eventgen: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
 
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/eventstore/embedded"
@@ -57,7 +58,7 @@ func TestGenerate(t *testing.T) {
 		if it.Stored.ID != domain.EventID(it.Event) {
 			t.Fatalf("event %d: id is not the event's content id", i)
 		}
-		back, err := domain.Unmarshal(it.Stored.Type, it.Stored.Data)
+		back, err := codec.UnmarshalEvent(it.Stored.Type, it.Stored.Data)
 		if err != nil {
 			t.Fatalf("event %d: %v", i, err)
 		}

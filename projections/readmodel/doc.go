@@ -18,14 +18,14 @@
 //	idx_time         app | started_at | session                   summary: status, duration, participant count,
 //	                                                              total attendance, 64-bit FNV-1a hash of each
 //	                                                              participant identity (binary)
-//	rows             app | started_at | session                   the domain.Meeting without participants, JSON
+//	rows             app | started_at | session                   the domain.Meeting without participants, JSON (codec.MeetingRow)
 //	idx_participant  app | participant | started_at | session     status, attended_seconds, join_count,
 //	                                                              attendance_ratio (binary)
 //
 // A session record holds, in sections that each reader slices out without
 // decoding the others: the version written, the started_at indexed, its
-// participant rows (JSON, s2-compressed), the domain.Facts (their JSON form,
-// s2-compressed) and the participant identities indexed. The meeting itself
+// participant rows (codec.Participants, s2-compressed), the domain.Facts
+// (codec.MarshalFacts, s2-compressed) and the participant identities indexed. The meeting itself
 // (the list row) is kept apart in rows, under its time index key, so that a
 // page of the meeting list reads a few consecutive leaves (about ten for 100
 // meetings) instead of one record per meeting (layout 2, docs/adr/0011).

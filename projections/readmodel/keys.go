@@ -223,7 +223,7 @@ func decodeAttendance(v []byte) (attended int64, joins int, ratio float64, err e
 // sections that each reader slices out without decoding the others.
 //
 //	format(1) version(8) started_at(8, as in keys)
-//	len(uvarint) participants: participantsRecord, JSON, s2-compressed
+//	len(uvarint) participants: codec.Participants, JSON, s2-compressed
 //	len(uvarint) facts: domain.Facts, JSON, s2-compressed (empty: none stored)
 //	n(uvarint) n × participant identity (length-prefixed): what the indexes hold
 //

@@ -9,6 +9,7 @@ import (
 	"github.com/klauspost/compress/s2"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/reports"
 )
@@ -39,18 +40,16 @@ func (s *Store) Meeting(ctx context.Context, key reports.SessionKey) (domain.Mee
 		if row == nil {
 			return fmt.Errorf("meeting %s/%s without its row: %w", key.AppID, key.SessionID, errCorrupt)
 		}
-		if err := unmarshalJSON(row, &m); err != nil {
+		if err := codec.UnmarshalMeeting(row, &m); err != nil {
 			return fmt.Errorf("decode meeting %s/%s: %w", key.AppID, key.SessionID, err)
 		}
 		people, err := s2.Decode(nil, rec.people)
 		if err != nil {
 			return fmt.Errorf("decode participants %s/%s: %w", key.AppID, key.SessionID, err)
 		}
-		var p participantsRecord
-		if err := unmarshalJSON(people, &p); err != nil {
+		if err := codec.UnmarshalParticipants(people, &m); err != nil {
 			return fmt.Errorf("decode participants %s/%s: %w", key.AppID, key.SessionID, err)
 		}
-		m.Participants, m.UnmatchedParticipants = p.Participants, p.Unmatched
 		return nil
 	})
 	if err != nil {
@@ -162,7 +161,7 @@ func (s *Store) Meetings(ctx context.Context, q reports.MeetingQuery) (reports.M
 				return fmt.Errorf("index entry of session %q without a meeting: %w", session, errCorrupt)
 			}
 			var m domain.Meeting
-			if err := unmarshalJSON(v, &m); err != nil {
+			if err := codec.UnmarshalMeeting(v, &m); err != nil {
 				return fmt.Errorf("decode meeting %q: %w", session, err)
 			}
 			page.Meetings = append(page.Meetings, m)

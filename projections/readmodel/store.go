@@ -19,6 +19,7 @@ import (
 	"github.com/klauspost/compress/s2"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/internal/mapped"
 	"github.com/meetingd/meetingd/projections"
@@ -343,7 +344,7 @@ func (s *Store) LoadFacts(ctx context.Context, keys []reports.SessionKey) (map[r
 			if err != nil {
 				return fmt.Errorf("session %s/%s: %w", k.AppID, k.SessionID, err)
 			}
-			if err := f.UnmarshalJSON(data); err != nil {
+			if err := codec.UnmarshalFacts(data, f); err != nil {
 				return fmt.Errorf("session %s/%s: %w", k.AppID, k.SessionID, err)
 			}
 			out[k] = f
@@ -371,12 +372,6 @@ type encoded struct {
 	index   int // in the batch, until encoded
 }
 
-// participantsRecord is the participants section of a record.
-type participantsRecord struct {
-	Participants []domain.Attendance `json:"p"`
-	Unmatched    []domain.Attendance `json:"u,omitempty"`
-}
-
 func encode(u projections.SessionUpdate, sk []byte, version uint64) (encoded, error) {
 	m := u.Meeting
 	e := encoded{key: u.Key, sk: sk, status: m.Status, rows: m.Participants, summary: summaryOf(m)}
@@ -384,16 +379,16 @@ func encode(u projections.SessionUpdate, sk []byte, version uint64) (encoded, er
 	e.last = unixOf(m.LastEventAt)
 	var err error
 	if u.Facts != nil {
-		f, err := u.Facts.MarshalJSON()
+		f, err := codec.MarshalFacts(u.Facts)
 		if err != nil {
 			return e, err
 		}
 		e.rec.facts = s2.Encode(nil, f)
 	}
-	if e.meeting, err = meetingRowJSON(m); err != nil {
+	if e.meeting, err = codec.MeetingRow(m); err != nil {
 		return e, err
 	}
-	people, err := peopleJSON(&m)
+	people, err := codec.Participants(&m)
 	if err != nil {
 		return e, err
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
@@ -175,8 +176,8 @@ func TestLoadFactsRoundTrip(t *testing.T) {
 		t.Fatal("LoadFacts returned a missing session")
 	}
 	for _, u := range []projections.SessionUpdate{a, b} {
-		want, _ := u.Facts.MarshalJSON()
-		have, _ := got[u.Key].MarshalJSON()
+		want, _ := codec.MarshalFacts(u.Facts)
+		have, _ := codec.MarshalFacts(got[u.Key])
 		if string(want) != string(have) {
 			t.Errorf("facts %s:\n got %s\nwant %s", u.Key.SessionID, have, want)
 		}

@@ -1,25 +1,44 @@
-package domain_test
+package codec_test
 
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
 	"testing"
 
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/cometchat/cometchattest"
 	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/domain/foldtest"
 )
 
-// checkMarshal fails unless Event.Marshal writes the bytes (or returns the
-// error) of the encoding/json implementation it replaced, and unless what it
-// writes loads back with Unmarshal to e.
+// stdMarshal is the stored form of e as encoding/json (v1) writes it: the
+// reference that MarshalEvent must match byte for byte.
+func stdMarshal(e domain.Event) ([]byte, error) {
+	p, err := json.Marshal(e.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("marshal %s payload: %w", e.Type(), err)
+	}
+	return json.Marshal(struct {
+		AppID     string          `json:"app_id"`
+		SessionID string          `json:"session_id"`
+		Kind      domain.Kind     `json:"kind,omitempty"`
+		Trigger   domain.Trigger  `json:"trigger,omitempty"`
+		Payload   json.RawMessage `json:"payload"`
+	}{e.AppID, e.SessionID, e.Kind, e.Trigger, p})
+}
+
+// checkMarshal fails unless MarshalEvent writes the bytes (or returns the
+// error) of encoding/json, and unless what it writes loads back with
+// UnmarshalEvent to e.
 func checkMarshal(t *testing.T, e domain.Event) {
 	t.Helper()
-	want, wantErr := domain.MarshalStd(e)
-	got, err := e.Marshal()
+	want, wantErr := stdMarshal(e)
+	got, err := codec.MarshalEvent(e)
 	if (err == nil) != (wantErr == nil) || err != nil && err.Error() != wantErr.Error() {
 		t.Fatalf("Marshal error %v, encoding/json's %v", err, wantErr)
 	}
@@ -28,20 +47,20 @@ func checkMarshal(t *testing.T, e domain.Event) {
 	}
 	// Every payload type of the package is written by hand, unless it holds
 	// a value JSON cannot hold.
-	if fast, ok := domain.MarshalFast(e); ok != (ownPayload(e.Payload) && wantErr == nil) {
+	if fast, ok := codec.MarshalFast(e); ok != (ownPayload(e.Payload) && wantErr == nil) {
 		t.Fatalf("hand-written path taken: %v (wrote %s)", ok, fast)
 	}
 	if err != nil || !ownPayload(e.Payload) {
 		return
 	}
-	back, err := domain.Unmarshal(e.Type(), got)
+	back, err := codec.UnmarshalEvent(e.Type(), got)
 	if err != nil {
 		t.Fatalf("Unmarshal(%s, %s): %v", e.Type(), got, err)
 	}
 	if norm := normalized(e); !reflect.DeepEqual(back, norm) {
 		t.Fatalf("%s loads back as\n%+v\nwant\n%+v", got, back, norm)
 	}
-	if again, err := back.Marshal(); err != nil || !bytes.Equal(again, got) {
+	if again, err := codec.MarshalEvent(back); err != nil || !bytes.Equal(again, got) {
 		t.Fatalf("reloaded event marshals to %s, %v; want %s", again, err, got)
 	}
 }
@@ -142,7 +161,7 @@ func TestMarshalMatchesStd(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 26))
 	seen := map[string]bool{}
 	for n := range 500 {
-		for _, e := range randomSession(rng, n) {
+		for _, e := range foldtest.RandomSession(rng, n) {
 			seen[e.Type()] = true
 			checkMarshal(t, e)
 		}
@@ -208,7 +227,7 @@ func TestMarshalMatchesStd(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { checkMarshal(t, c.e) })
 	}
-	if b, err := (domain.Event{}).Marshal(); err == nil {
+	if b, err := codec.MarshalEvent(domain.Event{}); err == nil {
 		t.Errorf("Marshal without payload = %s, want an error", b)
 	}
 }

@@ -1,4 +1,4 @@
-package domain_test
+package codec_test
 
 import (
 	"maps"
@@ -10,9 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/cometchat/cometchattest"
 	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/domain/foldtest"
 	"github.com/meetingd/meetingd/internal/eventgen"
 )
 
@@ -31,7 +33,7 @@ type stored struct {
 }
 
 // storedForms returns the stored form (Event.Marshal) of every event of the
-// shared webhook fixtures, of the fold sessions in testdata/fold and of the
+// shared webhook fixtures, of the fold sessions in domain/testdata/fold and of the
 // first corpusEvents events of an internal/eventgen log.
 func storedForms(tb testing.TB, corpusEvents int) []stored {
 	tb.Helper()
@@ -44,12 +46,12 @@ func storedForms(tb testing.TB, corpusEvents int) []stored {
 		}
 		events = append(events, wh.Event)
 	}
-	paths, err := filepath.Glob(filepath.Join("testdata", "fold", "*.jsonl"))
+	paths, err := filepath.Glob(filepath.Join("..", "domain", "testdata", "fold", "*.jsonl"))
 	if err != nil || len(paths) == 0 {
 		tb.Fatalf("no fold sessions: %v", err)
 	}
 	for _, p := range paths {
-		events = append(events, readSession(tb, p)...)
+		events = append(events, foldtest.ReadSession(tb, p)...)
 	}
 	gen, err := eventgen.Generate(eventgen.Config{Events: corpusEvents})
 	if err != nil {
@@ -63,7 +65,7 @@ func storedForms(tb testing.TB, corpusEvents int) []stored {
 	}
 	out := make([]stored, 0, len(events))
 	for _, ev := range events {
-		data, err := ev.Marshal()
+		data, err := codec.MarshalEvent(ev)
 		if err != nil {
 			tb.Fatalf("marshal %+v: %v", ev, err)
 		}
@@ -78,15 +80,15 @@ func storedForms(tb testing.TB, corpusEvents int) []stored {
 // the fast path accepted data.
 func checkFastPath(t *testing.T, eventType string, data []byte) bool {
 	t.Helper()
-	want, wantErr := domain.UnmarshalGoccy(eventType, data)
-	fast, ok := domain.UnmarshalFast(eventType, data)
+	want, wantErr := codec.UnmarshalGeneral(eventType, data)
+	fast, ok := codec.UnmarshalFast(eventType, data)
 	if ok && wantErr != nil {
 		t.Fatalf("%s %q: the fast path accepted %+v, the general decoder rejected it: %v", eventType, data, fast, wantErr)
 	}
 	if ok && !reflect.DeepEqual(fast, want) {
 		t.Fatalf("%s %q: the fast path decoded\n%#v\nthe general decoder\n%#v", eventType, data, fast, want)
 	}
-	got, err := domain.Unmarshal(eventType, data)
+	got, err := codec.UnmarshalEvent(eventType, data)
 	if errString(err) != errString(wantErr) || !reflect.DeepEqual(got, want) {
 		t.Fatalf("%s %q: Unmarshal gave %#v, %v; the general decoder %#v, %v", eventType, data, got, err, want, wantErr)
 	}
@@ -215,7 +217,7 @@ func TestUnmarshalFastPath(t *testing.T) {
 // cases of TestUnmarshalFastPath, and each stored form with a byte dropped
 // and with spaces around its first colon.
 //
-//	go test -run='^$' -fuzz=FuzzUnmarshalFastPath -fuzztime=1m ./domain/
+//	go test -run='^$' -fuzz=FuzzUnmarshalFastPath -fuzztime=1m ./codec/
 func FuzzUnmarshalFastPath(f *testing.F) {
 	typeIndex := func(typ string) uint8 {
 		if i := slices.Index(storedTypes, typ); i >= 0 {
@@ -241,9 +243,9 @@ func FuzzUnmarshalFastPath(f *testing.F) {
 }
 
 // BenchmarkUnmarshal decodes a realistic mix of stored events (a corpus
-// sample, in log order) with Unmarshal, with its general decoder alone
-// (goccy: what the fast path leaves to it), and, as the baseline, as
-// Unmarshal did before the fast path (before: goccy/go-json alone). ns/op
+// sample, in log order) with UnmarshalEvent (fast: the scanner, the rest
+// on the general decoder) and with its general decoder alone
+// (encoding/json/v2: what the scanner leaves to it). ns/op
 // and allocs/op are per event; cpu-ns/op is the process's CPU time per
 // event (garbage collection included), steadier than ns/op on a shared
 // machine.
@@ -253,9 +255,8 @@ func BenchmarkUnmarshal(b *testing.B) {
 		name   string
 		decode func(string, []byte) (domain.Event, error)
 	}{
-		{"fast", domain.Unmarshal},
-		{"goccy", domain.UnmarshalGoccy},
-		{"before", domain.UnmarshalBefore},
+		{"fast", codec.UnmarshalEvent},
+		{"general", codec.UnmarshalGeneral},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -282,4 +283,12 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// errString is err's text, or "" for nil.
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }

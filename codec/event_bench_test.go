@@ -1,16 +1,18 @@
-package domain_test
+package codec_test
 
 import (
 	"testing"
 
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/cometchat/cometchattest"
 	"github.com/meetingd/meetingd/domain"
 )
 
 // BenchmarkMarshal encodes the event of every CometChat fixture in turn
-// (the intake's per-webhook Marshal): std is the encoding/json
-// implementation Marshal replaced (the baseline) and fast is Marshal.
+// (the intake's per-webhook MarshalEvent): std is encoding/json (v1), v2
+// the general encoder alone (encoding/json/v2 with the stored forms'
+// options) and fast is MarshalEvent (the hand-written writer).
 func BenchmarkMarshal(b *testing.B) {
 	var events []domain.Event
 	for _, name := range cometchattest.FixtureNames(b) {
@@ -30,6 +32,7 @@ func BenchmarkMarshal(b *testing.B) {
 			}
 		}
 	}
-	b.Run("std", run(domain.MarshalStd))
-	b.Run("fast", run(domain.Event.Marshal))
+	b.Run("std", run(stdMarshal))
+	b.Run("v2", run(codec.MarshalGeneral))
+	b.Run("fast", run(codec.MarshalEvent))
 }

@@ -1,4 +1,4 @@
-package domain_test
+package codec_test
 
 import (
 	"bytes"
@@ -8,24 +8,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/domain/foldtest"
 )
 
-// checkMeetingJSON fails unless Meeting.AppendJSON and AppendAttendanceJSON
+// checkMeetingJSON fails unless AppendMeeting and AppendAttendance
 // write the bytes encoding/json writes (and refuse what it refuses).
 func checkMeetingJSON(t *testing.T, m domain.Meeting) {
 	t.Helper()
 	want, wantErr := json.Marshal(m)
-	got, err := m.AppendJSON([]byte("x"))
+	got, err := codec.AppendMeeting([]byte("x"), &m)
 	if (err != nil) != (wantErr != nil) {
-		t.Fatalf("AppendJSON error %v, encoding/json's %v", err, wantErr)
+		t.Fatalf("AppendMeeting error %v, encoding/json's %v", err, wantErr)
 	}
 	if err == nil && !bytes.Equal(got, append([]byte("x"), want...)) {
-		t.Fatalf("AppendJSON wrote\n%s\nencoding/json wrote\nx%s", got, want)
+		t.Fatalf("AppendMeeting wrote\n%s\nencoding/json wrote\nx%s", got, want)
 	}
 	for _, rows := range [][]domain.Attendance{m.Participants, m.UnmatchedParticipants} {
 		want, wantErr := json.Marshal(rows)
-		got, err := domain.AppendAttendanceJSON(nil, rows)
+		got, err := codec.AppendAttendance(nil, rows)
 		if (err != nil) != (wantErr != nil) {
 			t.Fatalf("AppendAttendanceJSON error %v, encoding/json's %v", err, wantErr)
 		}
@@ -41,7 +43,7 @@ func checkMeetingJSON(t *testing.T, m domain.Meeting) {
 func TestMeetingJSONMatchesStdlib(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	for n := range 3000 {
-		m := foldFacts(randomSession(rng, n)).Meeting()
+		m := foldtest.Fold(foldtest.RandomSession(rng, n)).Meeting()
 		checkMeetingJSON(t, m)
 		m.Participants, m.UnmatchedParticipants = nil, nil
 		checkMeetingJSON(t, m)

@@ -1,16 +1,17 @@
-package domain
+package codec
 
 import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/meetingd/meetingd/domain"
 )
 
-// AppendJSON appends the JSON of m: the bytes encoding/json writes for a
+// AppendMeeting appends the JSON of m: the bytes encoding/json writes for a
 // Meeting (TestMeetingJSONMatchesStdlib, FuzzMeetingJSONMatchesStdlib),
-// written without reflection. A rebuild encodes a Meeting per session; the
-// read models can use this instead of a reflective encoder.
-func (m *Meeting) AppendJSON(dst []byte) ([]byte, error) {
+// written without reflection. A rebuild encodes a Meeting per session.
+func AppendMeeting(dst []byte, m *domain.Meeting) ([]byte, error) {
 	n := 512 + 160*(len(m.Recordings)+len(m.Transcriptions)) + attendanceSizeHint(m.Participants) +
 		attendanceSizeHint(m.UnmatchedParticipants)
 	o := beginObject(slices.Grow(dst, n))
@@ -33,13 +34,13 @@ func (m *Meeting) AppendJSON(dst []byte) ([]byte, error) {
 	if m.InitiatedAt != nil {
 		o.timePtr("initiated_at", m.InitiatedAt)
 	}
-	appendArray(&o, "recordings", m.Recordings, func(ro *jsonObject, r Recording) {
+	appendArray(&o, "recordings", m.Recordings, func(ro *jsonObject, r domain.Recording) {
 		ro.str("recording_url", r.URL)
 		ro.timePtr("started_at", r.StartedAt)
 		ro.float("duration_seconds", r.DurationSeconds)
 		ro.str("recording_date", r.RecordingDate)
 	})
-	appendArray(&o, "transcriptions", m.Transcriptions, func(to *jsonObject, t Transcription) {
+	appendArray(&o, "transcriptions", m.Transcriptions, func(to *jsonObject, t domain.Transcription) {
 		to.str("transcript_url", t.URL)
 		to.timePtr("started_at", t.StartedAt)
 		to.timePtr("ended_at", t.EndedAt)
@@ -58,12 +59,12 @@ func (m *Meeting) AppendJSON(dst []byte) ([]byte, error) {
 	return b, nil
 }
 
-// AppendAttendanceJSON appends rows as encoding/json writes a
+// AppendAttendance appends rows as encoding/json writes a
 // []Attendance (a meeting's participant rows): null when rows is nil, else
 // an array. Like encoding/json it refuses a time outside the years 0–9999
 // and a NaN or infinite ratio, which JSON cannot hold (Meeting derives
 // neither).
-func AppendAttendanceJSON(dst []byte, rows []Attendance) ([]byte, error) {
+func AppendAttendance(dst []byte, rows []domain.Attendance) ([]byte, error) {
 	o := jsonObject{buf: slices.Grow(dst, attendanceSizeHint(rows))}
 	o.attendance(rows)
 	if o.err != nil {
@@ -74,7 +75,7 @@ func AppendAttendanceJSON(dst []byte, rows []Attendance) ([]byte, error) {
 
 // attendanceSizeHint estimates the length of rows' JSON, so that it is
 // written without growing the buffer in the common case.
-func attendanceSizeHint(rows []Attendance) int {
+func attendanceSizeHint(rows []domain.Attendance) int {
 	n := 2
 	for i := range rows {
 		n += 240 + len(rows[i].Participant) + len(rows[i].Name) + 64*len(rows[i].Intervals)
@@ -83,7 +84,7 @@ func attendanceSizeHint(rows []Attendance) int {
 }
 
 // attendance writes rows as encoding/json writes a []Attendance.
-func (o *jsonObject) attendance(rows []Attendance) {
+func (o *jsonObject) attendance(rows []domain.Attendance) {
 	if rows == nil {
 		o.null()
 		return

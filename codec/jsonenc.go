@@ -1,4 +1,4 @@
-package domain
+package codec
 
 import (
 	"fmt"
@@ -7,8 +7,9 @@ import (
 	"unicode/utf8"
 )
 
-// Append-style JSON writers for the stored forms that a rebuild encodes once
-// per session (Facts.MarshalJSON). They write exactly the bytes that
+// Append-style JSON writers for the stored forms that intake encodes once
+// per event and a rebuild once per session (MarshalEvent, MarshalFacts,
+// AppendMeeting). They write exactly the bytes that
 // encoding/json writes for the same values — HTML-safe string escaping,
 // each invalid UTF-8 byte as U+FFFD, floats in its 'f'/'e' choice — which
 // FuzzFactsJSONMatchesStdlib and TestFactsJSONMatchesStdlib check against

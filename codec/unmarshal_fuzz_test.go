@@ -1,12 +1,12 @@
-package domain_test
+package codec_test
 
 import (
-	"encoding/json"
 	"errors"
 	"reflect"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 )
@@ -18,8 +18,8 @@ var storedTypes = []string{
 	domain.TypeSessionAbandoned, domain.TypeSessionReconciled, "session.unknown.v9",
 }
 
-// FuzzUnmarshal feeds the decoders of stored data — events (domain.Unmarshal
-// of each type) and fold state (Facts.UnmarshalJSON) — arbitrary bytes, as
+// FuzzUnmarshal feeds the decoders of stored data — events (UnmarshalEvent
+// of each type) and fold state (UnmarshalFacts) — arbitrary bytes, as
 // a damaged log or read model would hand them over: they never panic; an
 // unknown type is ErrUnknownEventType; an accepted event survives Marshal
 // and Unmarshal unchanged; accepted facts fold to a meeting and survive
@@ -37,12 +37,12 @@ func FuzzUnmarshal(f *testing.F) {
 	facts.Apply(domain.Event{AppID: "a", SessionID: "s", Kind: domain.KindMeeting, Trigger: cometchat.TriggerMeetingStarted, Payload: domain.SessionStarted{CreatedAt: 1700000000}})
 	facts.Apply(domain.Event{AppID: "a", SessionID: "s", Kind: domain.KindMeeting, Trigger: cometchat.TriggerMeetingParticipantJoined,
 		Payload: domain.ParticipantJoined{Occupant: domain.Occupant{Name: "ana", JoinedAt: 1700000010}}})
-	if b, err := json.Marshal(facts); err == nil {
+	if b, err := codec.MarshalFacts(facts); err == nil {
 		f.Add(uint8(0), b)
 	}
 	f.Fuzz(func(t *testing.T, typ uint8, data []byte) {
 		eventType := storedTypes[int(typ)%len(storedTypes)]
-		ev, err := domain.Unmarshal(eventType, data)
+		ev, err := codec.UnmarshalEvent(eventType, data)
 		switch {
 		case eventType == "session.unknown.v9":
 			if !errors.Is(err, domain.ErrUnknownEventType) {
@@ -52,11 +52,11 @@ func FuzzUnmarshal(f *testing.F) {
 			if ev.Type() != eventType {
 				t.Fatalf("Unmarshal(%s) gave a %s", eventType, ev.Type())
 			}
-			stored, err := ev.Marshal()
+			stored, err := codec.MarshalEvent(ev)
 			if err != nil {
 				t.Fatalf("accepted event does not marshal: %v", err)
 			}
-			again, err := domain.Unmarshal(eventType, stored)
+			again, err := codec.UnmarshalEvent(eventType, stored)
 			if err != nil {
 				t.Fatalf("%s %q stored as %s does not load: %v", eventType, data, stored, err)
 			}
@@ -64,8 +64,8 @@ func FuzzUnmarshal(f *testing.F) {
 			// on the first round trip; after that nothing changes.
 			if !utf8.Valid(data) {
 				ev = again
-				if stored, err = ev.Marshal(); err == nil {
-					again, err = domain.Unmarshal(eventType, stored)
+				if stored, err = codec.MarshalEvent(ev); err == nil {
+					again, err = codec.UnmarshalEvent(eventType, stored)
 				}
 			}
 			if err != nil || !reflect.DeepEqual(again, ev) {
@@ -74,16 +74,16 @@ func FuzzUnmarshal(f *testing.F) {
 		}
 
 		var fs domain.Facts
-		if err := json.Unmarshal(data, &fs); err != nil {
+		if err := codec.UnmarshalFacts(data, &fs); err != nil {
 			return
 		}
 		m := fs.Meeting()
-		b, err := json.Marshal(&fs)
+		b, err := codec.MarshalFacts(&fs)
 		if err != nil {
 			t.Fatalf("accepted facts do not marshal: %v", err)
 		}
 		var back domain.Facts
-		if err := json.Unmarshal(b, &back); err != nil {
+		if err := codec.UnmarshalFacts(b, &back); err != nil {
 			t.Fatalf("facts %s re-stored as %s do not load: %v", data, b, err)
 		}
 		if m2 := back.Meeting(); !reflect.DeepEqual(m2, m) {

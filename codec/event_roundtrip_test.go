@@ -1,4 +1,4 @@
-package domain_test
+package codec_test
 
 import (
 	"encoding/json"
@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/cometchat/cometchattest"
 	"github.com/meetingd/meetingd/domain"
@@ -75,14 +76,14 @@ func TestEventMarshalRoundTrip(t *testing.T) {
 
 func roundTrip(t *testing.T, ev domain.Event) {
 	t.Helper()
-	data, err := ev.Marshal()
+	data, err := codec.MarshalEvent(ev)
 	if err != nil {
 		t.Fatalf("Marshal: %v", err)
 	}
 	if !json.Valid(data) {
 		t.Fatalf("Marshal produced invalid JSON: %s", data)
 	}
-	back, err := domain.Unmarshal(ev.Type(), data)
+	back, err := codec.UnmarshalEvent(ev.Type(), data)
 	if err != nil {
 		t.Fatalf("Unmarshal(%s): %v", data, err)
 	}
@@ -121,12 +122,12 @@ func TestEventTypeNames(t *testing.T) {
 }
 
 func TestUnmarshalErrors(t *testing.T) {
-	data, err := domain.Event{AppID: "a", SessionID: "s", Payload: domain.SessionStarted{CreatedAt: 1}}.Marshal()
+	data, err := codec.MarshalEvent(domain.Event{AppID: "a", SessionID: "s", Payload: domain.SessionStarted{CreatedAt: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, typ := range []string{"", "session.started", "session.started.v2", "Session.Started.V1", "meeting_started"} {
-		_, err := domain.Unmarshal(typ, data)
+		_, err := codec.UnmarshalEvent(typ, data)
 		if !errors.Is(err, domain.ErrUnknownEventType) {
 			t.Errorf("Unmarshal(%q) error = %v, want ErrUnknownEventType", typ, err)
 		}
@@ -137,21 +138,14 @@ func TestUnmarshalErrors(t *testing.T) {
 		"payload wrong type": `{"app_id":"a","session_id":"s","payload":{"created_at":"x"}}`,
 		"app_id wrong type":  `{"app_id":1,"session_id":"s","payload":{}}`,
 	} {
-		_, err := domain.Unmarshal(domain.TypeSessionStarted, []byte(bad))
+		_, err := codec.UnmarshalEvent(domain.TypeSessionStarted, []byte(bad))
 		if err == nil {
 			t.Errorf("%s: Unmarshal accepted %s", name, bad)
 		} else if errors.Is(err, domain.ErrUnknownEventType) {
 			t.Errorf("%s: a known type with bad data reported ErrUnknownEventType", name)
 		}
 	}
-	if _, err := (domain.Event{AppID: "a", SessionID: "s"}).Marshal(); err == nil {
+	if _, err := codec.MarshalEvent(domain.Event{AppID: "a", SessionID: "s"}); err == nil {
 		t.Error("Marshal of an event without a payload succeeded")
 	}
-}
-
-func errString(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
 }

@@ -1,0 +1,53 @@
+package codec
+
+import "github.com/meetingd/meetingd/domain"
+
+// The embedded read models' JSON sections (package projections/readmodel):
+// a meeting's row (the meeting without its participants) and its
+// participants section. Both are written by the hand-written encoders of
+// meeting.go (the bytes encoding/json writes, TestRowsMatchStdlib) and read
+// by the general decoder.
+
+// participants is the participants section of a record.
+type participants struct {
+	Participants []domain.Attendance `json:"p"`
+	Unmatched    []domain.Attendance `json:"u,omitempty"`
+}
+
+// MeetingRow returns the JSON of m as its row stores it: without
+// participants.
+func MeetingRow(m domain.Meeting) ([]byte, error) {
+	m.Participants, m.UnmatchedParticipants = nil, nil
+	return AppendMeeting(nil, &m)
+}
+
+// UnmarshalMeeting reads a meeting's row (or any JSON of a Meeting) into m.
+func UnmarshalMeeting(data []byte, m *domain.Meeting) error {
+	return unmarshal(data, m)
+}
+
+// Participants returns the participants section of m's record: its
+// participant rows and its unmatched participants.
+func Participants(m *domain.Meeting) ([]byte, error) {
+	b, err := AppendAttendance(append(make([]byte, 0, 64), `{"p":`...), m.Participants)
+	if err != nil {
+		return nil, err
+	}
+	if len(m.UnmatchedParticipants) > 0 {
+		if b, err = AppendAttendance(append(b, `,"u":`...), m.UnmatchedParticipants); err != nil {
+			return nil, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// UnmarshalParticipants reads a participants section into m's Participants
+// and UnmatchedParticipants.
+func UnmarshalParticipants(data []byte, m *domain.Meeting) error {
+	var p participants
+	if err := unmarshal(data, &p); err != nil {
+		return err
+	}
+	m.Participants, m.UnmatchedParticipants = p.Participants, p.Unmatched
+	return nil
+}
