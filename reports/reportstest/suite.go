@@ -227,13 +227,8 @@ func (h *harness) pages(what string, q reports.MeetingQuery, want int) []domain.
 			h.t.Errorf("%s page %d: %v", what, i, err)
 			return got
 		}
-		switch {
-		case len(page.Meetings) > limit:
-			h.t.Errorf("%s page %d: %d meetings, limit %d", what, i, len(page.Meetings), limit)
-		case page.NextCursor != "" && len(page.Meetings) < limit:
-			h.t.Errorf("%s page %d: a short page (%d) with a next cursor", what, i, len(page.Meetings))
-		case i > 0 && len(page.Meetings) == 0:
-			h.t.Errorf("%s page %d: an empty page after a cursor", what, i)
+		if msg := pageShapeError(i, len(page.Meetings), limit, page.NextCursor != ""); msg != "" {
+			h.t.Errorf("%s page %d: %s", what, i, msg)
 		}
 		for _, m := range page.Meetings {
 			if m.Participants != nil || m.UnmatchedParticipants != nil {
@@ -289,13 +284,9 @@ func (h *harness) participantPages(what string, q reports.ParticipantQuery, want
 			h.t.Errorf("%s page %d: %v", what, i, err)
 			return all
 		}
-		switch {
-		case len(page.Meetings) > limit:
-			h.t.Errorf("%s page %d: %d meetings, limit %d", what, i, len(page.Meetings), limit)
-		case page.NextCursor != "" && len(page.Meetings) < limit:
-			h.t.Errorf("%s page %d: a short page (%d) with a next cursor", what, i, len(page.Meetings))
-		case i > 0 && len(page.Meetings) == 0:
-			h.t.Errorf("%s page %d: an empty page after a cursor", what, i)
+		switch msg := pageShapeError(i, len(page.Meetings), limit, page.NextCursor != ""); {
+		case msg != "":
+			h.t.Errorf("%s page %d: %s", what, i, msg)
 		case page.TotalAttendedSeconds != want.TotalAttendedSeconds || page.MeetingsAttended != want.MeetingsAttended:
 			h.t.Errorf("%s page %d: totals %d s in %d meetings, want the range's %d s in %d", what, i,
 				page.TotalAttendedSeconds, page.MeetingsAttended, want.TotalAttendedSeconds, want.MeetingsAttended)
@@ -742,4 +733,19 @@ func testConcurrent(t *testing.T, tg Target) {
 		t.Errorf("query during writes: %v", err)
 	}
 	h.checkAll()
+}
+
+// pageShapeError says what breaks the page rules on page i (n items, limit
+// per page, next: a cursor followed it), or "": no page over the limit, no
+// short page with a next cursor, no empty page after a cursor.
+func pageShapeError(i, n, limit int, next bool) string {
+	switch {
+	case n > limit:
+		return fmt.Sprintf("%d meetings, limit %d", n, limit)
+	case next && n < limit:
+		return fmt.Sprintf("a short page (%d) with a next cursor", n)
+	case i > 0 && n == 0:
+		return "an empty page after a cursor"
+	}
+	return ""
 }
