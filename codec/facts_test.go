@@ -37,13 +37,32 @@ func checkFactsJSON(t *testing.T, f *domain.Facts) {
 		t.Fatalf("MarshalJSON wrote\n%s\nencoding/json wrote\n%s", got, want)
 	}
 	// The general decoder reads it back to facts that store the same bytes.
+	// Invalid UTF-8 in a string is written as U+FFFD, as encoding/json
+	// writes it, so facts that held some (the intake never stores such
+	// strings) may merge entries on the first read (two URLs that differed
+	// only in their invalid bytes): for them the stored form is stable from
+	// the first read on.
+	again := storeReadBack(t, got)
+	if bytes.Contains(want, []byte("\uFFFD")) { // what encoding/json writes for invalid UTF-8
+		got, again = again, storeReadBack(t, again)
+	}
+	if !bytes.Equal(again, got) {
+		t.Fatalf("facts read back store %s; want %s", again, got)
+	}
+}
+
+// storeReadBack reads stored facts back and stores them again.
+func storeReadBack(t *testing.T, stored []byte) []byte {
+	t.Helper()
 	var back domain.Facts
-	if err := codec.UnmarshalFacts(got, &back); err != nil {
-		t.Fatalf("UnmarshalFacts(%s): %v", got, err)
+	if err := codec.UnmarshalFacts(stored, &back); err != nil {
+		t.Fatalf("UnmarshalFacts(%s): %v", stored, err)
 	}
-	if again, err := codec.MarshalFacts(&back); err != nil || !bytes.Equal(again, got) {
-		t.Fatalf("facts read back store %s, %v; want %s", again, err, got)
+	again, err := codec.MarshalFacts(&back)
+	if err != nil {
+		t.Fatalf("MarshalFacts of the facts read back from %s: %v", stored, err)
 	}
+	return again
 }
 
 // TestFactsJSONMatchesStdlib compares the stored form of the facts of many
