@@ -17,6 +17,8 @@ var (
 	UnmarshalFast = unmarshalFast
 	// UnmarshalGeneral is the general decoder alone.
 	UnmarshalGeneral = unmarshalGeneral
+	// UnmarshalMeetingFast is the scanner of meeting rows alone.
+	UnmarshalMeetingFast = unmarshalMeetingFast
 )
 
 // MarshalV2 and UnmarshalV2 are the general engine (encoding/json/v2 with

@@ -35,8 +35,9 @@ func benchDecode(decode func() error) func(b *testing.B) {
 // BenchmarkJSON encodes and decodes the stored forms of a 50-participant
 // session that a rebuild writes per session: its facts, its meeting row
 // (without participants, as the read models list it) and its participant
-// rows; hand is the hand-written writer, v2 encoding/json/v2 alone with the
-// stored forms' options on the same value (the same bytes).
+// rows; hand is the hand-written writer (for decode-meeting, the row
+// scanner of UnmarshalMeeting), v2 encoding/json/v2 alone with the stored
+// forms' options on the same value (the same bytes).
 func BenchmarkJSON(b *testing.B) {
 	f := foldtest.Fold(foldtest.BenchSession(50, 5))
 	m := f.Meeting()
@@ -71,9 +72,13 @@ func BenchmarkJSON(b *testing.B) {
 		var g domain.Facts
 		return codec.UnmarshalFacts(facts, &g)
 	}))
-	b.Run("decode-meeting/v2", benchDecode(func() error {
+	b.Run("decode-meeting/hand", benchDecode(func() error {
 		var g domain.Meeting
 		return codec.UnmarshalMeeting(row, &g)
+	}))
+	b.Run("decode-meeting/v2", benchDecode(func() error {
+		var g domain.Meeting
+		return codec.UnmarshalV2(row, &g)
 	}))
 	b.Run("decode-rows/v2", benchDecode(func() error {
 		var g domain.Meeting

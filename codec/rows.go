@@ -5,8 +5,9 @@ import "github.com/meetingd/meetingd/domain"
 // The embedded read models' JSON sections (package projections/readmodel):
 // a meeting's row (the meeting without its participants) and its
 // participants section. Both are written by the hand-written encoders of
-// meeting.go (the bytes encoding/json writes, TestRowsMatchStdlib) and read
-// by the general decoder.
+// meeting.go (the bytes encoding/json writes, TestRowsMatchStdlib); a
+// meeting's row is read by a scanner of exactly that form
+// (unmarshal_meeting.go), the rest by the general decoder.
 
 // participants is the participants section of a record.
 type participants struct {
@@ -21,8 +22,16 @@ func MeetingRow(m domain.Meeting) ([]byte, error) {
 	return AppendMeeting(nil, &m)
 }
 
-// UnmarshalMeeting reads a meeting's row (or any JSON of a Meeting) into m.
+// UnmarshalMeeting reads a meeting's row (or any JSON of a Meeting) into m:
+// a row as MeetingRow writes it into a zero m with the scanner of that
+// form, anything else with the general decoder (the same result).
 func UnmarshalMeeting(data []byte, m *domain.Meeting) error {
+	if zeroMeeting(m) {
+		if fast, ok := unmarshalMeetingFast(data); ok {
+			*m = fast
+			return nil
+		}
+	}
 	return unmarshal(data, m)
 }
 
