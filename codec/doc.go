@@ -26,9 +26,10 @@
 // One JSON engine: encoding/json/v2 (with the options above, engine.go)
 // for every general path. Hand-written code is kept only where it measures
 // clearly faster (BENCHMARKS.md, docs/adr/0015-json-engine.md): the writers
-// of events, facts, meetings and participant rows, and a scanner of the
-// exact form MarshalEvent writes for the five frequent event types, which
-// leaves anything else to the general decoder.
+// of events, facts, meetings and participant rows, a scanner of the exact
+// form MarshalEvent writes for the five frequent event types, and one of
+// the exact form MeetingRow writes (read on every list page); each leaves
+// anything else to the general decoder.
 //
 // Every function may run concurrently with any other, on distinct values;
 // none keeps its arguments or the bytes it is given.

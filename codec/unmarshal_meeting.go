@@ -66,33 +66,25 @@ func unmarshalMeetingFast(data []byte) (domain.Meeting, bool) {
 		m.InitiatedAt = s.timeOrNull()
 	}
 	o.field(`"recordings":`)
-	m.Recordings = array(&s, func(s *scanner) domain.Recording {
-		var r domain.Recording
-		o := s.object()
-		o.field(`"recording_url":`)
-		r.URL = s.text()
-		o.field(`"started_at":`)
-		r.StartedAt = s.timeOrNull()
-		o.field(`"duration_seconds":`)
-		r.DurationSeconds = s.float()
-		o.field(`"recording_date":`)
-		r.RecordingDate = s.text()
-		o.end()
-		return r
-	})
+	if array(&s, &m.Recordings) {
+		for !s.bad {
+			m.Recordings = append(m.Recordings, s.recording())
+			if !s.next(',') {
+				break
+			}
+		}
+		s.expect(']')
+	}
 	o.field(`"transcriptions":`)
-	m.Transcriptions = array(&s, func(s *scanner) domain.Transcription {
-		var t domain.Transcription
-		o := s.object()
-		o.field(`"transcript_url":`)
-		t.URL = s.text()
-		o.field(`"started_at":`)
-		t.StartedAt = s.timeOrNull()
-		o.field(`"ended_at":`)
-		t.EndedAt = s.timeOrNull()
-		o.end()
-		return t
-	})
+	if array(&s, &m.Transcriptions) {
+		for !s.bad {
+			m.Transcriptions = append(m.Transcriptions, s.transcription())
+			if !s.next(',') {
+				break
+			}
+		}
+		s.expect(']')
+	}
 	// A row has no participants (the record's other section holds them).
 	o.field(`"participants":`)
 	if !s.prefix("null") {
@@ -134,30 +126,43 @@ func statusOf(raw []byte) domain.Status {
 	return domain.Status(raw)
 }
 
-// array reads null (a nil slice) or an array of elements that one reads
-// ([] is an empty slice, not nil, as the general decoder makes it).
-func array[T any](s *scanner, one func(*scanner) T) []T {
-	if s.bad {
-		return nil
+// array reads null (leaving *dst nil), [] (an empty slice, not nil, as
+// the general decoder makes it) or the opening bracket of a non-empty
+// array, whose elements the caller then reads: it reports that case.
+func array[T any](s *scanner, dst *[]T) bool {
+	if s.bad || s.prefix("null") || !s.expect('[') {
+		return false
 	}
-	if s.prefix("null") {
-		return nil
-	}
-	if !s.expect('[') {
-		return nil
-	}
-	out := []T{}
-	if s.next(']') {
-		return out
-	}
-	for !s.bad {
-		out = append(out, one(s))
-		if !s.next(',') {
-			break
-		}
-	}
-	s.expect(']')
-	return out
+	*dst = []T{}
+	return !s.next(']')
+}
+
+func (s *scanner) recording() domain.Recording {
+	var r domain.Recording
+	o := s.object()
+	o.field(`"recording_url":`)
+	r.URL = s.text()
+	o.field(`"started_at":`)
+	r.StartedAt = s.timeOrNull()
+	o.field(`"duration_seconds":`)
+	r.DurationSeconds = s.float()
+	o.field(`"recording_date":`)
+	r.RecordingDate = s.text()
+	o.end()
+	return r
+}
+
+func (s *scanner) transcription() domain.Transcription {
+	var t domain.Transcription
+	o := s.object()
+	o.field(`"transcript_url":`)
+	t.URL = s.text()
+	o.field(`"started_at":`)
+	t.StartedAt = s.timeOrNull()
+	o.field(`"ended_at":`)
+	t.EndedAt = s.timeOrNull()
+	o.end()
+	return t
 }
 
 // text reads a string as textBytes does.
