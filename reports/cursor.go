@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"strings"
 )
 
 // Cursor is where a meeting page ends: its last meeting. Implementations
@@ -35,8 +36,10 @@ func (c Cursor) String() string {
 // The base64 is decoded strictly: the unused low bits of the last character
 // must be zero, or two spellings would name the same cursor.
 func ParseCursor(s string) (Cursor, error) {
+	// Strict base64 still skips '\r' and '\n' anywhere in the input: a
+	// cursor with one inside would be a second spelling of a valid cursor.
 	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
-	if err != nil || len(b) < 1+8+4 || b[0] != cursorFormat {
+	if err != nil || strings.ContainsAny(s, "\r\n") || len(b) < 1+8+4 || b[0] != cursorFormat {
 		return Cursor{}, fmt.Errorf("cursor %q: %w", s, ErrBadCursor)
 	}
 	body, sum := b[:len(b)-4], b[len(b)-4:]
