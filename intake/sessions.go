@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/meetingd/meetingd/codec"
-	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 )
@@ -32,27 +31,45 @@ const (
 	DefaultSessionCacheBytes = 32 << 20
 )
 
-// maxConflicts bounds the appends of one webhook that lose a race with
-// another writer of its session (another replica, a job): each loss reads the
-// other writer's events and tries again.
+// maxConflicts bounds the conditional appends of one leader's turn that lose
+// a race with another writer of the session (another replica, a job, a plain
+// append of this process): each loss reads the events missed and tries again.
 const maxConflicts = 32
+
+// maxAheadRevisions bounds the revisions past session.read that a session
+// remembers holding plain appends of this process (session.ahead); past it
+// they are forgotten, and the next conditional append reads them instead.
+const maxAheadRevisions = 64
 
 // keyBytes is the approximate memory of one cached interval key beyond its
 // participant's bytes: the map entry, the string header and the time.
 const keyBytes = 64
 
-// sessions enforces the per-session interval limit. An event that reports no
-// interval the session lacks (a start, a duplicate, a leave closing a known
-// interval, an ended listing known occupants) is appended as is. One that
-// adds intervals is checked against the session's set of interval keys and
-// appended on condition that the stream has not changed since that set was
-// read (expected revision), so the limit is exact even with several writers
-// (replicas) on one log: a writer that lost the race reads the events it
-// missed and checks again. Webhooks of one session that add intervals are
-// serialised in the process; other sessions proceed in parallel.
+// sessions enforces the per-session interval limit.
 //
-// The sets are read from the streams on first use and kept in an LRU of
-// bounded total size; an evicted session is read again when next needed.
+// An event that reports no interval the session lacks (a start, a
+// duplicate, a leave closing a known interval, an ended listing known
+// occupants) is appended as is (eventstore.Any), concurrently, sharing the
+// store's group commits. The events that add intervals are appended on
+// condition that the stream is at the revision up to which the session's set
+// of interval keys is known (expected revision), so the limit is exact with
+// any number of writers (replicas) on one log: the condition fails when
+// anyone appended meanwhile, and the writer reads what it missed and checks
+// again. The interval-adding webhooks of one session waiting at the same
+// time are appended together, in one conditional append, by whichever of
+// them leads (combine.go): the limit is checked over all of them in order,
+// and the session costs one commit per turn, not one per webhook.
+//
+// No read precedes an append: the set is trusted as it is, and the
+// condition proves it current. The revision it was read to advances with
+// every append of this process, plain ones included, so that a replica
+// alone on its sessions reads a stream only on first use (and a session that
+// this process started, never: its first event was ours). A set that is
+// behind the stream still refuses rightly: every interval it lacks is in the
+// session, so a webhook over the limit by the set is over it by the stream.
+//
+// The sets are kept in an LRU of bounded total size; an evicted session is
+// read again when next needed.
 type sessions struct {
 	store Log
 	log   *slog.Logger
@@ -65,17 +82,29 @@ type sessions struct {
 	size  int64 // bytes of the sets of the sessions in lru
 }
 
-// session is the cached state of one session's stream.
+// session is the cached state of one session's stream. Every field is
+// guarded by mu, which is never held across I/O.
 type session struct {
 	stream string
-	// mu serialises the appends that add intervals to the session.
-	mu sync.Mutex
-	// read is the number of the stream's events whose keys are in keys.
+	mu     sync.Mutex
+	// gen counts the resets: a plain append that began before one does not
+	// advance read.
+	gen uint64
+	// read is the number of the stream's first events whose keys are all in
+	// keys (revisions 0…read-1).
 	read uint64
 	keys map[domain.IntervalKey]struct{}
+	// ahead holds revisions past read of plain appends of this process
+	// (whose keys were all in keys): read moves over them once the gap
+	// before them is known.
+	ahead map[uint64]struct{}
 	// bytes is the approximate memory of keys; accounted is the part of it
 	// counted in sessions.size.
 	bytes, accounted int64
+	// queue holds the interval-adding appends waiting for the leader;
+	// leading is set while one of their callers leads (combine.go).
+	queue   []*request
+	leading bool
 }
 
 func newSessions(store Log, maxIntervals int, cacheBytes int64, log *slog.Logger) *sessions {
@@ -87,91 +116,86 @@ func newSessions(store Log, maxIntervals int, cacheBytes int64, log *slog.Logger
 // *cometchat.ValidationError naming the limit and appends nothing.
 func (s *sessions) append(ctx context.Context, stream string, ev domain.Event, e eventstore.Event) (eventstore.AppendResult, error) {
 	keys := domain.AppendIntervalKeys(nil, ev)
-	if len(keys) == 0 {
-		return s.store.Append(ctx, stream, eventstore.Any, e)
-	}
 	ss := s.get(stream)
 	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	conflict := false
-	for conflicts := 0; ; conflicts++ {
-		before := ss.read
-		if err := s.catchUp(ctx, ss); err != nil {
-			return eventstore.AppendResult{}, err
-		}
-		if conflict && ss.read == before {
-			// The append conflicted, yet the stream has nothing past what
-			// was read: it was shortened (deleted by retention). Read it anew.
-			ss.reset()
-			if err := s.catchUp(ctx, ss); err != nil {
-				return eventstore.AppendResult{}, err
-			}
-		}
-		added := ss.missing(keys)
-		if len(added) == 0 {
-			res, err := s.store.Append(ctx, stream, eventstore.Any, e)
-			if err == nil && !res.Duplicate && res.NextRevision == ss.read {
-				ss.read++ // no writer came between: this event is read too
-			}
-			return res, err
-		}
-		if len(ss.keys)+len(added) > s.max {
-			return eventstore.AppendResult{}, &cometchat.ValidationError{Trigger: ev.Trigger, Field: limitField(ev),
-				Reason: fmt.Sprintf("session would hold more than %d intervals (it holds %d, this webhook adds %d)", s.max, len(ss.keys), len(added))}
-		}
-		expected := eventstore.NoStream
-		if ss.read > 0 {
-			expected = eventstore.Exact(ss.read - 1)
-		}
-		res, err := s.store.Append(ctx, stream, expected, e)
-		switch {
-		case errors.Is(err, eventstore.ErrConcurrency) && conflicts < maxConflicts:
-			conflict = true
-			continue // another writer appended: read its events, check again
-		case errors.Is(err, eventstore.ErrConcurrency):
-			return res, fmt.Errorf("session %s: %d appends lost to other writers: %w: %w", stream, conflicts+1, eventstore.ErrUnavailable, err)
-		case err != nil:
-			return res, err
-		}
-		if !res.Duplicate {
-			for _, k := range added {
-				ss.add(k)
-			}
-			ss.read = res.NextRevision + 1
-			s.resize(ss)
-		}
-		return res, nil
+	if ss.knowsAll(keys) {
+		gen := ss.gen
+		ss.mu.Unlock()
+		return s.appendKnown(ctx, ss, gen, e)
 	}
+	r := &request{ctx: ctx, ev: ev, e: e, keys: keys, done: make(chan reply, 1)}
+	ss.queue = append(ss.queue, r)
+	lead := !ss.leading
+	ss.leading = true
+	ss.mu.Unlock()
+	if lead {
+		s.lead(ss, r)
+	}
+	return s.await(ctx, ss, r)
 }
 
-// limitField names the field that brought the intervals.
-func limitField(ev domain.Event) string {
-	if _, ok := ev.Payload.(domain.SessionEnded); ok {
-		return "data.all_occupants"
+// appendKnown appends e, whose intervals the session holds already (read at
+// generation gen), without condition, and notes its revision.
+func (s *sessions) appendKnown(ctx context.Context, ss *session, gen uint64, e eventstore.Event) (eventstore.AppendResult, error) {
+	res, err := s.store.Append(ctx, ss.stream, eventstore.Any, e)
+	if err == nil && !res.Duplicate {
+		ss.mu.Lock()
+		if ss.gen == gen {
+			ss.note(res.NextRevision)
+		}
+		ss.mu.Unlock()
 	}
-	return "data.occupant"
+	return res, err
 }
 
-// missing returns the distinct keys that ss lacks.
-func (ss *session) missing(keys []domain.IntervalKey) []domain.IntervalKey {
-	var added []domain.IntervalKey
-	var seen map[domain.IntervalKey]struct{}
-	if len(keys) > 1 {
-		seen = make(map[domain.IntervalKey]struct{}, len(keys))
-	}
+// knowsAll reports whether ss holds every key of keys.
+func (ss *session) knowsAll(keys []domain.IntervalKey) bool {
 	for _, k := range keys {
-		if _, ok := ss.keys[k]; ok {
-			continue
+		if _, ok := ss.keys[k]; !ok {
+			return false
 		}
-		if seen != nil {
-			if _, ok := seen[k]; ok {
-				continue
-			}
-			seen[k] = struct{}{}
-		}
-		added = append(added, k)
 	}
-	return added
+	return true
+}
+
+// note records that revision rev holds an event whose keys ss holds.
+func (ss *session) note(rev uint64) {
+	switch {
+	case rev < ss.read:
+	case rev == ss.read:
+		ss.read++
+		ss.advance()
+	case len(ss.ahead) < maxAheadRevisions:
+		if ss.ahead == nil {
+			ss.ahead = map[uint64]struct{}{}
+		}
+		ss.ahead[rev] = struct{}{}
+	}
+}
+
+// advance moves read over the noted revisions that follow it and forgets
+// those before it.
+func (ss *session) advance() {
+	for len(ss.ahead) > 0 {
+		if _, ok := ss.ahead[ss.read]; !ok {
+			break
+		}
+		delete(ss.ahead, ss.read)
+		ss.read++
+	}
+	for rev := range ss.ahead {
+		if rev < ss.read {
+			delete(ss.ahead, rev)
+		}
+	}
+}
+
+// expected is the condition of an append that relies on ss's set.
+func (ss *session) expected() eventstore.ExpectedRevision {
+	if ss.read == 0 {
+		return eventstore.NoStream
+	}
+	return eventstore.Exact(ss.read - 1)
 }
 
 // add adds k to ss's set.
@@ -184,37 +208,82 @@ func (ss *session) add(k domain.IntervalKey) {
 
 // reset forgets what ss read, to read the stream again from its start.
 func (ss *session) reset() {
-	ss.read, ss.keys, ss.bytes = 0, map[domain.IntervalKey]struct{}{}, 0
+	ss.gen++
+	ss.read, ss.keys, ss.ahead, ss.bytes = 0, map[domain.IntervalKey]struct{}{}, nil, 0
 }
 
-// catchUp adds the keys of the stream's events that ss has not read.
+// catchUp reads the stream's events that ss has not read and adds their
+// keys. Should the stream no longer hold the last event ss read (deleted or
+// truncated by the log's retention), it reads the stream again from its
+// start. Only a session's leader calls it.
 func (s *sessions) catchUp(ctx context.Context, ss *session) error {
-	var buf []domain.IntervalKey
-	for rec, err := range s.store.ReadStream(ctx, ss.stream, ss.read) {
+	for {
+		ss.mu.Lock()
+		from, gen := ss.read, ss.gen
+		ss.mu.Unlock()
+		got, gone, err := s.readKeys(ctx, ss.stream, from)
+		if err != nil {
+			return err
+		}
+		ss.mu.Lock()
+		if gone && ss.gen == gen {
+			ss.reset()
+			ss.mu.Unlock()
+			continue
+		}
+		if ss.gen == gen {
+			for _, k := range got {
+				if k.rev < ss.read {
+					continue // a plain append of this process, noted meanwhile
+				}
+				for _, key := range k.keys {
+					ss.add(key)
+				}
+				ss.read = k.rev + 1
+			}
+			ss.advance()
+			s.resize(ss)
+		}
+		ss.mu.Unlock()
+		return nil
+	}
+}
+
+// keyed is the interval keys of the event at a revision.
+type keyed struct {
+	rev  uint64
+	keys []domain.IntervalKey
+}
+
+// readKeys reads the keys of the stream's events from revision from on. It
+// reads the event before from too, and reports gone when it is not there.
+func (s *sessions) readKeys(ctx context.Context, stream string, from uint64) (got []keyed, gone bool, err error) {
+	gone = from > 0
+	for rec, err := range s.store.ReadStream(ctx, stream, max(from, 1)-1) {
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
 			break
 		}
 		if err != nil {
-			return fmt.Errorf("read %s for its intervals: %w", ss.stream, err)
+			return nil, false, fmt.Errorf("read %s for its intervals: %w", stream, err)
 		}
-		ss.read = rec.Revision + 1
-		ev, err := codec.UnmarshalEvent(rec.Type, rec.Data)
-		if err != nil {
-			// Not a session fact of this version (or damaged): it holds no
-			// interval the reports would count.
-			if !errors.Is(err, domain.ErrUnknownEventType) {
-				s.log.Warn("intake: stored event unreadable, its intervals not counted",
-					"stream", ss.stream, "revision", rec.Revision, "err", err)
-			}
+		if rec.Revision < from {
+			gone = rec.Revision != from-1
 			continue
 		}
-		buf = domain.AppendIntervalKeys(buf[:0], ev)
-		for _, k := range buf {
-			ss.add(k)
+		k := keyed{rev: rec.Revision}
+		ev, err := codec.UnmarshalEvent(rec.Type, rec.Data)
+		switch {
+		case err == nil:
+			k.keys = domain.AppendIntervalKeys(nil, ev)
+		case !errors.Is(err, domain.ErrUnknownEventType):
+			// Not a session fact of this version (or damaged): it holds no
+			// interval the reports would count.
+			s.log.Warn("intake: stored event unreadable, its intervals not counted",
+				"stream", stream, "revision", rec.Revision, "err", err)
 		}
+		got = append(got, k)
 	}
-	s.resize(ss)
-	return nil
+	return got, gone, nil
 }
 
 // get returns the cached session of stream, or a new empty one, as the most
@@ -234,6 +303,7 @@ func (s *sessions) get(stream string) *session {
 // resize accounts for the new size of ss's set and evicts the least recently
 // used sessions while the cache is over its bound (never ss itself). A
 // session evicted while in use stays correct: its appends are conditional.
+// The caller holds ss.mu.
 func (s *sessions) resize(ss *session) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
