@@ -4,9 +4,14 @@
 // payload that cannot be used, to the quarantine stream with the reason.
 //
 // A session holds at most Config.MaxSessionIntervals intervals (API.md
-// "Limits"): a webhook that would add more is quarantined naming the limit
-// (sessions.go: the session's interval keys, cached, and an append on
-// condition of the stream revision they were read at, exact across replicas).
+// "Limits"): a webhook that would add more is quarantined naming the limit,
+// exactly, across replicas and restarts. sessions.go caches each session's
+// interval keys with the stream revision they are known to; a webhook that
+// adds none is appended without condition, and those that add some are
+// appended on condition of that revision (an append that loses a race with
+// another writer reads what it missed and checks again). combine.go appends
+// the interval-adding webhooks of one session that wait at the same time in
+// one conditional append, checked together in order (docs/adr/0016).
 //
 // The HTTP handler (api, through its own narrow api.Ingester) and `meetingd
 // import` both go through Service.Ingest, so a webhook is treated the same

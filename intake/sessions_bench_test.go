@@ -2,6 +2,7 @@ package intake_test
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"path/filepath"
 	"sync"
@@ -90,4 +91,35 @@ func BenchmarkIngestTraffic(b *testing.B) {
 	b.ReportMetric(float64(plain)/n, "plain-appends/webhook")
 	b.ReportMetric(float64(conditional)/n, "conditional-appends/webhook")
 	b.ReportMetric(float64(events)/float64(max(conditional, 1)+plain), "events/append")
+}
+
+// BenchmarkIngestBusySession is 64 goroutines joining one session at once
+// (a new session every 5,000 joins), each join a new person (a large meeting
+// starting), far below the limit:
+// the joins of the session that wait together share a conditional append.
+func BenchmarkIngestBusySession(b *testing.B) {
+	store := openStore(b)
+	log := &countingLog{Log: store}
+	svc, err := intake.New(intake.Config{Now: now}, log, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range 64 {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(b.N); i = next.Add(1) - 1 {
+				// 5,000 people a session, half the limit.
+				body := joined(fmt.Sprintf("v1.us.busy-%d", i/5000), fmt.Sprintf("p-%d", i%5000), t0)
+				if _, err := svc.Ingest(context.Background(), []byte(body), "bench"); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "webhooks/s")
+	b.ReportMetric(float64(log.events.Load())/float64(max(log.conditional.Load()+log.plain.Load(), 1)), "events/append")
 }

@@ -22,7 +22,7 @@ const t0 = 1696934692 // joined_at of the fixtures, 2023-10-10
 func now() time.Time { return time.Unix(1700000000, 0) }
 
 // openStore opens an embedded event log in a fresh directory.
-func openStore(t *testing.T) *embedded.Store {
+func openStore(t testing.TB) *embedded.Store {
 	t.Helper()
 	store, err := embedded.Open(context.Background(), embedded.Config{Dir: filepath.Join(t.TempDir(), "events")}, nil)
 	if err != nil {
