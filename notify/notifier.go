@@ -9,8 +9,8 @@ import (
 	"iter"
 	"log/slog"
 	"math"
-	"sync/atomic"
 	mrand "math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/jonboulle/clockwork"
