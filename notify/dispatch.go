@@ -147,8 +147,11 @@ func (d *dispatcher) runLane(ctx context.Context, l *lane) {
 		l.mu.Lock()
 		idle := len(l.inflight) == 0
 		l.mu.Unlock()
-		if !anyLeft && idle && d.retire(l) {
-			return
+		if !anyLeft && idle {
+			if d.retire(l) {
+				return
+			}
+			continue // a wake-up came meanwhile: look again
 		}
 		timer.stop()
 		if !next.IsZero() {
@@ -235,6 +238,10 @@ func (d *dispatcher) release(l *lane, id string) {
 	l.mu.Lock()
 	delete(l.inflight, id)
 	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
 }
 
 // send makes one signed POST.
