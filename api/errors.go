@@ -12,6 +12,7 @@ import (
 	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/intake"
+	"github.com/meetingd/meetingd/notify"
 	"github.com/meetingd/meetingd/reports"
 )
 
@@ -46,6 +47,7 @@ func statusOf(err error) (int, string) {
 	var apiErr *Error
 	var fe *fiber.Error
 	var queryErr *reports.QueryError
+	var notifyErr *notify.InvalidError
 	switch {
 	case errors.As(err, &apiErr):
 		return apiErr.Status, apiErr.Error()
@@ -57,7 +59,11 @@ func statusOf(err error) (int, string) {
 		return fiber.StatusForbidden, err.Error()
 	case errors.Is(err, intake.ErrTooLarge):
 		return fiber.StatusRequestEntityTooLarge, "the payload is too large for the event store even compressed: nothing was stored"
-	case errors.Is(err, eventstore.ErrStreamNotFound), errors.Is(err, reports.ErrNotFound):
+	case errors.As(err, &notifyErr):
+		return fiber.StatusBadRequest, notifyErr.Error()
+	case errors.Is(err, notify.ErrNotOwner):
+		return fiber.StatusServiceUnavailable, "notifications are delivered by another replica (MEETINGD_NOTIFY): ask it"
+	case errors.Is(err, eventstore.ErrStreamNotFound), errors.Is(err, reports.ErrNotFound), errors.Is(err, notify.ErrNotFound):
 		return fiber.StatusNotFound, "not found"
 	case errors.Is(err, eventstore.ErrConcurrency), errors.Is(err, eventstore.ErrPartialDuplicate):
 		// Another writer changed the stream first: the client may read and retry.

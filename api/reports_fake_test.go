@@ -190,8 +190,10 @@ func newReportHarness(t testing.TB) *reportHarness {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
+	subs, deliveries := subscriptionDeps(t, store)
 	srv, err := api.New(api.Config{WebhookUser: hookUser, WebhookPassword: hookPass, Tokens: tokens},
-		api.Deps{Intake: in, Events: store, Reports: routes, Ready: []api.Pinger{store}, Registry: reg, Gatherer: reg}, log)
+		api.Deps{Intake: in, Events: store, Reports: routes, Ready: []api.Pinger{store}, Registry: reg, Gatherer: reg,
+			Subscriptions: subs, Deliveries: deliveries}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

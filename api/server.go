@@ -102,6 +102,11 @@ type Deps struct {
 	Events EventReader
 	// Reports serves the /v1 reports; nil leaves those routes out.
 	Reports ReportRoutes
+	// Subscriptions serves /v1/subscriptions; nil leaves those routes out.
+	// Deliveries serves their delivery logs; nil (a replica that does not
+	// deliver notifications) answers those 503.
+	Subscriptions SubscriptionService
+	Deliveries    DeliveryLog
 	// Ready lists what /readyz checks.
 	Ready []Pinger
 	// Live lists what /healthz (and /readyz) check: failures that only a
@@ -240,6 +245,9 @@ func (s *Server) routes() {
 	v1.Get("/meetings/:sessionId/events", s.events)
 	if s.deps.Reports != nil {
 		s.deps.Reports.Mount(v1)
+	}
+	if s.deps.Subscriptions != nil {
+		s.mountSubscriptions(v1)
 	}
 }
 

@@ -42,6 +42,7 @@ type config struct {
 	webhookCreds   api.WebhookCredentials
 	trustedProxies []netip.Prefix
 	jobs           jobConfig
+	notify         notifyConfig
 }
 
 // setting is one configuration variable: its environment name, its flag and its help.
@@ -70,7 +71,7 @@ func settings() []setting {
 		{"MEETINGD_TRUSTED_PROXIES", "trusted-proxies", "", "comma list of proxy addresses or CIDRs whose right-most X-Forwarded-For entry is the client for the rate limit", false},
 		{"MEETINGD_METRICS_ADDR", "metrics-addr", "", "listen address of a second listener for GET /metrics only (e.g. 127.0.0.1:9090); empty: the main listener serves it", false},
 		{"MEETINGD_READMODEL_MAPPED_MIB", "readmodel-mapped-mib", "128", "MiB that the read-model file's mapped pages may add to the resident set before they are released to the page cache; 0: never release", false},
-	}, jobSettings()...)
+	}, append(jobSettings(), notifySettings()...)...)
 }
 
 // loadConfig reads the environment, then the flags (flags win), and validates
@@ -190,6 +191,7 @@ func loadConfig(name string, needWebhookAuth bool, args []string, stderr io.Writ
 	}
 	if name == "serve" { // the jobs run in serve only; import and rebuild need no API key file
 		errs = append(errs, cfg.jobs.load(get, os.ReadFile)...)
+		errs = append(errs, cfg.notify.load(get)...)
 	}
 	if n, err := strconv.ParseInt(get("MEETINGD_READMODEL_MAPPED_MIB"), 10, 64); err != nil || n < 0 || n > 1<<40 {
 		errs = append(errs, fmt.Errorf("MEETINGD_READMODEL_MAPPED_MIB: want MiB (a whole number ≥ 0; 0: never release), got %q", get("MEETINGD_READMODEL_MAPPED_MIB")))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/meetingd/meetingd/api"
 	"github.com/meetingd/meetingd/jobs"
+	"github.com/meetingd/meetingd/notify"
 )
 
 // service is what serve runs.
@@ -24,6 +25,9 @@ type service struct {
 	metricsLn net.Listener
 	p         *pipeline
 	sched     *jobs.Scheduler // nil: no job is on
+	// notifier delivers notifications; nil: another replica does. It
+	// stops with the jobs.
+	notifier *notify.Notifier
 	// shutdown bounds the whole graceful shutdown.
 	shutdown time.Duration
 	log      *slog.Logger
@@ -87,6 +91,17 @@ func (s service) run(ctx context.Context) error {
 		s.log.Info("shutdown: jobs stopped", "error", errString(err))
 		return err
 	})
+	if s.notifier != nil {
+		g.Go(func() error {
+			err := s.notifier.Run(jobsCtx)
+			if err != nil {
+				s.log.Error("notifier failed; shutting down", "error", err)
+				stopIntake()
+			}
+			s.log.Info("shutdown: notifier stopped", "error", errString(err))
+			return err
+		})
+	}
 	g.Go(func() error {
 		err := s.p.runner.Run(runnerCtx)
 		if err != nil {

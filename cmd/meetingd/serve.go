@@ -64,12 +64,17 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 	if err != nil {
 		return err
 	}
+	nt, err := openNotifier(cfg, p, reg, log)
+	if err != nil {
+		return err
+	}
 	srv, err := api.New(api.Config{
 		WebhookUser: cfg.WebhookUser, WebhookPassword: cfg.WebhookPassword, WebhookCredentials: cfg.webhookCreds,
 		InsecureDev: cfg.InsecureDev, Tokens: cfg.tokens, ShutdownTimeout: cfg.jobs.ShutdownTimeout / 2,
 		WebhookRate: cfg.WebhookRate, TrustedProxies: cfg.trustedProxies, SeparateMetrics: cfg.MetricsAddr != "",
 	}, api.Deps{
 		Intake: in, Events: p.store, Reports: reports, Ready: p.ready, Live: p.live, Registry: reg, Gatherer: reg,
+		Subscriptions: nt.subs, Deliveries: nt.deliveries,
 	}, log)
 	if err != nil {
 		return err
@@ -95,7 +100,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 	}
 	log.Info("meetingd serving", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "eventstore", storeKind(cfg))
 
-	err = service{srv: srv, ln: ln, metricsLn: metricsLn, p: p, sched: sched, shutdown: cfg.jobs.ShutdownTimeout, log: log}.run(ctx)
+	err = service{srv: srv, ln: ln, metricsLn: metricsLn, p: p, sched: sched, notifier: nt.n, shutdown: cfg.jobs.ShutdownTimeout, log: log}.run(ctx)
 	log.Info("meetingd stopped", "error", err)
 	return err
 }
