@@ -221,3 +221,12 @@ func (h *reportHarness) roundTrip(t testing.TB, req *http.Request) (int, string,
 	}
 	return resp.StatusCode, resp.Header.Get("Content-Type"), string(raw)
 }
+
+func (f *fakeReports) Usage(ctx context.Context, q reports.UsageQuery) ([]reports.UsageBucket, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failWith != nil {
+		return nil, f.failWith
+	}
+	return nil, nil
+}

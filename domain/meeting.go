@@ -44,6 +44,10 @@ type Meeting struct {
 	ParticipantCount       int   `json:"participant_count"`
 	PeakConcurrent         int   `json:"peak_concurrent"`
 	TotalAttendanceSeconds int64 `json:"total_attendance_seconds"`
+	// AudioSeconds and VideoSeconds are the sums of the rows' (see
+	// Attendance): together TotalAttendanceSeconds.
+	AudioSeconds int64 `json:"audio_seconds"`
+	VideoSeconds int64 `json:"video_seconds"`
 
 	// The ringing flow, for Kind "call" only, when the events carried it.
 	Outcome       Outcome `json:"outcome,omitempty"`
@@ -83,6 +87,12 @@ type Attendance struct {
 	AttendanceRatio float64    `json:"attendance_ratio"`
 	JoinCount       int        `json:"join_count"`
 	Intervals       []Interval `json:"intervals"`
+	// VideoSeconds is the length of the union of the participant's video
+	// intervals, AudioSeconds that of their audio intervals less the seconds
+	// their video intervals also cover, both clipped like AttendedSeconds:
+	// AudioSeconds + VideoSeconds = AttendedSeconds.
+	AudioSeconds int64 `json:"audio_seconds"`
+	VideoSeconds int64 `json:"video_seconds"`
 	// AudioOnly, Platform and SDK are present when CometChat sent them.
 	AudioOnly *bool  `json:"audio_only,omitempty"`
 	Platform  string `json:"platform,omitempty"`

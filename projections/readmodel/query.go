@@ -357,3 +357,8 @@ func (s *Store) Durations(ctx context.Context, q reports.DurationQuery) ([]repor
 	}
 	return out, nil
 }
+
+// Usage is not built yet (issue 18, in progress on this branch).
+func (s *Store) Usage(ctx context.Context, q reports.UsageQuery) ([]reports.UsageBucket, error) {
+	return nil, fmt.Errorf("readmodel: usage: not built yet")
+}
