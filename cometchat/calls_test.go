@@ -23,9 +23,11 @@ var fixtureCall = cometchat.Call{
 	InitiatedAt: 1692368113, StartedAt: 1692368127, EndedAt: 1692368146,
 	Participants: []cometchat.Participant{
 		{UID: "cometchat-uid-2", JoinedAt: 1692368132, LeftAt: 1692368146, IsJoined: true, State: "ended",
-			DeviceID: "c9ed493e-8495-428d-b6ee-b32019cc57ce@rtc.cometchat-staging.com/CKT3xgR4"},
+			DeviceID:     "c9ed493e-8495-428d-b6ee-b32019cc57ce@rtc.cometchat-staging.com/CKT3xgR4",
+			AudioMinutes: 0.23333333333333334, HasUsage: true},
 		{UID: "cometchat-uid-8", JoinedAt: 1692368128, LeftAt: 1692368144, IsJoined: true, State: "ended",
-			DeviceID: "70ecae89-b71c-4bb3-8220-b7c99ec1658f@rtc.cometchat-staging.com/hsYWb5ul"},
+			DeviceID:     "70ecae89-b71c-4bb3-8220-b7c99ec1658f@rtc.cometchat-staging.com/hsYWb5ul",
+			AudioMinutes: 0.26666666666666666, HasUsage: true},
 	},
 }
 
