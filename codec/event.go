@@ -228,7 +228,9 @@ func appendEventJSON(dst []byte, e domain.Event) ([]byte, bool) {
 				appendArray(&po, "recordings", p.Recordings, func(ro *jsonObject, r domain.RecordingGenerated) { ro.recording(r) })
 			}
 			if len(p.Usage) > 0 {
-				appendArray(&po, "usage", p.Usage, func(uo *jsonObject, u domain.ParticipantUsage) { uo.usage(u.Participant, u.AudioMinutes, u.VideoMinutes) })
+				appendArray(&po, "usage", p.Usage, func(uo *jsonObject, u domain.ParticipantUsage) {
+					uo.usage(u.Participant, u.AudioMinutes, u.VideoMinutes)
+				})
 			}
 			return po
 		})
