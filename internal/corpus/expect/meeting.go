@@ -86,9 +86,9 @@ type person struct {
 	// said maps joined_at to the flags that the reports of that interval
 	// carried: [0] some said audio, [1] some said not.
 	said          map[int64][2]bool
-	platform, sdk     string
-	clientAt          int64
-	hasClient         bool
+	platform, sdk string
+	clientAt      int64
+	hasClient     bool
 }
 
 func (p *person) named(name string, at int64) {
