@@ -59,10 +59,11 @@ func benchSession(r *rand.Rand, app, id string) projections.SessionUpdate {
 		u := r.IntN(benchUsers)
 		uid, name := "user-"+strconv.Itoa(u), "User "+strconv.Itoa(u)
 		j := start + r.Int64N(length/2)
+		audio := r.IntN(4) == 0 // a voice-only participant
 		for k := range 1 + r.IntN(2) {
 			ev(cometchat.TriggerMeetingParticipantJoined, domain.ParticipantJoined{
-				Occupant: domain.Occupant{UID: uid, Name: name, JoinedAt: j},
-				Client:   &domain.ClientInfo{Platform: "web", SDK: "4.0.0"},
+				Occupant: domain.Occupant{UID: uid, Name: name, JoinedAt: j, AudioOnly: &audio},
+				Client:   &domain.ClientInfo{Platform: "web", SDK: "4.0.0", AudioOnly: &audio},
 			})
 			l := j + 60 + r.Int64N(length/2)
 			ev(cometchat.TriggerMeetingParticipantLeft, domain.ParticipantLeft{Occupant: domain.Occupant{UID: uid, Name: name, JoinedAt: j, LeftAt: l}})
@@ -273,19 +274,64 @@ func BenchmarkMeetingsPage(b *testing.B) {
 	}
 }
 
+// benchZone is the zone of the zoned report benchmarks: +05:30, which no
+// UTC-hour roll-up can serve.
+func benchZone(b *testing.B) *time.Location {
+	b.Helper()
+	loc, err := time.LoadLocation("Asia/Kolkata")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return loc
+}
+
+// BenchmarkDurations: 30-day reports in UTC and, with the -kolkata
+// suffix, in Asia/Kolkata (the same ranges: the zone's cost alone).
 func BenchmarkDurations(b *testing.B) {
 	s := openLarge(b)
 	ctx := context.Background()
-	for _, bucket := range []reports.Bucket{reports.Hour, reports.Day, reports.Week} {
-		b.Run("30d-"+string(bucket), func(b *testing.B) {
+	kolkata := benchZone(b)
+	for _, bucket := range []reports.Bucket{reports.Hour, reports.Day, reports.Week, reports.Month} {
+		for _, loc := range []*time.Location{time.UTC, kolkata} {
+			name := "30d-" + string(bucket)
+			if loc != time.UTC {
+				name += "-kolkata"
+			}
+			b.Run(name, func(b *testing.B) {
+				r := rand.New(rand.NewPCG(4, 4))
+				var lat latencies
+				b.ReportAllocs()
+				for b.Loop() {
+					from, to := randomMonth(r)
+					lat.time(func() {
+						if _, err := s.Durations(ctx, reports.DurationQuery{AppID: benchApp, From: from, To: to, Bucket: bucket, Location: loc}); err != nil {
+							b.Fatal(err)
+						}
+					})
+				}
+				lat.report(b)
+			})
+		}
+	}
+}
+
+// BenchmarkUsage: the 30-day usage report in Asia/Kolkata (the issue's
+// figure) by day, week and month.
+func BenchmarkUsage(b *testing.B) {
+	s := openLarge(b)
+	ctx := context.Background()
+	kolkata := benchZone(b)
+	for _, bucket := range []reports.Bucket{reports.Day, reports.Week, reports.Month} {
+		b.Run("30d-"+string(bucket)+"-kolkata", func(b *testing.B) {
 			r := rand.New(rand.NewPCG(4, 4))
 			var lat latencies
 			b.ReportAllocs()
 			for b.Loop() {
 				from, to := randomMonth(r)
 				lat.time(func() {
-					if _, err := s.Durations(ctx, reports.DurationQuery{AppID: benchApp, From: from, To: to, Bucket: bucket}); err != nil {
-						b.Fatal(err)
+					got, err := s.Usage(ctx, reports.UsageQuery{AppID: benchApp, From: from, To: to, Bucket: bucket, Location: kolkata})
+					if err != nil || len(got) == 0 {
+						b.Fatalf("usage: %d buckets, %v", len(got), err)
 					}
 				})
 			}
