@@ -303,13 +303,13 @@ func (s *Store) Durations(ctx context.Context, q reports.DurationQuery) ([]repor
 		c := tx.Bucket(bucketByTime).Cursor()
 		var (
 			cur    *reports.DurationBucket
-			seen   = make(map[uint64]struct{})
+			seen   idSet
 			sum    summary
 			n      int
 			finish = func() {
 				if cur != nil {
 					cur.AvgDurationSeconds = float64(cur.TotalDurationSeconds) / float64(cur.Meetings)
-					cur.UniqueParticipants = int64(len(seen))
+					cur.UniqueParticipants = int64(seen.len())
 					out = append(out, *cur)
 					cur = nil
 				}
@@ -334,7 +334,7 @@ func (s *Store) Durations(ctx context.Context, q reports.DurationQuery) ([]repor
 			started, _ := suffix(k, prefix)
 			if at, changed := bk.of(started); cur == nil || changed {
 				finish()
-				clear(seen)
+				seen.reset()
 				cur = &reports.DurationBucket{Start: at}
 			}
 			cur.Meetings++
@@ -342,7 +342,7 @@ func (s *Store) Durations(ctx context.Context, q reports.DurationQuery) ([]repor
 			cur.MaxDurationSeconds = max(cur.MaxDurationSeconds, sum.duration)
 			cur.AttendanceSeconds += sum.attendance
 			for _, h := range sum.hashes {
-				seen[h] = struct{}{}
+				seen.add(h)
 			}
 		}
 		finish()
@@ -374,12 +374,12 @@ func (s *Store) Usage(ctx context.Context, q reports.UsageQuery) ([]reports.Usag
 		c := tx.Bucket(bucketByTime).Cursor()
 		var (
 			cur    *reports.UsageBucket
-			seen   = make(map[uint64]struct{})
+			seen   idSet
 			sum    summary
 			n      int
 			finish = func() {
 				if cur != nil {
-					cur.Participants = int64(len(seen))
+					cur.Participants = int64(seen.len())
 					out = append(out, *cur)
 					cur = nil
 				}
@@ -404,7 +404,7 @@ func (s *Store) Usage(ctx context.Context, q reports.UsageQuery) ([]reports.Usag
 			started, _ := suffix(k, prefix)
 			if at, changed := bk.of(started); cur == nil || changed {
 				finish()
-				clear(seen)
+				seen.reset()
 				cur = &reports.UsageBucket{Start: at}
 			}
 			cur.Meetings++
@@ -414,7 +414,7 @@ func (s *Store) Usage(ctx context.Context, q reports.UsageQuery) ([]reports.Usag
 			cur.BillableAudioMinutes += sum.billAudio
 			cur.BillableVideoMinutes += sum.billVideo
 			for _, h := range sum.hashes {
-				seen[h] = struct{}{}
+				seen.add(h)
 			}
 		}
 		finish()
