@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -135,6 +136,21 @@ func buildLarge(n int) (*readmodel.Store, error) {
 
 // latencies records per-operation times and reports p50 and p99.
 type latencies []time.Duration
+
+// cpuTime is the process's user and system CPU time.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpuPerOp reports the CPU time per operation since cpu0 (cpuTime): what a
+// query costs on an idle machine, whatever the wait for a CPU on a busy one.
+func cpuPerOp(b *testing.B, cpu0 time.Duration) {
+	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
+}
 
 func (l *latencies) report(b *testing.B) {
 	if len(*l) == 0 {
@@ -301,6 +317,7 @@ func BenchmarkDurations(b *testing.B) {
 				r := rand.New(rand.NewPCG(4, 4))
 				var lat latencies
 				b.ReportAllocs()
+				cpu0 := cpuTime(b)
 				for b.Loop() {
 					from, to := randomMonth(r)
 					lat.time(func() {
@@ -309,6 +326,7 @@ func BenchmarkDurations(b *testing.B) {
 						}
 					})
 				}
+				cpuPerOp(b, cpu0)
 				lat.report(b)
 			})
 		}
@@ -326,6 +344,8 @@ func BenchmarkUsage(b *testing.B) {
 			r := rand.New(rand.NewPCG(4, 4))
 			var lat latencies
 			b.ReportAllocs()
+			cpu0 := cpuTime(b)
+			defer func() { cpuPerOp(b, cpu0) }()
 			for b.Loop() {
 				from, to := randomMonth(r)
 				lat.time(func() {
