@@ -4,5 +4,7 @@
 // Every handler returns errors; one error handler (errors.go) maps them to an
 // HTTP status and a JSON body {"error": "…"} and logs each once. Webhooks are
 // authenticated with HTTP Basic credentials compared in constant time; /v1 with
-// bearer tokens, each scoped to one CometChat app (or to every app).
+// bearer tokens, each scoped to one CometChat app (or to every app). The
+// bucketed reports (durations, usage) take an IANA zone (?tz=); the usage
+// report prices billable minutes with package billing.
 package api

@@ -39,12 +39,15 @@ var (
 	maxTime = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
-// maxSpan bounds to − from of a duration report by bucket width, which bounds
-// the number of buckets (744 hours, 732 days, 520 weeks).
+// maxSpan bounds to − from of a bucketed report (durations, usage) by
+// bucket width, which bounds the number of buckets: 31 days by hour (745
+// buckets at most, with a DST fall-back), 400 days by day (API.md), 520
+// weeks (10 years) by week, 3,660 days (10 years, 121 buckets) by month.
 var maxSpan = map[reports.Bucket]time.Duration{
-	reports.Hour: 31 * 24 * time.Hour,
-	reports.Day:  732 * 24 * time.Hour,
-	reports.Week: 520 * 7 * 24 * time.Hour,
+	reports.Hour:  31 * 24 * time.Hour,
+	reports.Day:   400 * 24 * time.Hour,
+	reports.Week:  520 * 7 * 24 * time.Hour,
+	reports.Month: 3660 * 24 * time.Hour,
 }
 
 // maxCursorLength bounds an opaque page cursor.
@@ -121,15 +124,16 @@ func checkSpan(b reports.Bucket, from, to time.Time) error {
 }
 
 // durationQuery reads the parameters of /v1/reports/durations into the
-// normalised query of app: bucket is day when empty (else hour, day or week,
-// checked by reports.DurationQuery.Normalize), from and to are required, the
-// span is bounded by the bucket width.
-func durationQuery(app, from, to, bucket string) (reports.DurationQuery, error) {
+// normalised query of app: bucket is day when empty (else hour, day, week or
+// month, checked by reports.DurationQuery.Normalize), the zone is loc (see
+// zones.parse), from and to are required, the span is bounded by the bucket
+// width.
+func durationQuery(app, from, to, bucket string, loc *time.Location) (reports.DurationQuery, error) {
 	b := reports.Bucket(bucket)
 	if b == "" {
 		b = reports.Day
 	}
-	q, err := reports.DurationQuery{AppID: app, Bucket: b}.Normalize()
+	q, err := reports.DurationQuery{AppID: app, Bucket: b, Location: loc}.Normalize()
 	if err != nil {
 		return reports.DurationQuery{}, err // a *reports.QueryError: a 400 (statusOf)
 	}

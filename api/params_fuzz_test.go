@@ -63,13 +63,34 @@ func FuzzReportParams(f *testing.F) {
 				}
 			}
 		}
-		q, err := api.DurationQuery("app-1", from, to, bucket)
+		loc, err := api.ParseZone(cursor)
+		if !checkParamErr(t, err, "tz") {
+			loc = time.UTC
+		} else if loc == nil || (cursor == "" && loc != time.UTC) {
+			t.Fatalf("ParseZone(%q) = %v", cursor, loc)
+		}
+		q, err := api.DurationQuery("app-1", from, to, bucket, loc)
 		if checkParamErr(t, err, "from", "to", "bucket") {
-			if b := q.Bucket; b != "hour" && b != "day" && b != "week" {
+			if b := q.Bucket; b != "hour" && b != "day" && b != "week" && b != "month" {
 				t.Fatalf("bucket %q", b)
 			}
 			if q.Bucket == "hour" && q.To.Sub(q.From) > 31*24*time.Hour {
 				t.Fatalf("an hourly report of %v", q.To.Sub(q.From))
+			}
+			if q.Bucket == "day" && q.To.Sub(q.From) > 400*24*time.Hour {
+				t.Fatalf("a daily report of %v", q.To.Sub(q.From))
+			}
+			if q.Location != loc {
+				t.Fatalf("location %v, want %v", q.Location, loc)
+			}
+		}
+		u, err := api.UsageQuery("app-1", from, to, bucket, loc)
+		if checkParamErr(t, err, "from", "to", "bucket") {
+			if b := u.Bucket; b != "day" && b != "week" && b != "month" {
+				t.Fatalf("usage bucket %q", b)
+			}
+			if u.Bucket == "day" && u.To.Sub(u.From) > 400*24*time.Hour {
+				t.Fatalf("a daily usage report of %v", u.To.Sub(u.From))
 			}
 		}
 		if n, err := api.ParseLimit(limit); checkParamErr(t, err, "limit") && (n < 1 || n > 1000) {

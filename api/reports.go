@@ -12,6 +12,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/meetingd/meetingd/billing"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/projections"
@@ -32,14 +33,27 @@ const queryTimeout = 15 * time.Second
 type Reports struct {
 	store  reports.Store
 	status StatusSource
+	prices billing.Prices
+	zones  zones
 }
 
+// ReportOption configures the report endpoints.
+type ReportOption func(*Reports)
+
+// WithPrices sets the prices of the usage report's estimated_cost (default
+// billing.Defaults()).
+func WithPrices(p billing.Prices) ReportOption { return func(r *Reports) { r.prices = p } }
+
 // NewReportRoutes returns the report endpoints over a report store and status.
-func NewReportRoutes(store reports.Store, status StatusSource) (*Reports, error) {
+func NewReportRoutes(store reports.Store, status StatusSource, opts ...ReportOption) (*Reports, error) {
 	if store == nil || status == nil {
 		return nil, errors.New("api: report routes need a reports.Store and a StatusSource")
 	}
-	return &Reports{store: store, status: status}, nil
+	r := &Reports{store: store, status: status, prices: billing.Defaults()}
+	for _, o := range opts {
+		o(r)
+	}
+	return r, nil
 }
 
 // Mount registers the endpoints on the authenticated /v1 group.
@@ -49,6 +63,7 @@ func (r *Reports) Mount(v1 fiber.Router) {
 	v1.Get("/meetings/:sessionId/attendance", r.attendance)
 	v1.Get("/participants/:participant/attendance", r.participant)
 	v1.Get("/reports/durations", r.durations)
+	v1.Get("/reports/usage", r.usage)
 	v1.Get("/status", r.progress)
 }
 
@@ -210,7 +225,11 @@ func (r *Reports) durations(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	q, err := durationQuery(app, query(c, "from"), query(c, "to"), query(c, "bucket"))
+	loc, err := r.zones.parse(query(c, "tz"))
+	if err != nil {
+		return err
+	}
+	q, err := durationQuery(app, query(c, "from"), query(c, "to"), query(c, "bucket"), loc)
 	if err != nil {
 		return err
 	}
@@ -222,7 +241,7 @@ func (r *Reports) durations(c *fiber.Ctx) error {
 	}
 	out := durationsAnswer{Buckets: make([]reports.DurationBucket, len(buckets))}
 	for i, b := range buckets {
-		b.Start = b.Start.UTC()
+		b.Start = b.Start.In(q.Location) // RFC 3339 with the zone's offset, Z for UTC
 		out.Buckets[i] = b
 	}
 	return c.JSON(out)
@@ -323,6 +342,7 @@ const mimeCSV = "text/csv"
 var csvHeader = []string{
 	"participant", "name", "first_joined_at", "last_left_at", "attended_seconds",
 	"attendance_ratio", "join_count", "intervals", "audio_only", "platform", "sdk",
+	"audio_seconds", "video_seconds",
 }
 
 // writeAttendanceCSV writes rows as CSV (encoding/csv: comma-separated, fields
@@ -350,6 +370,7 @@ func writeAttendanceCSV(c *fiber.Ctx, rows []domain.Attendance) error {
 			csvText(a.Participant), csvText(a.Name), csvTime(&a.FirstJoinedAt), csvTime(a.LastLeftAt),
 			strconv.FormatInt(a.AttendedSeconds, 10), strconv.FormatFloat(a.AttendanceRatio, 'f', -1, 64),
 			strconv.Itoa(a.JoinCount), strings.Join(ivs, ";"), audio, csvText(a.Platform), csvText(a.SDK),
+			strconv.FormatInt(a.AudioSeconds, 10), strconv.FormatInt(a.VideoSeconds, 10),
 		}
 		if err := w.Write(rec); err != nil {
 			return err

@@ -34,6 +34,8 @@ type fakeReports struct {
 	lastMeetings reports.MeetingQuery
 	lastPart     reports.ParticipantQuery
 	lastDur      reports.DurationQuery
+	usage        []reports.UsageBucket
+	lastUsage    reports.UsageQuery
 }
 
 func (f *fakeReports) Meeting(ctx context.Context, key reports.SessionKey) (domain.Meeting, error) {
@@ -114,17 +116,21 @@ func sampleMeeting() domain.Meeting {
 		AppID: "app-1", SessionID: "s-1", Kind: domain.KindMeeting, Status: domain.StatusEnded,
 		StartedAt: at("2023-10-10T10:00:00Z").In(cet), EndedAt: ptr(at("2023-10-10T11:00:00Z").In(cet)),
 		DurationSeconds: 3600, ParticipantCount: 2, PeakConcurrent: 2, TotalAttendanceSeconds: 4500,
+		AudioSeconds: 700, VideoSeconds: 3800,
+		ProviderUsage: &domain.ProviderUsage{Participants: 1, AudioSeconds: 690, VideoSeconds: 2010,
+			AudioDifferenceSeconds: 10, VideoDifferenceSeconds: -10},
 		Recordings: []domain.Recording{{URL: "https://rec.example/1.mp4", StartedAt: ptr(at("2023-10-10T10:05:00Z")),
 			DurationSeconds: 120.5, RecordingDate: "2023-10-10"}},
 		Participants: []domain.Attendance{
 			{
 				Participant: "=cmd|' /C calc'!A0", Name: "Mallory, \"the\" tester", FirstJoinedAt: at("2023-10-10T10:10:00Z"),
-				LastLeftAt: nil, AttendedSeconds: 1800, AttendanceRatio: 0.5, JoinCount: 1,
+				LastLeftAt: nil, AttendedSeconds: 1800, AttendanceRatio: 0.5, JoinCount: 1, VideoSeconds: 1800,
 				Intervals: []domain.Interval{{JoinedAt: at("2023-10-10T10:10:00Z").In(cet)}},
 			},
 			{
 				Participant: "uid-1", Name: "Andrew Joseph", FirstJoinedAt: at("2023-10-10T10:00:00Z"),
 				LastLeftAt: ptr(at("2023-10-10T10:50:00Z")), AttendedSeconds: 2700, AttendanceRatio: 0.75, JoinCount: 2,
+				AudioSeconds: 700, VideoSeconds: 2000,
 				Intervals: []domain.Interval{
 					{JoinedAt: at("2023-10-10T10:00:00Z"), LeftAt: ptr(at("2023-10-10T10:30:00Z"))},
 					{JoinedAt: at("2023-10-10T10:35:00Z"), LeftAt: ptr(at("2023-10-10T10:50:00Z"))},
@@ -182,6 +188,14 @@ func newReportHarness(t testing.TB) *reportHarness {
 		},
 		buckets: []reports.DurationBucket{{Start: at("2023-10-10T00:00:00Z"), Meetings: 2, TotalDurationSeconds: 4200,
 			AvgDurationSeconds: 2100, MaxDurationSeconds: 3600, UniqueParticipants: 3, AttendanceSeconds: 5000}},
+		// Buckets as a store may give them (UTC instants): the answer shows
+		// them in the query's zone.
+		usage: []reports.UsageBucket{
+			{Start: at("2023-10-09T18:30:00Z"), Meetings: 2, Participants: 3, AttendanceSeconds: 5000, AudioSeconds: 1200,
+				VideoSeconds: 3800, BillableAudioMinutes: 21, BillableVideoMinutes: 64},
+			{Start: at("2023-10-10T18:30:00Z"), Meetings: 1, Participants: 1, AttendanceSeconds: 60, AudioSeconds: 60,
+				BillableAudioMinutes: 1},
+		},
 	}
 	fs := &fakeStatus{progress: projections.Progress{Events: 12,
 		Projected: projections.Checkpoint{Position: eventstore.Position{Commit: 10, Prepare: 10}, Events: 10}, Lag: 2}}
@@ -222,4 +236,14 @@ func (h *reportHarness) roundTrip(t testing.TB, req *http.Request) (int, string,
 		t.Fatal(err)
 	}
 	return resp.StatusCode, resp.Header.Get("Content-Type"), string(raw)
+}
+
+func (f *fakeReports) Usage(ctx context.Context, q reports.UsageQuery) ([]reports.UsageBucket, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.lastUsage = q
+	if f.failWith != nil {
+		return nil, f.failWith
+	}
+	return f.usage, nil
 }

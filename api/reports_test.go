@@ -35,19 +35,20 @@ const (
 		"last_left_at":"2023-10-10T10:50:00Z","attended_seconds":2700,"attendance_ratio":0.75,"join_count":2,
 		"intervals":[{"joined_at":"2023-10-10T10:00:00Z","left_at":"2023-10-10T10:30:00Z"},
 			{"joined_at":"2023-10-10T10:35:00Z","left_at":"2023-10-10T10:50:00Z"}],
-		"audio_only":false,"platform":"web","sdk":"javascript"}`
+		"audio_seconds":700,"video_seconds":2000,"audio_only":false,"platform":"web","sdk":"javascript"}`
 	malloryJSON = `{"participant":"=cmd|' /C calc'!A0","name":"Mallory, \"the\" tester",
 		"first_joined_at":"2023-10-10T10:10:00Z","last_left_at":null,"attended_seconds":1800,"attendance_ratio":0.5,
-		"join_count":1,"intervals":[{"joined_at":"2023-10-10T10:10:00Z","left_at":null}]}`
+		"join_count":1,"intervals":[{"joined_at":"2023-10-10T10:10:00Z","left_at":null}],"audio_seconds":0,"video_seconds":1800}`
 	meetingHead = `"app_id":"app-1","session_id":"s-1","kind":"meeting","status":"ended",
 		"started_at":"2023-10-10T10:00:00Z","ended_at":"2023-10-10T11:00:00Z","duration_seconds":3600,
-		"participant_count":2,"peak_concurrent":2,"total_attendance_seconds":4500,
+		"participant_count":2,"peak_concurrent":2,"total_attendance_seconds":4500,"audio_seconds":700,"video_seconds":3800,
+		"provider_usage":{"participants":1,"audio_seconds":690,"video_seconds":2010,"audio_difference_seconds":10,"video_difference_seconds":-10},
 		"recordings":[{"recording_url":"https://rec.example/1.mp4","started_at":"2023-10-10T10:05:00Z",
 			"duration_seconds":120.5,"recording_date":"2023-10-10"}],
 		"transcriptions":[],"last_event_at":"2023-10-10T11:00:00Z"`
 	callHead = `"app_id":"app-1","session_id":"call-1","kind":"call","status":"live",
 		"started_at":"2023-10-11T09:00:00Z","ended_at":null,"duration_seconds":600,"participant_count":0,
-		"peak_concurrent":0,"total_attendance_seconds":0,"outcome":"answered","initiator":"uid-1",
+		"peak_concurrent":0,"total_attendance_seconds":0,"audio_seconds":0,"video_seconds":0,"outcome":"answered","initiator":"uid-1",
 		"initiator_name":"Andrew","receiver":"uid-2","receiver_type":"user","media":"video",
 		"initiated_at":"2023-10-11T08:59:50Z","recordings":[],
 		"transcriptions":[{"transcript_url":"https://t.example/1.txt","started_at":"2023-10-11T09:00:00Z","ended_at":null}],
@@ -57,9 +58,21 @@ const (
 // attendanceCSV is the golden CSV of s-1: rows sorted by first_joined_at, an
 // open interval ending in "/", a formula-like text defused with ', and
 // RFC 4180 quoting.
-const attendanceCSV = "participant,name,first_joined_at,last_left_at,attended_seconds,attendance_ratio,join_count,intervals,audio_only,platform,sdk\n" +
-	"uid-1,Andrew Joseph,2023-10-10T10:00:00Z,2023-10-10T10:50:00Z,2700,0.75,2,2023-10-10T10:00:00Z/2023-10-10T10:30:00Z;2023-10-10T10:35:00Z/2023-10-10T10:50:00Z,false,web,javascript\n" +
-	`'=cmd|' /C calc'!A0,"Mallory, ""the"" tester",2023-10-10T10:10:00Z,,1800,0.5,1,2023-10-10T10:10:00Z/,,,` + "\n"
+const attendanceCSV = "participant,name,first_joined_at,last_left_at,attended_seconds,attendance_ratio,join_count,intervals,audio_only,platform,sdk,audio_seconds,video_seconds\n" +
+	"uid-1,Andrew Joseph,2023-10-10T10:00:00Z,2023-10-10T10:50:00Z,2700,0.75,2,2023-10-10T10:00:00Z/2023-10-10T10:30:00Z;2023-10-10T10:35:00Z/2023-10-10T10:50:00Z,false,web,javascript,700,2000\n" +
+	`'=cmd|' /C calc'!A0,"Mallory, ""the"" tester",2023-10-10T10:10:00Z,,1800,0.5,1,2023-10-10T10:10:00Z/,,,,0,1800` + "\n"
+
+// usageJSON is the usage answer of the fake's buckets in Asia/Kolkata with
+// the default prices: 21 × 0.001 + 64 × 0.003 = 0.213.
+const usageJSON = `{"tz":"Asia/Kolkata","currency":"USD","buckets":[
+	{"start":"2023-10-10T00:00:00+05:30","meetings":2,"participants":3,"attendance_seconds":5000,"audio_seconds":1200,
+		"video_seconds":3800,"billable_audio_minutes":21,"billable_video_minutes":64,"estimated_cost":0.213},
+	{"start":"2023-10-11T00:00:00+05:30","meetings":1,"participants":1,"attendance_seconds":60,"audio_seconds":60,
+		"video_seconds":0,"billable_audio_minutes":1,"billable_video_minutes":0,"estimated_cost":0.001}]}`
+
+const usageCSV = "start,meetings,participants,attendance_seconds,audio_seconds,video_seconds,billable_audio_minutes,billable_video_minutes,estimated_cost,currency,tz\n" +
+	"2023-10-10T00:00:00+05:30,2,3,5000,1200,3800,21,64,0.213,USD,Asia/Kolkata\n" +
+	"2023-10-11T00:00:00+05:30,1,1,60,60,0,1,0,0.001,USD,Asia/Kolkata\n"
 
 func TestReportEndpointsHappyPath(t *testing.T) {
 	tests := []struct {
@@ -86,7 +99,7 @@ func TestReportEndpointsHappyPath(t *testing.T) {
 			header: []string{"Accept", "application/json;q=0.5, text/csv"}, ctype: "text/csv", want: attendanceCSV},
 		{name: "attendance, no participants", path: "/v1/meetings/call-1/attendance", token: tokenApp1, want: `{"session_id":"call-1","participants":[]}`},
 		{name: "attendance csv, no participants", path: "/v1/meetings/call-1/attendance?format=csv", token: tokenApp1, ctype: "text/csv",
-			want: "participant,name,first_joined_at,last_left_at,attended_seconds,attendance_ratio,join_count,intervals,audio_only,platform,sdk\n"},
+			want: "participant,name,first_joined_at,last_left_at,attended_seconds,attendance_ratio,join_count,intervals,audio_only,platform,sdk,audio_seconds,video_seconds\n"},
 		{name: "meetings", path: "/v1/meetings", token: tokenApp1,
 			want: `{"meetings":[{` + callHead + `},{` + meetingHead + `}],"next_cursor":"opaque-next"}`},
 		{name: "participant", path: "/v1/participants/uid-1/attendance", token: tokenApp1,
@@ -95,6 +108,12 @@ func TestReportEndpointsHappyPath(t *testing.T) {
 		{name: "durations", path: "/v1/reports/durations?from=2023-10-01&to=2023-11-01", token: tokenApp1,
 			want: `{"buckets":[{"start":"2023-10-10T00:00:00Z","meetings":2,"total_duration_seconds":4200,"avg_duration_seconds":2100,
 				"max_duration_seconds":3600,"unique_participants":3,"attendance_seconds":5000}]}`},
+		{name: "durations in a zone", path: "/v1/reports/durations?from=2023-10-01&to=2023-11-01&tz=America/New_York&bucket=month", token: tokenApp1,
+			want: `{"buckets":[{"start":"2023-10-09T20:00:00-04:00","meetings":2,"total_duration_seconds":4200,"avg_duration_seconds":2100,
+				"max_duration_seconds":3600,"unique_participants":3,"attendance_seconds":5000}]}`},
+		{name: "usage", path: "/v1/reports/usage?from=2023-10-01T00:00:00%2B05:30&to=2023-11-01T00:00:00%2B05:30&tz=Asia/Kolkata", token: tokenApp1, want: usageJSON},
+		{name: "usage csv", path: "/v1/reports/usage?from=2023-10-01&to=2023-11-01&tz=Asia/Kolkata&format=csv", token: tokenApp1,
+			ctype: "text/csv; charset=utf-8", want: usageCSV},
 		{name: "status", path: "/v1/status", token: tokenApp1,
 			want: `{"events":12,"projected_position":{"commit":10,"prepare":10},"projected_events":10,"lag_events":2}`},
 		{name: "status, every-app token", path: "/v1/status", token: tokenAdmin,
@@ -137,6 +156,7 @@ var v1Paths = []struct {
 	{"/v1/meetings/:sessionId/events", "/v1/meetings/s-1/events", true},
 	{"/v1/participants/:participant/attendance", "/v1/participants/uid-1/attendance", true},
 	{"/v1/reports/durations", "/v1/reports/durations?from=2023-10-01&to=2023-10-31", true},
+	{"/v1/reports/usage", "/v1/reports/usage?from=2023-10-01&to=2023-10-31", true},
 	{"/v1/status", "/v1/status", false},
 	{"/v1/quarantine", "/v1/quarantine", false},
 }
@@ -274,6 +294,21 @@ func TestReportBadParameters(t *testing.T) {
 		{"/v1/reports/durations?from=2020-01-01&to=2023-01-01&bucket=day", "to"},
 		{"/v1/reports/durations?from=2000-01-01&to=2023-01-01&bucket=week", "to"},
 		{"/v1/reports/durations?from=2023-11-01&to=2023-10-01", "to"},
+		{"/v1/reports/durations?from=2023-10-01&to=2024-11-05&bucket=day", "to"}, // 401 days
+		{"/v1/reports/durations?from=2023-10-01&to=2023-11-01T00:00:01Z&bucket=hour", "to"},
+		{"/v1/reports/durations?from=2000-01-01&to=2023-01-01&bucket=month", "to"},
+		{"/v1/reports/durations?from=2023-10-01&to=2023-11-01&tz=Mars/Olympus", "tz"},
+		{"/v1/reports/durations?from=2023-10-01&to=2023-11-01&tz=Local", "tz"},
+		{"/v1/reports/durations?from=2023-10-01&to=2023-11-01&tz=../../etc/passwd", "tz"},
+		{"/v1/reports/durations?from=2023-10-01&to=2023-11-01&tz=%00", "tz"},
+		{"/v1/reports/usage", "from"},
+		{"/v1/reports/usage?from=2023-10-01", "to"},
+		{"/v1/reports/usage?from=nope&to=2023-10-02", "from"},
+		{"/v1/reports/usage?from=2023-10-01&to=2023-11-01&bucket=hour", "bucket"},
+		{"/v1/reports/usage?from=2023-10-01&to=2023-11-01&bucket=year", "bucket"},
+		{"/v1/reports/usage?from=2023-10-01&to=2024-11-05", "to"}, // 401 days by day
+		{"/v1/reports/usage?from=2023-10-01&to=2023-11-01&tz=asia/kolkata", "tz"},
+		{"/v1/reports/usage?from=2023-10-01&to=2023-11-01&format=xml", "format"},
 	}
 	h := newReportHarness(t)
 	h.reports.badCursor = "forged"
@@ -301,6 +336,7 @@ type seenQueries struct {
 	meetings reports.MeetingQuery
 	part     reports.ParticipantQuery
 	dur      reports.DurationQuery
+	usage    reports.UsageQuery
 }
 
 // TestReportAcceptedParameters checks what the handlers pass to the querier.
@@ -351,8 +387,8 @@ func TestReportAcceptedParameters(t *testing.T) {
 				t.Fatalf("query %+v, want %+v", f.part, want)
 			}
 		}},
-		{"durations default bucket", "/v1/reports/durations?from=2023-01-01&to=2025-01-01", tokenApp1, func(t *testing.T, f seenQueries) {
-			want := reports.DurationQuery{AppID: "app-1", From: at("2023-01-01T00:00:00Z"), To: at("2025-01-01T00:00:00Z"), Bucket: reports.Day}
+		{"durations default bucket, 400 days", "/v1/reports/durations?from=2023-01-01&to=2024-02-05", tokenApp1, func(t *testing.T, f seenQueries) {
+			want := reports.DurationQuery{AppID: "app-1", From: at("2023-01-01T00:00:00Z"), To: at("2024-02-05T00:00:00Z"), Bucket: reports.Day, Location: time.UTC}
 			if !reflect.DeepEqual(f.dur, want) {
 				t.Fatalf("query %+v, want %+v", f.dur, want)
 			}
@@ -367,6 +403,22 @@ func TestReportAcceptedParameters(t *testing.T) {
 				t.Fatalf("query %+v", f.dur)
 			}
 		}},
+		{"durations by month in a zone", "/v1/reports/durations?from=2014-01-13&to=2024-01-01&bucket=month&tz=Asia/Kathmandu", tokenApp1, func(t *testing.T, f seenQueries) {
+			if f.dur.Bucket != reports.Month || f.dur.Location.String() != "Asia/Kathmandu" {
+				t.Fatalf("query %+v", f.dur)
+			}
+		}},
+		{"usage default bucket and zone", "/v1/reports/usage?from=2023-01-01&to=2024-02-05", tokenApp1, func(t *testing.T, f seenQueries) {
+			want := reports.UsageQuery{AppID: "app-1", From: at("2023-01-01T00:00:00Z"), To: at("2024-02-05T00:00:00Z"), Bucket: reports.Day, Location: time.UTC}
+			if !reflect.DeepEqual(f.usage, want) {
+				t.Fatalf("query %+v, want %+v", f.usage, want)
+			}
+		}},
+		{"usage by week in a zone, from with an offset", "/v1/reports/usage?from=2023-10-02T00:00:00%2B05:30&to=2023-12-01&bucket=week&tz=Asia/Kolkata", tokenApp1, func(t *testing.T, f seenQueries) {
+			if f.usage.Bucket != reports.Week || f.usage.Location.String() != "Asia/Kolkata" || !f.usage.From.Equal(at("2023-10-01T18:30:00Z")) {
+				t.Fatalf("query %+v", f.usage)
+			}
+		}},
 		{"session key", "/v1/meetings/s-1/attendance", tokenApp1, func(t *testing.T, f seenQueries) {
 			if want := (reports.SessionKey{AppID: "app-1", SessionID: "s-1"}); f.key != want {
 				t.Fatalf("key %+v", f.key)
@@ -379,7 +431,7 @@ func TestReportAcceptedParameters(t *testing.T) {
 				t.Fatalf("status %d: %s", status, body)
 			}
 			h.reports.mu.Lock()
-			got := seenQueries{key: h.reports.lastKey, meetings: h.reports.lastMeetings, part: h.reports.lastPart, dur: h.reports.lastDur}
+			got := seenQueries{key: h.reports.lastKey, meetings: h.reports.lastMeetings, part: h.reports.lastPart, dur: h.reports.lastDur, usage: h.reports.lastUsage}
 			h.reports.mu.Unlock()
 			// Later requests reuse fiber's buffers: what the querier received
 			// must not change under it.

@@ -507,3 +507,8 @@ func (r *Reports) Durations(ctx context.Context, q reports.DurationQuery) ([]rep
 	}
 	return out, nil
 }
+
+// Usage is not built yet (issue 18, in progress on this branch).
+func (r *Reports) Usage(ctx context.Context, q reports.UsageQuery) ([]reports.UsageBucket, error) {
+	return nil, fmt.Errorf("clickhouse: usage: not built yet")
+}

@@ -215,6 +215,9 @@ func appendEventJSON(dst []byte, e domain.Event) ([]byte, bool) {
 		for i := range p.Recordings {
 			n += recordingSize + len(p.Recordings[i].URL) + len(p.Recordings[i].RecordingDate)
 		}
+		for i := range p.Usage {
+			n += usageSize + len(p.Usage[i].Participant)
+		}
 		return envelope(dst, e, n, p, func(po jsonObject, p domain.SessionReconciled) jsonObject {
 			po.int("fetched_at", p.FetchedAt)
 			po.intOmitEmpty("started_at", p.StartedAt)
@@ -223,6 +226,11 @@ func appendEventJSON(dst []byte, e domain.Event) ([]byte, bool) {
 			po.occupantsOmitEmpty("unmatched", p.Unmatched)
 			if len(p.Recordings) > 0 {
 				appendArray(&po, "recordings", p.Recordings, func(ro *jsonObject, r domain.RecordingGenerated) { ro.recording(r) })
+			}
+			if len(p.Usage) > 0 {
+				appendArray(&po, "usage", p.Usage, func(uo *jsonObject, u domain.ParticipantUsage) {
+					uo.usage(u.Participant, u.AudioMinutes, u.VideoMinutes)
+				})
 			}
 			return po
 		})
@@ -287,6 +295,16 @@ func (o *jsonObject) occupantsOmitEmpty(key string, occupants []domain.Occupant)
 }
 
 // recording writes the members of a domain.RecordingGenerated.
+// usageSize bounds the stored form of a ParticipantUsage without its name.
+const usageSize = len(`{"participant":"","audio_minutes":,"video_minutes":},`) + 2*32
+
+// usage writes the members of a ParticipantUsage (and of the facts' copy).
+func (o *jsonObject) usage(participant string, audio, video float64) {
+	o.str("participant", participant)
+	o.float("audio_minutes", audio)
+	o.float("video_minutes", video)
+}
+
 func (o *jsonObject) recording(r domain.RecordingGenerated) {
 	o.str("recording_url", r.URL)
 	o.int("start_time", r.StartTime)

@@ -82,6 +82,14 @@ func appendFacts(dst []byte, s *domain.FactsState) ([]byte, error) {
 		o.key("ringing")
 		o.buf = appendRingingJSON(o.buf, s.Ringing)
 	}
+	if len(s.ProviderUsage) > 0 {
+		appendArray(&o, "provider_usage", s.ProviderUsage, func(uo *jsonObject, u domain.ProviderUsageState) {
+			uo.str("participant", u.Participant)
+			uo.intOmitEmpty("fetched_at", u.FetchedAt)
+			uo.float("audio_minutes", u.AudioMinutes)
+			uo.float("video_minutes", u.VideoMinutes)
+		})
+	}
 	b, err := o.result()
 	if err != nil {
 		return dst, fmt.Errorf("marshal facts: %w", err)
@@ -99,7 +107,7 @@ func factsSizeHint(s *domain.FactsState) int {
 	for i := range s.Unmatched {
 		n += 96 + len(s.Unmatched[i].ID) + len(s.Unmatched[i].Name) + 24*len(s.Unmatched[i].Intervals)
 	}
-	return n + 128*(len(s.Recordings)+len(s.Transcriptions))
+	return n + 128*(len(s.Recordings)+len(s.Transcriptions)) + 96*len(s.ProviderUsage)
 }
 
 // appendPeopleJSON appends people (sorted by id) as an array.
@@ -134,6 +142,17 @@ func appendPeopleJSON(dst []byte, people []domain.PersonState) []byte {
 				o.buf = append(o.buf, ',')
 				o.buf = strconv.AppendInt(o.buf, iv[1], 10)
 				o.buf = append(o.buf, ']')
+			}
+			o.buf = append(o.buf, ']')
+		}
+		if len(ps.Media) > 0 {
+			o.key("media")
+			o.buf = append(o.buf, '[')
+			for k, m := range ps.Media {
+				if k > 0 {
+					o.buf = append(o.buf, ',')
+				}
+				o.buf = strconv.AppendInt(o.buf, int64(m), 10)
 			}
 			o.buf = append(o.buf, ']')
 		}

@@ -25,6 +25,8 @@ func AppendMeeting(dst []byte, m *domain.Meeting) ([]byte, error) {
 	o.int("participant_count", int64(m.ParticipantCount))
 	o.int("peak_concurrent", int64(m.PeakConcurrent))
 	o.int("total_attendance_seconds", m.TotalAttendanceSeconds)
+	o.int("audio_seconds", m.AudioSeconds)
+	o.int("video_seconds", m.VideoSeconds)
 	o.strOmitEmpty("outcome", string(m.Outcome))
 	o.strOmitEmpty("initiator", m.Initiator)
 	o.strOmitEmpty("initiator_name", m.InitiatorName)
@@ -50,6 +52,16 @@ func AppendMeeting(dst []byte, m *domain.Meeting) ([]byte, error) {
 	if len(m.UnmatchedParticipants) > 0 {
 		o.key("unmatched_participants")
 		o.attendance(m.UnmatchedParticipants)
+	}
+	if pu := m.ProviderUsage; pu != nil {
+		o.key("provider_usage")
+		po := beginObject(o.buf)
+		po.int("participants", int64(pu.Participants))
+		po.int("audio_seconds", pu.AudioSeconds)
+		po.int("video_seconds", pu.VideoSeconds)
+		po.int("audio_difference_seconds", pu.AudioDifferenceSeconds)
+		po.int("video_difference_seconds", pu.VideoDifferenceSeconds)
+		o.buf = po.end()
 	}
 	o.time("last_event_at", m.LastEventAt)
 	b, err := o.result()
@@ -119,6 +131,8 @@ func (o *jsonObject) attendance(rows []domain.Attendance) {
 			}
 			ro.buf = append(ro.buf, ']')
 		}
+		ro.int("audio_seconds", r.AudioSeconds)
+		ro.int("video_seconds", r.VideoSeconds)
 		if r.AudioOnly != nil {
 			ro.key("audio_only")
 			if *r.AudioOnly {

@@ -45,6 +45,10 @@ func unmarshalMeetingFast(data []byte) (domain.Meeting, bool) {
 	m.PeakConcurrent = int(s.int())
 	o.field(`"total_attendance_seconds":`)
 	m.TotalAttendanceSeconds = s.int()
+	o.field(`"audio_seconds":`)
+	m.AudioSeconds = s.int()
+	o.field(`"video_seconds":`)
+	m.VideoSeconds = s.int()
 	if o.optional(`"outcome":`) {
 		m.Outcome = domain.Outcome(s.text())
 	}
@@ -89,6 +93,22 @@ func unmarshalMeetingFast(data []byte) (domain.Meeting, bool) {
 	o.field(`"participants":`)
 	if !s.prefix("null") {
 		s.bad = true
+	}
+	if o.optional(`"provider_usage":`) {
+		pu := &domain.ProviderUsage{}
+		po := s.object()
+		po.field(`"participants":`)
+		pu.Participants = int(s.int())
+		po.field(`"audio_seconds":`)
+		pu.AudioSeconds = s.int()
+		po.field(`"video_seconds":`)
+		pu.VideoSeconds = s.int()
+		po.field(`"audio_difference_seconds":`)
+		pu.AudioDifferenceSeconds = s.int()
+		po.field(`"video_difference_seconds":`)
+		pu.VideoDifferenceSeconds = s.int()
+		po.end()
+		m.ProviderUsage = pu
 	}
 	o.field(`"last_event_at":`)
 	m.LastEventAt = s.time()

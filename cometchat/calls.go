@@ -59,6 +59,12 @@ type Participant struct {
 	IsJoined bool   `json:"isJoined"`
 	State    string `json:"state,omitempty"`
 	DeviceID string `json:"deviceId,omitempty"`
+	// AudioMinutes and VideoMinutes are CometChat's own usage of this
+	// entry (totalAudioMinutes, totalVideoMinutes: fractional minutes, 0
+	// when absent); HasUsage says whether either was sent.
+	AudioMinutes float64 `json:"totalAudioMinutes,omitempty"`
+	VideoMinutes float64 `json:"totalVideoMinutes,omitempty"`
+	HasUsage     bool    `json:"-"`
 }
 
 // Recording is a recording of the call.
@@ -159,6 +165,8 @@ type wireParticipant struct {
 	IsJoined loose  `json:"isJoined"`
 	State    string `json:"state"`
 	DeviceID string `json:"deviceId"`
+	Audio    loose  `json:"totalAudioMinutes"`
+	Video    loose  `json:"totalVideoMinutes"`
 }
 
 type wireRecording struct {
@@ -202,6 +210,28 @@ func unixTime(field string, l loose, errs *[]error) int64 {
 	return sec
 }
 
+// maxMinutes bounds a usage figure: a year of minutes; more is not a call.
+const maxMinutes = 366 * 24 * 60
+
+// minutes reads a participant's usage in fractional minutes by the tolerant
+// rules; absent and "" are (0, false); negative, non-finite or over
+// maxMinutes is refused.
+func minutes(field string, l loose, errs *[]error) (float64, bool) {
+	f, ok, reason := looseNumber(l.v)
+	switch {
+	case reason != "":
+	case !ok:
+		return 0, false
+	case math.IsNaN(f) || f < 0 || f > maxMinutes:
+		reason = "must be between 0 and a year of minutes"
+	}
+	if reason != "" {
+		*errs = append(*errs, fieldError(field, reason))
+		return 0, false
+	}
+	return f, true
+}
+
 // pageNumber reads a whole, non-negative page number; absent is 0.
 func pageNumber(field string, l loose, errs *[]error) int {
 	f, _, reason := looseNumber(l.v)
@@ -235,9 +265,12 @@ func (w wireCall) call(path string) (Call, error) {
 		if reason != "" {
 			errs = append(errs, fieldError(path+"."+at+"isJoined", reason))
 		}
+		audio, hasAudio := minutes(path+"."+at+"totalAudioMinutes", p.Audio, &errs)
+		video, hasVideo := minutes(path+"."+at+"totalVideoMinutes", p.Video, &errs)
 		c.Participants = append(c.Participants, Participant{
 			UID: p.UID, Name: p.Name, IsJoined: joined, State: p.State, DeviceID: p.DeviceID,
 			JoinedAt: tm(at+"joinedAt", p.JoinedAt), LeftAt: tm(at+"leftAt", p.LeftAt),
+			AudioMinutes: audio, VideoMinutes: video, HasUsage: hasAudio || hasVideo,
 		})
 	}
 	for i, r := range w.Recordings {

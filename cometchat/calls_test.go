@@ -23,9 +23,11 @@ var fixtureCall = cometchat.Call{
 	InitiatedAt: 1692368113, StartedAt: 1692368127, EndedAt: 1692368146,
 	Participants: []cometchat.Participant{
 		{UID: "cometchat-uid-2", JoinedAt: 1692368132, LeftAt: 1692368146, IsJoined: true, State: "ended",
-			DeviceID: "c9ed493e-8495-428d-b6ee-b32019cc57ce@rtc.cometchat-staging.com/CKT3xgR4"},
+			DeviceID:     "c9ed493e-8495-428d-b6ee-b32019cc57ce@rtc.cometchat-staging.com/CKT3xgR4",
+			AudioMinutes: 0.23333333333333334, HasUsage: true},
 		{UID: "cometchat-uid-8", JoinedAt: 1692368128, LeftAt: 1692368144, IsJoined: true, State: "ended",
-			DeviceID: "70ecae89-b71c-4bb3-8220-b7c99ec1658f@rtc.cometchat-staging.com/hsYWb5ul"},
+			DeviceID:     "70ecae89-b71c-4bb3-8220-b7c99ec1658f@rtc.cometchat-staging.com/hsYWb5ul",
+			AudioMinutes: 0.26666666666666666, HasUsage: true},
 	},
 }
 
@@ -97,6 +99,16 @@ func TestDecodeCallVariants(t *testing.T) {
 			want: cometchat.Call{SessionID: "s", StartedAt: 1692368127}},
 		{name: "bad boolean", body: `{"data":{"sessionId":"s","participants":[{"isJoined":"maybe"}]}}`, wantErr: "isJoined: must be a boolean"},
 		{name: "negative duration", body: `{"data":{"sessionId":"s","recordings":[{"recording_url":"u","duration":-3}]}}`, wantErr: "duration"},
+		{name: "usage minutes as strings", body: `{"data":{"sessionId":"s","participants":[{"uid":"u","totalAudioMinutes":"1.5","totalVideoMinutes":0}]}}`,
+			want: cometchat.Call{SessionID: "s", Participants: []cometchat.Participant{{UID: "u", AudioMinutes: 1.5, HasUsage: true}}}},
+		{name: "usage absent or empty", body: `{"data":{"sessionId":"s","participants":[{"uid":"u","totalAudioMinutes":"","totalVideoMinutes":null}]}}`,
+			want: cometchat.Call{SessionID: "s", Participants: []cometchat.Participant{{UID: "u"}}}},
+		{name: "negative usage", body: `{"data":{"sessionId":"s","participants":[{"uid":"u","totalVideoMinutes":-1}]}}`,
+			wantErr: "participants[0].totalVideoMinutes"},
+		{name: "usage beyond a year", body: `{"data":{"sessionId":"s","participants":[{"uid":"u","totalAudioMinutes":1e9}]}}`,
+			wantErr: "participants[0].totalAudioMinutes"},
+		{name: "usage not a number", body: `{"data":{"sessionId":"s","participants":[{"uid":"u","totalAudioMinutes":true}]}}`,
+			wantErr: "participants[0].totalAudioMinutes"},
 		{name: "not JSON", body: `<html>502</html>`, wantErr: "undecodable"},
 		{name: "invalid UTF-8", body: "{\"data\":{\"sessionId\":\"\xff\"}}", wantErr: "UTF-8"},
 	}

@@ -57,7 +57,12 @@ import (
 // while the participant is present in a live meeting. name is the name with
 // the newest provider timestamp (join: joined_at; leave and all_occupants:
 // left_at), ties to the lexicographically greatest. platform and sdk come
-// together from the newest join that sent client information. audio_only is true
+// together from the newest join that sent client information.
+// video_seconds is the union of the participant's video intervals (see
+// isAudio: an interval is audio only when it carried a flag and every flag
+// of every report of it said audio), clipped like attended_seconds;
+// audio_seconds is attended_seconds − video_seconds, the audio intervals less
+// what video ones also cover. audio_only is true
 // when every report that carried a flag (Occupant.AudioOnly,
 // ClientInfo.AudioOnly) said audio-only, false if any said otherwise,
 // absent if none carried one. Rows are sorted by first_joined_at, then
@@ -77,6 +82,10 @@ import (
 // initiator, initiator_name, receiver, receiver_type and media come from the
 // ringing events, the initiated step's first; initiated_at is the earliest
 // ringing time (initiatedAt, else sentAt).
+//
+// audio_seconds and video_seconds of the meeting sum its rows'.
+// provider_usage (when a reconciliation recorded CometChat's per-participant
+// minutes) compares them with meetingd's rows of the same participants.
 //
 // Recordings and transcriptions are listed once per URL, sorted by start time
 // then URL, whenever they arrive (also after the end; they do not move
@@ -145,7 +154,10 @@ func (f *Facts) Meeting() Meeting {
 	m.ParticipantCount = len(m.Participants)
 	for _, r := range m.Participants {
 		m.TotalAttendanceSeconds += r.AttendedSeconds
+		m.AudioSeconds += r.AudioSeconds
+		m.VideoSeconds += r.VideoSeconds
 	}
+	m.ProviderUsage = f.providerUsageOf(m.Participants)
 	m.PeakConcurrent = peak(edges)
 	if len(f.unmatched) > 0 {
 		m.UnmatchedParticipants, _ = w.rows(f.unmatched, false)
@@ -210,7 +222,7 @@ const forever = math.MaxInt64
 func (w window) rows(people map[string]*person, wantEdges bool) ([]Attendance, []edge) {
 	rows := make([]Attendance, 0, len(people))
 	var edges []edge
-	var att, pk []interval
+	var att, pk, vid []interval
 	for _, ps := range people {
 		if len(ps.ivs) == 0 {
 			continue
@@ -246,23 +258,25 @@ func (w window) rows(people map[string]*person, wantEdges bool) ([]Attendance, [
 			}
 			lastLeft = max(lastLeft, l)
 			if a, b := max(iv.j, w.start), min(l, w.end); b > a {
-				att = append(att, interval{a, b})
+				att = append(att, interval{a, b, iv.m})
 			}
 			peakEnd := w.end
 			if w.live {
 				peakEnd = forever
 			}
 			if a, b := max(iv.j, w.start), min(lPeak, peakEnd); b > a {
-				pk = append(pk, interval{a, b})
+				pk = append(pk, interval{a, b, 0})
 			}
 		}
 		if !present {
 			t := unixUTC(lastLeft)
 			r.LastLeftAt = &t
 		}
+		r.VideoSeconds, vid = videoSeconds(att, vid)
 		for _, s := range union(att) {
 			r.AttendedSeconds += s.l - s.j
 		}
+		r.AudioSeconds = r.AttendedSeconds - r.VideoSeconds
 		r.AttendanceRatio = ratio(r.AttendedSeconds, w.duration)
 		if wantEdges {
 			for _, s := range union(pk) {

@@ -10,7 +10,8 @@
 // call), the domain names it (RingInitiated, RingBusy, …).
 //
 // Guarantees: folding any permutation of a session's events, with
-// duplicates, gives the same Meeting; Key and EventID of an event never
+// duplicates, gives the same Meeting (each interval's audio/video medium
+// included: the flags of all its reports are or-ed, media.go); Key and EventID of an event never
 // change (they are stored in the log); the stored forms of events and facts
 // are byte-stable.
 //

@@ -179,6 +179,19 @@ type SessionReconciled struct {
 	// a webhook identity without guessing; reported, never merged.
 	Unmatched  []Occupant           `json:"unmatched,omitempty"`
 	Recordings []RecordingGenerated `json:"recordings,omitempty"`
+	// Usage is CometChat's own per-participant usage (totalAudioMinutes,
+	// totalVideoMinutes), for the participants matched to a webhook
+	// identity: provider facts, compared with meetingd's figures, never
+	// merged into them.
+	Usage []ParticipantUsage `json:"usage,omitempty"`
+}
+
+// ParticipantUsage is the audio and video minutes the provider counted for
+// one participant (the sum over its devices), in fractional minutes.
+type ParticipantUsage struct {
+	Participant  string  `json:"participant"`
+	AudioMinutes float64 `json:"audio_minutes"`
+	VideoMinutes float64 `json:"video_minutes"`
 }
 
 func (SessionStarted) EventType() string         { return TypeSessionStarted }

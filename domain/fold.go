@@ -34,7 +34,11 @@ import (
 //   - ringing: the latest time of each action, the earliest ringing time, and
 //     initiator, receiver and media (an initiated event's value beats the
 //     others'; ties: the lexicographically smallest);
-//   - unmatched REST participants: like intervals, but kept apart.
+//   - unmatched REST participants: like intervals, but kept apart;
+//   - each interval's medium flags: whether any of its reports said audio
+//     and whether any said not (or-ed, see media.go);
+//   - the REST API's usage per participant: the latest fetch's (ties: the
+//     greatest figures).
 //
 // The zero Facts is empty and takes its app and session from the first event
 // applied; NewFacts fixes them up front. State returns the facts as plain
@@ -62,6 +66,7 @@ type Facts struct {
 	records   map[string]recordingFact
 	scripts   map[string]TranscriptionGenerated
 	ring      ringFacts
+	usage     map[string]providerFact // the REST API's usage, by participant
 
 	// dirty records whether the current Apply or Merge added a fact.
 	dirty bool
@@ -98,19 +103,23 @@ func (f *Facts) Apply(ev Event) bool {
 		f.seen(p.CreatedAt)
 	case ParticipantJoined:
 		o := p.Occupant
-		if ps := f.occupant(&f.people, o, o.JoinedAt); ps != nil && p.Client != nil {
+		var clientFlag *bool
+		if p.Client != nil {
+			clientFlag = p.Client.AudioOnly
+		}
+		if ps := f.occupant(&f.people, o, o.JoinedAt, clientFlag); ps != nil && p.Client != nil {
 			ps.client(f, p.Client.Platform, p.Client.SDK, o.JoinedAt)
 			ps.audio(f, p.Client.AudioOnly)
 		}
 	case ParticipantLeft:
-		f.occupant(&f.people, p.Occupant, max(p.Occupant.JoinedAt, p.Occupant.LeftAt))
+		f.occupant(&f.people, p.Occupant, max(p.Occupant.JoinedAt, p.Occupant.LeftAt), nil)
 	case SessionEnded:
 		f.minPos(&f.endCreatedAt, p.CreatedAt)
 		f.maxPos(&f.destroyedAt, p.DestroyedAt)
 		f.seen(p.CreatedAt)
 		f.seen(p.DestroyedAt)
 		for _, o := range p.AllOccupants {
-			f.occupant(&f.people, o, max(o.JoinedAt, o.LeftAt))
+			f.occupant(&f.people, o, max(o.JoinedAt, o.LeftAt), nil)
 		}
 	case RecordingGenerated:
 		f.recording(p, true)
@@ -127,13 +136,16 @@ func (f *Facts) Apply(ev Event) bool {
 		f.seen(p.StartedAt)
 		f.seen(p.EndedAt)
 		for _, o := range p.Intervals {
-			f.occupant(&f.people, o, max(o.JoinedAt, o.LeftAt))
+			f.occupant(&f.people, o, max(o.JoinedAt, o.LeftAt), nil)
 		}
 		for _, o := range p.Unmatched {
-			f.occupant(&f.unmatched, o, max(o.JoinedAt, o.LeftAt))
+			f.occupant(&f.unmatched, o, max(o.JoinedAt, o.LeftAt), nil)
 		}
 		for _, r := range p.Recordings {
 			f.recording(r, false)
+		}
+		for _, u := range p.Usage {
+			f.providerUsage(p.FetchedAt, u)
 		}
 	}
 	return f.dirty
@@ -173,6 +185,9 @@ func (f *Facts) Merge(o *Facts) (bool, error) {
 		f.transcript(t)
 	}
 	f.ring.merge(f, &o.ring)
+	for id, p := range o.usage {
+		f.providerFact(id, p)
+	}
 	return f.dirty, nil
 }
 
@@ -228,8 +243,12 @@ func (f *Facts) seen(t int64) {
 	f.maxPos(&f.lastAt, t)
 }
 
-// interval is [j, l) in Unix seconds; l == 0 while open.
-type interval struct{ j, l int64 }
+// interval is [j, l) in Unix seconds; l == 0 while open; m holds the
+// medium flags its reports carried (mediaSaidAudio, mediaSaidVideo).
+type interval struct {
+	j, l int64
+	m    uint8
+}
 
 // person is what is known of one participant.
 type person struct {
@@ -245,9 +264,11 @@ type person struct {
 }
 
 // occupant adds an occupant's interval, name and audio flag to the people of
-// *m; nameAt is the CometChat time the name was true at. It returns the
-// person, or nil for an occupant without identity or join time.
-func (f *Facts) occupant(m *map[string]*person, o Occupant, nameAt int64) *person {
+// *m; nameAt is the CometChat time the name was true at; extra is a further
+// audio-only flag of the same report (a join's initial_config), nil when
+// none. It returns the person, or nil for an occupant without identity or
+// join time.
+func (f *Facts) occupant(m *map[string]*person, o Occupant, nameAt int64, extra *bool) *person {
 	k, ok := IntervalKeyOf(o)
 	if !ok {
 		return nil
@@ -259,7 +280,7 @@ func (f *Facts) occupant(m *map[string]*person, o Occupant, nameAt int64) *perso
 	f.seen(o.JoinedAt)
 	f.seen(l)
 	ps := f.person(m, k.Participant)
-	ps.interval(f, k.JoinedAt, l)
+	ps.interval(f, k.JoinedAt, l, mediaFlags(o.AudioOnly, extra))
 	ps.named(f, o.Name, nameAt)
 	ps.audio(f, o.AudioOnly)
 	return ps
@@ -278,8 +299,9 @@ func (f *Facts) person(m *map[string]*person, id string) *person {
 	return ps
 }
 
-// interval adds (j, l), keeping ivs sorted by j with one entry per j.
-func (ps *person) interval(f *Facts, j, l int64) {
+// interval adds (j, l) with medium flags m, keeping ivs sorted by j with one
+// entry per j: left_at is the maximum, flags are or-ed.
+func (ps *person) interval(f *Facts, j, l int64, m uint8) {
 	i, found := slices.BinarySearchFunc(ps.ivs, j, func(iv interval, j int64) int {
 		switch {
 		case iv.j < j:
@@ -294,9 +316,13 @@ func (ps *person) interval(f *Facts, j, l int64) {
 			ps.ivs[i].l = l
 			f.dirty = true
 		}
+		if m|ps.ivs[i].m != ps.ivs[i].m {
+			ps.ivs[i].m |= m
+			f.dirty = true
+		}
 		return
 	}
-	ps.ivs = slices.Insert(ps.ivs, i, interval{j, l})
+	ps.ivs = slices.Insert(ps.ivs, i, interval{j, l, m})
 	f.dirty = true
 }
 
@@ -346,7 +372,7 @@ func mergePeople(f *Facts, dst *map[string]*person, src map[string]*person) {
 	for id, o := range src {
 		ps := f.person(dst, id)
 		for _, iv := range o.ivs {
-			ps.interval(f, iv.j, iv.l)
+			ps.interval(f, iv.j, iv.l, iv.m)
 		}
 		ps.named(f, o.name, o.nameAt)
 		if o.hasClient {
@@ -538,6 +564,7 @@ type FactsState struct {
 	Recordings     []RecordingState         `json:"recordings,omitempty"`
 	Transcriptions []TranscriptionGenerated `json:"transcriptions,omitempty"`
 	Ringing        *RingingState            `json:"ringing,omitempty"`
+	ProviderUsage  []ProviderUsageState     `json:"provider_usage,omitempty"`
 }
 
 // PersonState is what is known of one participant.
@@ -554,6 +581,10 @@ type PersonState struct {
 	// Intervals are [joined_at, left_at] pairs sorted by joined_at, left_at
 	// 0 while open.
 	Intervals [][2]int64 `json:"intervals"`
+	// Media are the intervals' medium flags, parallel to Intervals (bit 1:
+	// a report said audio, bit 2: a report said not); nil when no interval
+	// carried one.
+	Media []int8 `json:"media,omitempty"`
 }
 
 // RecordingState is a recording and whether a webhook reported it.
@@ -584,6 +615,7 @@ func (f *Facts) State() FactsState {
 		ReconStarted: f.reconStarted, ReconEnded: f.reconEnded,
 		Abandoned: f.abandoned, AbandonedAt: f.abandonedAt, FirstAt: f.firstAt, LastAt: f.lastAt,
 		People: peopleState(f.people), Unmatched: peopleState(f.unmatched),
+		ProviderUsage: f.usageState(),
 	}
 	if len(f.records) > 0 {
 		s.Recordings = make([]RecordingState, 0, len(f.records))
@@ -637,13 +669,20 @@ func peopleState(m map[string]*person) []PersonState {
 		ps := m[id]
 		own := ivs[:len(ps.ivs):len(ps.ivs)]
 		ivs = ivs[len(ps.ivs):]
+		var media []int8
 		for i, iv := range ps.ivs {
 			own[i] = [2]int64{iv.j, iv.l}
+			if iv.m != 0 && media == nil {
+				media = make([]int8, len(ps.ivs))
+			}
+			if media != nil {
+				media[i] = int8(iv.m)
+			}
 		}
 		out = append(out, PersonState{
 			ID: ps.id, Name: ps.name, NameAt: ps.nameAt, Platform: ps.platform, SDK: ps.sdk,
 			ClientAt: ps.clientAt, Client: ps.hasClient, AudioYes: ps.audioYes, AudioNo: ps.audioNo,
-			Intervals: own,
+			Intervals: own, Media: media,
 		})
 	}
 	return out
@@ -660,6 +699,9 @@ func (f *Facts) MergeState(s FactsState) error {
 	}
 	o.people = peopleFromState(s.People)
 	o.unmatched = peopleFromState(s.Unmatched)
+	for _, u := range s.ProviderUsage {
+		o.providerUsage(u.FetchedAt, ParticipantUsage{Participant: u.Participant, AudioMinutes: u.AudioMinutes, VideoMinutes: u.VideoMinutes})
+	}
 	for _, r := range s.Recordings {
 		o.recordingFact(recordingFact{r.RecordingGenerated, r.Webhook})
 	}
@@ -696,12 +738,16 @@ func peopleFromState(in []PersonState) map[string]*person {
 			continue
 		}
 		ps := scratch.person(&m, pj.ID)
-		for _, iv := range pj.Intervals {
+		for i, iv := range pj.Intervals {
 			if j, l := iv[0], iv[1]; j > 0 {
 				if l != 0 && l < j {
 					l = j
 				}
-				ps.interval(&scratch, j, l)
+				var m uint8
+				if i < len(pj.Media) {
+					m = uint8(pj.Media[i]) & mediaMask
+				}
+				ps.interval(&scratch, j, l, m)
 			}
 		}
 		ps.named(&scratch, pj.Name, pj.NameAt)

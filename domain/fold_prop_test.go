@@ -134,9 +134,14 @@ func checkMeeting(t *testing.T, m domain.Meeting, events []domain.Event) {
 	if m.ParticipantCount != len(m.Participants) || m.PeakConcurrent > m.ParticipantCount || m.PeakConcurrent < 0 {
 		fail("participant_count %d, peak %d, rows %d", m.ParticipantCount, m.PeakConcurrent, len(m.Participants))
 	}
-	var total int64
+	var total, audio, video int64
 	for i, r := range m.Participants {
 		total += r.AttendedSeconds
+		audio += r.AudioSeconds
+		video += r.VideoSeconds
+		if r.AudioSeconds < 0 || r.VideoSeconds < 0 || r.AudioSeconds+r.VideoSeconds != r.AttendedSeconds {
+			fail("%s audio %d + video %d != attended %d", r.Participant, r.AudioSeconds, r.VideoSeconds, r.AttendedSeconds)
+		}
 		if r.AttendedSeconds < 0 || r.AttendedSeconds > m.DurationSeconds {
 			fail("%s attended %d of %d", r.Participant, r.AttendedSeconds, m.DurationSeconds)
 		}
@@ -166,6 +171,14 @@ func checkMeeting(t *testing.T, m domain.Meeting, events []domain.Event) {
 	}
 	if total != m.TotalAttendanceSeconds {
 		fail("total %d, sum of rows %d", m.TotalAttendanceSeconds, total)
+	}
+	if audio != m.AudioSeconds || video != m.VideoSeconds || m.AudioSeconds+m.VideoSeconds != m.TotalAttendanceSeconds {
+		fail("meeting audio %d video %d (rows %d, %d), total %d", m.AudioSeconds, m.VideoSeconds, audio, video, m.TotalAttendanceSeconds)
+	}
+	for _, r := range m.UnmatchedParticipants {
+		if r.AudioSeconds+r.VideoSeconds != r.AttendedSeconds {
+			fail("unmatched %s audio + video != attended", r.Participant)
+		}
 	}
 	if m.Kind != domain.KindCall && (m.Outcome != "" || m.Initiator != "") {
 		fail("ringing fields on a meeting")

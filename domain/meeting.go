@@ -44,6 +44,10 @@ type Meeting struct {
 	ParticipantCount       int   `json:"participant_count"`
 	PeakConcurrent         int   `json:"peak_concurrent"`
 	TotalAttendanceSeconds int64 `json:"total_attendance_seconds"`
+	// AudioSeconds and VideoSeconds are the sums of the rows' (see
+	// Attendance): together TotalAttendanceSeconds.
+	AudioSeconds int64 `json:"audio_seconds"`
+	VideoSeconds int64 `json:"video_seconds"`
 
 	// The ringing flow, for Kind "call" only, when the events carried it.
 	Outcome       Outcome `json:"outcome,omitempty"`
@@ -62,6 +66,9 @@ type Meeting struct {
 	// that the reconciliation could not match to a webhook identity. They are
 	// shown for review and count in none of the totals above.
 	UnmatchedParticipants []Attendance `json:"unmatched_participants,omitempty"`
+	// ProviderUsage is what CometChat's Calls REST API counted, when the
+	// reconciliation fetched it, and its difference from the figures above.
+	ProviderUsage *ProviderUsage `json:"provider_usage,omitempty"`
 
 	// LastEventAt is the newest CometChat timestamp the session's events carry
 	// (not when meetingd received them). The stale-meeting job compares it with
@@ -83,10 +90,34 @@ type Attendance struct {
 	AttendanceRatio float64    `json:"attendance_ratio"`
 	JoinCount       int        `json:"join_count"`
 	Intervals       []Interval `json:"intervals"`
+	// VideoSeconds is the length of the union of the participant's video
+	// intervals, AudioSeconds that of their audio intervals less the seconds
+	// their video intervals also cover, both clipped like AttendedSeconds:
+	// AudioSeconds + VideoSeconds = AttendedSeconds.
+	AudioSeconds int64 `json:"audio_seconds"`
+	VideoSeconds int64 `json:"video_seconds"`
 	// AudioOnly, Platform and SDK are present when CometChat sent them.
 	AudioOnly *bool  `json:"audio_only,omitempty"`
 	Platform  string `json:"platform,omitempty"`
 	SDK       string `json:"sdk,omitempty"`
+}
+
+// ProviderUsage compares CometChat's per-participant totalAudioMinutes and
+// totalVideoMinutes (the latest fetched of each participant) with meetingd's
+// own audio_seconds and video_seconds of the same participants. It never
+// changes meetingd's figures.
+type ProviderUsage struct {
+	// Participants is how many participants the provider's figures cover.
+	Participants int `json:"participants"`
+	// AudioSeconds and VideoSeconds are the provider's minutes × 60, each
+	// participant's rounded to the nearest second, summed.
+	AudioSeconds int64 `json:"audio_seconds"`
+	VideoSeconds int64 `json:"video_seconds"`
+	// AudioDifferenceSeconds is meetingd's audio_seconds of those
+	// participants minus AudioSeconds (positive: meetingd counted more);
+	// VideoDifferenceSeconds the same for video.
+	AudioDifferenceSeconds int64 `json:"audio_difference_seconds"`
+	VideoDifferenceSeconds int64 `json:"video_difference_seconds"`
 }
 
 // Interval is one presence of a participant, as CometChat reported it (not

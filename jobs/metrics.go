@@ -1,7 +1,11 @@
 package jobs
 
 import (
+	"math"
+
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/meetingd/meetingd/domain"
 )
 
 // Metrics are the scheduler's and the jobs' Prometheus metrics.
@@ -12,12 +16,15 @@ type Metrics struct {
 	running     *prometheus.GaugeVec
 	// changes counts what the jobs did: meetings abandoned, reconciled, …
 	changes *prometheus.CounterVec
+	// usageDiff is the difference between meetingd's and CometChat's
+	// usage of each meeting the reconciliation recorded usage for.
+	usageDiff *prometheus.HistogramVec
 }
 
 // NewMetrics registers the job metrics with reg.
 func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	m := newMetrics()
-	for _, c := range []prometheus.Collector{m.runs, m.duration, m.lastSuccess, m.running, m.changes} {
+	for _, c := range []prometheus.Collector{m.runs, m.duration, m.lastSuccess, m.running, m.changes, m.usageDiff} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -48,7 +55,21 @@ func newMetrics() *Metrics {
 			Name: "meetingd_job_changes_total",
 			Help: "What the jobs did, by job and what: abandoned, reconciled, unmatched, conflict (a concurrent event made the job retry), unknown (CometChat did not know the session), error.",
 		}, []string{"job", "what"}),
+		usageDiff: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "meetingd_provider_usage_difference_seconds",
+			Help:    "Per reconciled meeting, by medium (audio, video): |meetingd's seconds − CometChat's totalAudioMinutes/totalVideoMinutes × 60| over the participants CometChat reported (the meeting report's provider_usage), observed when the reconciliation records CometChat's figures.",
+			Buckets: []float64{0, 1, 5, 15, 60, 300, 900, 3600},
+		}, []string{"medium"}),
 	}
+}
+
+// usageDifference observes a meeting's provider usage difference.
+func (m *Metrics) usageDifference(pu *domain.ProviderUsage) {
+	if m == nil || pu == nil {
+		return
+	}
+	m.usageDiff.WithLabelValues("audio").Observe(math.Abs(float64(pu.AudioDifferenceSeconds)))
+	m.usageDiff.WithLabelValues("video").Observe(math.Abs(float64(pu.VideoDifferenceSeconds)))
 }
 
 // declare creates a job's series, so that they read 0 before the first run.

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"cmp"
+	"maps"
 	"math"
 	"slices"
 
@@ -21,13 +22,15 @@ type known struct {
 	// 0 while open), like the fold.
 	people, unmatched map[string]map[int64]int64
 	recordings        map[string]bool
+	// usage holds the provider usage figures recorded before.
+	usage map[domain.ParticipantUsage]bool
 }
 
 func knownOf(events []domain.Event) *known {
 	k := &known{
 		uids: map[string]bool{}, names: map[string]map[string]bool{},
 		people: map[string]map[int64]int64{}, unmatched: map[string]map[int64]int64{},
-		recordings: map[string]bool{},
+		recordings: map[string]bool{}, usage: map[domain.ParticipantUsage]bool{},
 	}
 	person := func(o domain.Occupant, webhook bool) {
 		id := o.Identity()
@@ -73,6 +76,9 @@ func knownOf(events []domain.Event) *known {
 			}
 			for _, r := range p.Recordings {
 				k.recordings[r.URL] = true
+			}
+			for _, u := range p.Usage {
+				k.usage[u] = true
 			}
 		}
 	}
@@ -128,7 +134,13 @@ func (k *known) match(p cometchat.Participant) (id string, byName bool) {
 //     replaced;
 //   - participants that match no identity, or several, as Unmatched (shown
 //     apart, never merged), once per interval;
-//   - recordings whose URL is not known.
+//   - recordings whose URL is not known;
+//   - CometChat's usage (totalAudioMinutes, totalVideoMinutes) of each
+//     participant matched to a webhook identity, summed over its entries
+//     (one per device), unless the same figures were recorded before:
+//     provider facts that the meeting report compares with its own figures
+//     (provider_usage), never merged into them. Unmatched participants'
+//     usage is not recorded (it could not be compared).
 //
 // Participants who never joined (no joinedAt) are ignored.
 func Plan(events []domain.Event, call cometchat.Call) (domain.SessionReconciled, bool) {
@@ -162,6 +174,7 @@ func Plan(events []domain.Event, call cometchat.Call) (domain.SessionReconciled,
 			nameUIDs[id][p.UID] = true
 		}
 	}
+	usage := map[string]*domain.ParticipantUsage{}
 	slices.SortStableFunc(entries, func(a, b entry) int {
 		return cmp.Or(cmp.Compare(a.p.JoinedAt, b.p.JoinedAt), cmp.Compare(a.p.LeftAt, b.p.LeftAt))
 	})
@@ -178,6 +191,20 @@ func Plan(events []domain.Event, call cometchat.Call) (domain.SessionReconciled,
 		if o, ok := k.newInterval(e.id, e.p.JoinedAt, e.p.LeftAt); ok {
 			out.Intervals = append(out.Intervals, o)
 		}
+		if e.p.HasUsage {
+			u := usage[e.id]
+			if u == nil {
+				u = &domain.ParticipantUsage{Participant: e.id}
+				usage[e.id] = u
+			}
+			u.AudioMinutes += e.p.AudioMinutes
+			u.VideoMinutes += e.p.VideoMinutes
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(usage)) {
+		if u := *usage[id]; !k.usage[u] {
+			out.Usage = append(out.Usage, u)
+		}
 	}
 
 	for _, r := range call.Recordings {
@@ -191,7 +218,8 @@ func Plan(events []domain.Event, call cometchat.Call) (domain.SessionReconciled,
 		}
 		out.Recordings = append(out.Recordings, domain.RecordingGenerated{URL: r.URL, StartTime: r.StartTime, Duration: d})
 	}
-	some := out.StartedAt > 0 || out.EndedAt > 0 || len(out.Intervals) > 0 || len(out.Unmatched) > 0 || len(out.Recordings) > 0
+	some := out.StartedAt > 0 || out.EndedAt > 0 || len(out.Intervals) > 0 || len(out.Unmatched) > 0 || len(out.Recordings) > 0 ||
+		len(out.Usage) > 0
 	return out, some
 }
 

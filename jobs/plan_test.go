@@ -26,6 +26,11 @@ func part(uid, name string, j, l int64) cometchat.Participant {
 	return cometchat.Participant{UID: uid, Name: name, JoinedAt: j, LeftAt: l, IsJoined: j > 0}
 }
 
+func withUsage(p cometchat.Participant, audio, video float64) cometchat.Participant {
+	p.AudioMinutes, p.VideoMinutes, p.HasUsage = audio, video, true
+	return p
+}
+
 // TestPlan covers what the reconciliation adds, and above all whom it
 // matches: by uid when the webhooks carried it, else by a name the API
 // gives that exactly one webhook identity carried, never by a guess.
@@ -128,6 +133,36 @@ func TestPlan(t *testing.T) {
 			events: []domain.Event{started, ev(domain.SessionReconciled{FetchedAt: 1,
 				Unmatched: []domain.Occupant{{UID: "u1", JoinedAt: 110, LeftAt: 400}}})},
 			call: cometchat.Call{Participants: []cometchat.Participant{part("u1", "", 110, 400)}},
+		},
+		{
+			name:   "usage of a matched participant, summed over its devices; an unmatched one's is not recorded",
+			events: []domain.Event{started, left("Ana", "u1", 110, 150), left("Ana", "u1", 200, 500), ended},
+			call: cometchat.Call{Participants: []cometchat.Participant{
+				withUsage(part("u1", "", 110, 150), 0.5, 0.25), withUsage(part("u1", "", 200, 500), 1, 4),
+				withUsage(part("u7", "", 300, 400), 2, 0),
+			}},
+			want: domain.SessionReconciled{
+				Unmatched: []domain.Occupant{{UID: "u7", JoinedAt: 300, LeftAt: 400}},
+				Usage:     []domain.ParticipantUsage{{Participant: "u1", AudioMinutes: 1.5, VideoMinutes: 4.25}},
+			}, some: true,
+		},
+		{
+			name: "usage recorded before is not recorded again",
+			events: []domain.Event{started, left("Ana", "u1", 110, 150), ended, ev(domain.SessionReconciled{FetchedAt: 1,
+				Usage: []domain.ParticipantUsage{{Participant: "u1", AudioMinutes: 0.5}}})},
+			call: cometchat.Call{Participants: []cometchat.Participant{withUsage(part("u1", "", 110, 150), 0.5, 0)}},
+		},
+		{
+			name: "changed usage is recorded (the latest fetch wins in the fold)",
+			events: []domain.Event{started, left("Ana", "u1", 110, 150), ended, ev(domain.SessionReconciled{FetchedAt: 1,
+				Usage: []domain.ParticipantUsage{{Participant: "u1", AudioMinutes: 0.5}}})},
+			call: cometchat.Call{Participants: []cometchat.Participant{withUsage(part("u1", "", 110, 150), 0.6, 0)}},
+			want: domain.SessionReconciled{Usage: []domain.ParticipantUsage{{Participant: "u1", AudioMinutes: 0.6}}}, some: true,
+		},
+		{
+			name:   "a participant without usage figures records none",
+			events: []domain.Event{started, left("Ana", "u1", 110, 150), ended},
+			call:   cometchat.Call{Participants: []cometchat.Participant{part("u1", "", 110, 150)}},
 		},
 		{
 			name:   "never joined: ignored",

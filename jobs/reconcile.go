@@ -248,7 +248,8 @@ func (r *Reconciler) reconcile(ctx context.Context, src Calls, key reports.Sessi
 		}
 		ev.FetchedAt = now.Unix()
 		// The fold must take something from it, or it is not worth a record.
-		if !s.facts.Clone().Apply(domain.Event{AppID: key.AppID, SessionID: key.SessionID, Payload: ev}) {
+		after := s.facts.Clone()
+		if !after.Apply(domain.Event{AppID: key.AppID, SessionID: key.SessionID, Payload: ev}) {
 			return res, nil
 		}
 		out, err := appendOwn(ctx, r.store, s, ev, "job:"+ReconcileJobName, now)
@@ -263,7 +264,10 @@ func (r *Reconciler) reconcile(ctx context.Context, src Calls, key reports.Sessi
 			res.Appended = &ev
 			r.log.Info("meeting reconciled with CometChat", "app_id", key.AppID, "session_id", key.SessionID,
 				"cometchat_status", call.Status, "ended_at", ev.EndedAt, "intervals", len(ev.Intervals),
-				"unmatched", len(ev.Unmatched), "recordings", len(ev.Recordings))
+				"unmatched", len(ev.Unmatched), "recordings", len(ev.Recordings), "usage", len(ev.Usage))
+			if len(ev.Usage) > 0 {
+				r.m.usageDifference(after.Meeting().ProviderUsage)
+			}
 		}
 		return res, nil
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meetingd/meetingd/cometchat/callsapi"
 	"github.com/meetingd/meetingd/cometchat/cometchattest"
@@ -74,6 +75,35 @@ func (a *callsAPI) fetched() []string {
 
 func newReconciler(t *testing.T, h *harness, store jobs.Store, api *callsAPI, app string, clk *clock) *jobs.Reconciler {
 	t.Helper()
+	return newReconcilerWith(t, h, store, api, app, clk, nil)
+}
+
+// histogramSum returns the sum of the histogram name's series with label
+// medium in reg.
+func histogramSum(t *testing.T, reg *prometheus.Registry, name, medium string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "medium" && l.GetValue() == medium {
+					return m.GetHistogram().GetSampleSum()
+				}
+			}
+		}
+	}
+	t.Fatalf("no %s{medium=%q}", name, medium)
+	return 0
+}
+
+func newReconcilerWith(t *testing.T, h *harness, store jobs.Store, api *callsAPI, app string, clk *clock, metrics *jobs.Metrics) *jobs.Reconciler {
+	t.Helper()
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	client, err := callsapi.New(callsapi.Config{
@@ -86,7 +116,7 @@ func newReconciler(t *testing.T, h *harness, store jobs.Store, api *callsAPI, ap
 		store = h.store
 	}
 	r, err := jobs.NewReconciler(jobs.ReconcileConfig{After: 30 * time.Minute, MaxAge: 7 * 24 * time.Hour, Now: clk.Now, PageSize: 1},
-		[]jobs.Calls{client}, store, h.models, nil, slog.New(slog.DiscardHandler))
+		[]jobs.Calls{client}, store, h.models, metrics, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,6 +171,10 @@ func TestReconcileFillsEndAndLeaves(t *testing.T) {
 	want := domain.SessionReconciled{
 		FetchedAt: clk.Now().Unix(), EndedAt: restEnd,
 		Intervals: []domain.Occupant{{UID: "cometchat-uid-2", JoinedAt: 1692368132, LeftAt: 1692368146}},
+		Usage: []domain.ParticipantUsage{
+			{Participant: "cometchat-uid-2", AudioMinutes: 0.23333333333333334},
+			{Participant: "cometchat-uid-8", AudioMinutes: 0.26666666666666666},
+		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("appended (-want +got):\n%s", diff)
@@ -161,6 +195,12 @@ func TestReconcileFillsEndAndLeaves(t *testing.T) {
 	if diff := cmp.Diff(map[string]int64{"cometchat-uid-8": 16, "cometchat-uid-2": 14}, att); diff != "" {
 		t.Errorf("attended seconds (-want +got):\n%s", diff)
 	}
+	// The webhooks said video (audio_call "false"), CometChat counted audio
+	// minutes: the difference is shown, meetingd's figures are kept.
+	wantUsage := &domain.ProviderUsage{Participants: 2, AudioSeconds: 30, AudioDifferenceSeconds: -30, VideoDifferenceSeconds: 30}
+	if diff := cmp.Diff(wantUsage, m.ProviderUsage); diff != "" || m.VideoSeconds != 30 || m.AudioSeconds != 0 {
+		t.Errorf("provider usage (-want +got):\n%s\nmeetingd audio %d video %d, want 0 and 30", diff, m.AudioSeconds, m.VideoSeconds)
+	}
 	if b := durations(t, h, restApp); len(b) != 1 || b[0].Meetings != 1 || b[0].TotalDurationSeconds != 19 || b[0].AttendanceSeconds != 30 {
 		t.Errorf("duration report %+v, want one meeting of 19s with 30s attended", b)
 	}
@@ -179,9 +219,11 @@ func TestReconcileFillsEndAndLeaves(t *testing.T) {
 	}
 }
 
-// TestReconcileCompleteMeetingAppendsNothing: every webhook arrived; what
-// CometChat answers adds nothing, so nothing is appended.
-func TestReconcileCompleteMeetingAppendsNothing(t *testing.T) {
+// TestReconcileCompleteMeetingAppendsOnlyUsage: every webhook arrived; what
+// CometChat answers adds nothing to the meeting but its own usage figures,
+// which are recorded once (a provider fact, compared in provider_usage and
+// observed in the difference metric), never changing meetingd's numbers.
+func TestReconcileCompleteMeetingAppendsOnlyUsage(t *testing.T) {
 	h := newHarness(t)
 	bodies := []string{
 		startedBody(restApp, restSession, restStart),
@@ -196,14 +238,38 @@ func TestReconcileCompleteMeetingAppendsNothing(t *testing.T) {
 	before := h.meeting(t, restApp, restSession)
 	api := &callsAPI{calls: map[string]string{restSession: string(cometchattest.RESTFixture(t, "get_call"))}}
 	clk := newClock(time.Unix(restEnd, 0).Add(2 * time.Hour))
-	r := newReconciler(t, h, nil, api, restApp, clk)
-	n := len(h.stream(t, restApp, restSession))
-	res, err := r.Reconcile(context.Background(), reports.SessionKey{AppID: restApp, SessionID: restSession})
-	if err != nil || res.Appended != nil {
-		t.Fatalf("Reconcile: %+v %v, want nothing appended", res, err)
+	reg := prometheus.NewRegistry()
+	metrics, err := jobs.NewMetrics(reg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(api.fetched()) != 1 {
-		t.Errorf("fetched %v, want the session once", api.fetched())
+	r := newReconcilerWith(t, h, nil, api, restApp, clk, metrics)
+	key := reports.SessionKey{AppID: restApp, SessionID: restSession}
+	res, err := r.Reconcile(context.Background(), key)
+	if err != nil || res.Appended == nil {
+		t.Fatalf("Reconcile: %+v %v, want the usage appended", res, err)
+	}
+	want := domain.SessionReconciled{FetchedAt: clk.Now().Unix(), Usage: []domain.ParticipantUsage{
+		{Participant: "cometchat-uid-2", AudioMinutes: 0.23333333333333334},
+		{Participant: "cometchat-uid-8", AudioMinutes: 0.26666666666666666},
+	}}
+	if diff := cmp.Diff(&want, res.Appended); diff != "" {
+		t.Errorf("appended (-want +got):\n%s", diff)
+	}
+	// |meetingd − CometChat| per medium: the webhooks said video for 30 s
+	// that CometChat counted as audio.
+	for medium, sum := range map[string]float64{"audio": 30, "video": 30} {
+		if got := histogramSum(t, reg, "meetingd_provider_usage_difference_seconds", medium); got != sum {
+			t.Errorf("%s difference sum %v, want %v", medium, got, sum)
+		}
+	}
+	n := len(h.stream(t, restApp, restSession))
+	res, err = r.Reconcile(context.Background(), key)
+	if err != nil || res.Appended != nil {
+		t.Fatalf("Reconcile again: %+v %v, want nothing appended", res, err)
+	}
+	if len(api.fetched()) != 2 {
+		t.Errorf("fetched %v, want the session twice", api.fetched())
 	}
 	if got := summaryInt(t, runJob(t, r), "reconciled"); got != 0 {
 		t.Errorf("run reconciled %d", got)
@@ -212,8 +278,13 @@ func TestReconcileCompleteMeetingAppendsNothing(t *testing.T) {
 		t.Errorf("stream grew from %d to %d", n, got)
 	}
 	h.project(t)
-	if diff := cmp.Diff(before, h.meeting(t, restApp, restSession)); diff != "" {
-		t.Errorf("meeting changed (-before +after):\n%s", diff)
+	after := h.meeting(t, restApp, restSession)
+	if after.ProviderUsage == nil || after.ProviderUsage.AudioSeconds != 30 {
+		t.Errorf("provider usage %+v, want CometChat's 30 audio seconds", after.ProviderUsage)
+	}
+	after.ProviderUsage = nil
+	if diff := cmp.Diff(before, after); diff != "" {
+		t.Errorf("meetingd's figures changed (-before +after):\n%s", diff)
 	}
 }
 
@@ -357,7 +428,11 @@ func TestReconcileConcurrentWebhook(t *testing.T) {
 	want := domain.SessionReconciled{FetchedAt: clk.Now().Unix(), Intervals: []domain.Occupant{
 		{UID: "cometchat-uid-8", JoinedAt: 1692368128, LeftAt: 1692368144},
 		{UID: "cometchat-uid-2", JoinedAt: 1692368132, LeftAt: 1692368146},
-	}}
+	}, Usage: []domain.ParticipantUsage{
+		{Participant: "cometchat-uid-2", AudioMinutes: 0.23333333333333334},
+		{Participant: "cometchat-uid-8", AudioMinutes: 0.26666666666666666},
+	},
+	}
 	if diff := cmp.Diff(&want, res.Appended); diff != "" {
 		t.Errorf("appended (-want +got):\n%s", diff)
 	}

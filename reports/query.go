@@ -103,28 +103,31 @@ func (q ParticipantQuery) Normalize() (ParticipantQuery, error) {
 	return q, nil
 }
 
-// Bucket is the width of a duration report's buckets, in UTC.
+// Bucket is the width of a report's buckets, in the query's Location
+// (BucketStart states each width's local rule).
 type Bucket string
 
 const (
 	Hour Bucket = "hour"
 	Day  Bucket = "day"
-	Week Bucket = "week" // weeks start on Monday 00:00 UTC
+	Week Bucket = "week" // ISO weeks: from Monday 00:00 local
 )
 
 // DurationQuery selects ended and abandoned meetings by started_at in [From, To).
 type DurationQuery struct {
 	AppID    string
 	From, To time.Time
-	// Bucket is Hour, Day or Week; anything else, "" included, is
+	// Bucket is Hour, Day, Week or Month; anything else, "" included, is
 	// ErrInvalidQuery.
 	Bucket Bucket
+	// Location is the zone of the buckets; nil is UTC.
+	Location *time.Location
 }
 
 // Normalize returns q as every store reads it: Bucket one of the package's
-// constants (a string of its own, whatever memory q.Bucket was in). A query
-// without an AppID or with a Bucket other than Hour, Day or Week is a
-// *QueryError. Normalize is idempotent.
+// constants (a string of its own, whatever memory q.Bucket was in) and
+// Location never nil. A query without an AppID or with a Bucket other than
+// Hour, Day, Week or Month is a *QueryError. Normalize is idempotent.
 func (q DurationQuery) Normalize() (DurationQuery, error) {
 	if q.AppID == "" {
 		return q, errNoApp()
@@ -136,8 +139,13 @@ func (q DurationQuery) Normalize() (DurationQuery, error) {
 		q.Bucket = Day
 	case Week:
 		q.Bucket = Week
+	case Month:
+		q.Bucket = Month
 	default:
-		return q, &QueryError{Param: "bucket", Value: string(q.Bucket), Reason: "must be hour, day or week"}
+		return q, &QueryError{Param: "bucket", Value: string(q.Bucket), Reason: "must be hour, day, week or month"}
+	}
+	if q.Location == nil {
+		q.Location = time.UTC
 	}
 	return q, nil
 }

@@ -37,6 +37,11 @@ type Store interface {
 	// is ErrInvalidQuery. unique_participants counts the distinct identities
 	// of the participants rows of the bucket's meetings.
 	Durations(ctx context.Context, q DurationQuery) ([]DurationBucket, error)
+	// Usage sums the audio and video seconds and billable minutes of ended
+	// and abandoned meetings into buckets of q.Location; empty buckets are
+	// omitted; buckets are in ascending order. participants counts the
+	// distinct identities of the bucket's meetings' rows.
+	Usage(ctx context.Context, q UsageQuery) ([]UsageBucket, error)
 }
 
 // SessionKey identifies a session across apps.
@@ -89,6 +94,7 @@ type ParticipantReport struct {
 
 // DurationBucket aggregates the meetings that started in one bucket.
 type DurationBucket struct {
+	// Start is in the query's Location.
 	Start                time.Time `json:"start"`
 	Meetings             int64     `json:"meetings"`
 	TotalDurationSeconds int64     `json:"total_duration_seconds"`

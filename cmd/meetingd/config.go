@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/meetingd/meetingd/api"
+	"github.com/meetingd/meetingd/billing"
 	"github.com/meetingd/meetingd/eventstore/esdb"
 )
 
@@ -43,6 +44,7 @@ type config struct {
 	trustedProxies []netip.Prefix
 	jobs           jobConfig
 	notify         notifyConfig
+	prices         billing.Prices
 }
 
 // setting is one configuration variable: its environment name, its flag and its help.
@@ -71,7 +73,7 @@ func settings() []setting {
 		{"MEETINGD_TRUSTED_PROXIES", "trusted-proxies", "", "comma list of proxy addresses or CIDRs whose right-most X-Forwarded-For entry is the client for the rate limit", false},
 		{"MEETINGD_METRICS_ADDR", "metrics-addr", "", "listen address of a second listener for GET /metrics only (e.g. 127.0.0.1:9090); empty: the main listener serves it", false},
 		{"MEETINGD_READMODEL_MAPPED_MIB", "readmodel-mapped-mib", "128", "MiB that the read-model file's mapped pages may add to the resident set before they are released to the page cache; 0: never release", false},
-	}, append(jobSettings(), notifySettings()...)...)
+	}, append(append(priceSettings(), jobSettings()...), notifySettings()...)...)
 }
 
 // loadConfig reads the environment, then the flags (flags win), and validates
@@ -184,6 +186,7 @@ func loadConfig(name string, needWebhookAuth bool, args []string, stderr io.Writ
 		errs = append(errs, errors.New("MEETINGD_CLICKHOUSE_DSN: want clickhouse://host:port/database"))
 	}
 	errs = append(errs, loadReports(&cfg, get)...)
+	errs = append(errs, loadPrices(&cfg, get)...)
 	if d, err := time.ParseDuration(get("MEETINGD_STALE_AFTER")); err != nil || d <= 0 {
 		errs = append(errs, fmt.Errorf("MEETINGD_STALE_AFTER: want a positive duration such as 6h, got %q", get("MEETINGD_STALE_AFTER")))
 	} else {

@@ -32,9 +32,13 @@ import (
 // webhook id or spelling — waits for GET /v1/status to show lag_events 0,
 // and checks every report endpoint of API.md against package expect, which
 // computes the reports from the generated events by API.md's rules alone:
-// each meeting, its attendance as JSON and CSV, the meeting list through its
-// cursor pages with each filter, each participant's attendance across
-// meetings, duration buckets by hour, day and week, the status, and the app
+// each meeting, its attendance as JSON and CSV (audio and video seconds of
+// each row from media flags that sometimes disagree between the reports of
+// an interval), the meeting list through its cursor pages with each filter,
+// each participant's attendance across meetings, duration buckets by hour,
+// day, week and month in UTC and in zones (+05:30, +05:45, New York over its
+// 23-hour day), the usage report in those zones as JSON and CSV with the
+// configured prices, the status, and the app
 // scoping of tokens (403 for another app). MEETINGD_E2E_SEED changes the
 // corpus; a failure logs the seed.
 func TestEndToEndReports(t *testing.T) {
@@ -79,7 +83,8 @@ func TestEndToEndReports(t *testing.T) {
 	// No meeting of the corpus (2024) may become abandoned while the test runs:
 	// which ones would, and when, depends on the wall clock.
 	srv := startServe(t, t.TempDir(), freeAddr(t),
-		"MEETINGD_API_TOKENS="+strings.Join(specs, ","), "MEETINGD_STALE_AFTER=876000h")
+		"MEETINGD_API_TOKENS="+strings.Join(specs, ","), "MEETINGD_STALE_AFTER=876000h",
+		"MEETINGD_PRICE_AUDIO_PER_MINUTE="+e2eAudioPrice, "MEETINGD_PRICE_VIDEO_PER_MINUTE="+e2eVideoPrice, "MEETINGD_PRICE_CURRENCY=INR")
 	e.base = srv.base
 
 	start := time.Now()
@@ -99,6 +104,8 @@ func TestEndToEndReports(t *testing.T) {
 	t.Run("list", func(t *testing.T) { e.checkList(t, md, cfg, r) })
 	t.Run("participants", func(t *testing.T) { e.checkParticipants(t, md, cfg, r) })
 	t.Run("durations", func(t *testing.T) { e.checkDurations(t, md, cfg) })
+	t.Run("durations in zones", func(t *testing.T) { e.checkZoneDurations(t, md, cfg) })
+	t.Run("usage", func(t *testing.T) { e.checkUsage(t, md, cfg) })
 	t.Run("scope", func(t *testing.T) { e.checkScope(t, ss, md) })
 	t.Run("status", func(t *testing.T) { e.waitCaughtUp(uint64(events)) })
 }
@@ -456,6 +463,15 @@ func checkCSV(body []byte, rows []expect.Row) error {
 			checks = append(checks, struct{ name, got, want string }{"platform", field("platform"), r.Platform},
 				struct{ name, got, want string }{"sdk", field("sdk"), r.SDK})
 		}
+		for _, c := range []struct {
+			name string
+			v    int64
+		}{{"audio_seconds", r.AudioSeconds}, {"video_seconds", r.VideoSeconds}} {
+			if _, ok := col[c.name]; !ok {
+				return fmt.Errorf("csv header %v lacks %s", recs[0], c.name)
+			}
+			checks = append(checks, struct{ name, got, want string }{c.name, field(c.name), strconv.FormatInt(c.v, 10)})
+		}
 		if _, ok := col["audio_only"]; ok && r.AudioOnly != nil {
 			checks = append(checks, struct{ name, got, want string }{"audio_only", field("audio_only"), strconv.FormatBool(*r.AudioOnly)})
 		}
@@ -741,7 +757,7 @@ func (e *e2e) checkDurations(t *testing.T, md *expect.Model, cfg corpus.Config) 
 			if width == "" {
 				width = "day" // API.md's default
 			}
-			want := md.Durations(app, c.rng[0], c.rng[1], width)
+			want := md.Durations(app, c.rng[0], c.rng[1], width, nil)
 			if len(want) == 0 {
 				t.Fatalf("app %s: no expected bucket for %v: the corpus does not test durations", app, q)
 			}

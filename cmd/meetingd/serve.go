@@ -60,7 +60,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 	if err != nil {
 		return err
 	}
-	reports, err := api.NewReportRoutes(p.reports, p.runner)
+	reports, err := api.NewReportRoutes(p.reports, p.runner, api.WithPrices(cfg.prices))
 	if err != nil {
 		return err
 	}

@@ -83,7 +83,11 @@ func RandomSession(rng *rand.Rand, n int) []domain.Event {
 			events = append(events, ev(kind, cometchat.TriggerMeetingParticipantJoined, domain.ParticipantJoined{Occupant: j, Client: client}))
 		}
 		if o.LeftAt != 0 && rng.IntN(3) > 0 { // the leave webhook, possibly lost
-			events = append(events, ev(kind, cometchat.TriggerMeetingParticipantLeft, domain.ParticipantLeft{Occupant: renamed(o)}))
+			l := renamed(o)
+			if rng.IntN(4) == 0 { // a leave whose medium flag disagrees with the join's
+				l.AudioOnly = optBool()
+			}
+			events = append(events, ev(kind, cometchat.TriggerMeetingParticipantLeft, domain.ParticipantLeft{Occupant: l}))
 		}
 	}
 	for range starts {
@@ -96,7 +100,11 @@ func RandomSession(rng *rand.Rand, n int) []domain.Event {
 		}
 		for _, o := range occupants {
 			if rng.IntN(2) == 0 {
-				end.AllOccupants = append(end.AllOccupants, renamed(o))
+				c := renamed(o)
+				if rng.IntN(4) == 0 { // an all_occupants entry whose flag disagrees
+					c.AudioOnly = optBool()
+				}
+				end.AllOccupants = append(end.AllOccupants, c)
 			}
 		}
 		events = append(events, ev(kind, cometchat.TriggerMeetingEnded, end))
@@ -147,7 +155,18 @@ func RandomSession(rng *rand.Rand, n int) []domain.Event {
 		if rng.IntN(2) == 0 {
 			rec.Recordings = []domain.RecordingGenerated{{URL: urls[0], StartTime: ts(50), Duration: 1.5}}
 		}
+		for _, o := range occupants {
+			if rng.IntN(3) == 0 {
+				rec.Usage = append(rec.Usage, domain.ParticipantUsage{Participant: o.Identity(),
+					AudioMinutes: float64(rng.IntN(40)) / 3, VideoMinutes: float64(rng.IntN(40)) / 7})
+			}
+		}
 		events = append(events, ev(kind, "", rec))
+		if rng.IntN(3) == 0 { // a later fetch of the same call
+			again := rec
+			again.FetchedAt += rng.Int64N(2) * 600
+			events = append(events, ev(kind, "", again))
+		}
 	}
 	if len(events) == 0 {
 		events = append(events, ev(kind, cometchat.TriggerMeetingStarted, domain.SessionStarted{CreatedAt: T0}))

@@ -185,6 +185,17 @@ func readNote(kind string, inProcess Metric) func(Lookup, Row) string {
 	}
 }
 
+// zoneNote explains a zoned report (usage, or durations in a zone) over its
+// target.
+func zoneNote(l Lookup, r Row) string {
+	return shortBy(r) + " Its p50 is " + show(l, p50Of(r.Figure.Value)) + "; the baseline (" + r.Figure.BaselineName +
+		") has a p99 of " + formatNumber(r.Baseline.Median) + " ms in the same run. Both scan the time index's " +
+		"summaries of every meeting started in the 30 days; the zone adds one bucket computation per bucket, not per " +
+		"meeting, and the usage summary four varints per meeting. What would meet it: quarter-hour aggregates per app " +
+		"maintained by the projection (every zone's bucket boundaries fall on quarter hours), so that a 30-day report " +
+		"reads 2,880 values in any zone." + contention(l)
+}
+
 func flushNote(l Lookup, r Row) string {
 	return shortBy(r) + " The sink and clickhouse-client insert the same rows into the same server one after the other; " +
 		"clickhouse-client sends TSV in large blocks, and the sink's flush also recomputes the duration roll-ups of the " +

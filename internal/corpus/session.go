@@ -153,6 +153,9 @@ func (b *builder) emit(p presence, prefix, typ string, end int64, ongoing bool) 
 		e := Event{Trigger: prefix + "_participant_joined", Type: typ, Occupant: &join}
 		if b.chance(0.85) {
 			e.Client = &Client{Platform: p.device[0], SDK: p.device[1], AudioOnly: p.audio}
+			if b.chance(0.08) { // initial_config disagrees with the occupant's audio_call
+				e.Client.AudioOnly = !p.audio
+			}
 		}
 		b.add(e)
 	}
@@ -163,6 +166,9 @@ func (b *builder) emit(p presence, prefix, typ string, end int64, ongoing bool) 
 	if sendLeave {
 		left := occ
 		left.LeftAt = p.l
+		if b.chance(0.08) { // the leave's audio_call disagrees with the join's
+			left.AudioCall = !p.audio
+		}
 		b.add(Event{Trigger: prefix + "_participant_left", Type: typ, Occupant: &left})
 	}
 }
@@ -177,6 +183,9 @@ func (b *builder) ended(trigger, typ string, start, end int64, people []presence
 		for _, p := range people {
 			if p.l == end || b.chance(0.5) {
 				o := Occupant{Name: p.name, JoinedAt: p.j, LeftAt: p.l, AudioCall: p.audio}
+				if b.chance(0.05) { // all_occupants disagrees
+					o.AudioCall = !p.audio
+				}
 				if p.u.sendsUID {
 					o.UID = p.u.uid
 				}

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -59,10 +60,11 @@ func benchSession(r *rand.Rand, app, id string) projections.SessionUpdate {
 		u := r.IntN(benchUsers)
 		uid, name := "user-"+strconv.Itoa(u), "User "+strconv.Itoa(u)
 		j := start + r.Int64N(length/2)
+		audio := r.IntN(4) == 0 // a voice-only participant
 		for k := range 1 + r.IntN(2) {
 			ev(cometchat.TriggerMeetingParticipantJoined, domain.ParticipantJoined{
-				Occupant: domain.Occupant{UID: uid, Name: name, JoinedAt: j},
-				Client:   &domain.ClientInfo{Platform: "web", SDK: "4.0.0"},
+				Occupant: domain.Occupant{UID: uid, Name: name, JoinedAt: j, AudioOnly: &audio},
+				Client:   &domain.ClientInfo{Platform: "web", SDK: "4.0.0", AudioOnly: &audio},
 			})
 			l := j + 60 + r.Int64N(length/2)
 			ev(cometchat.TriggerMeetingParticipantLeft, domain.ParticipantLeft{Occupant: domain.Occupant{UID: uid, Name: name, JoinedAt: j, LeftAt: l}})
@@ -134,6 +136,21 @@ func buildLarge(n int) (*readmodel.Store, error) {
 
 // latencies records per-operation times and reports p50 and p99.
 type latencies []time.Duration
+
+// cpuTime is the process's user and system CPU time.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpuPerOp reports the CPU time per operation since cpu0 (cpuTime): what a
+// query costs on an idle machine, whatever the wait for a CPU on a busy one.
+func cpuPerOp(b *testing.B, cpu0 time.Duration) {
+	b.ReportMetric(float64(cpuTime(b)-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
+}
 
 func (l *latencies) report(b *testing.B) {
 	if len(*l) == 0 {
@@ -273,19 +290,68 @@ func BenchmarkMeetingsPage(b *testing.B) {
 	}
 }
 
+// benchZone is the zone of the zoned report benchmarks: +05:30, which no
+// UTC-hour roll-up can serve.
+func benchZone(b *testing.B) *time.Location {
+	b.Helper()
+	loc, err := time.LoadLocation("Asia/Kolkata")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return loc
+}
+
+// BenchmarkDurations: 30-day reports in UTC and, with the -kolkata
+// suffix, in Asia/Kolkata (the same ranges: the zone's cost alone).
 func BenchmarkDurations(b *testing.B) {
 	s := openLarge(b)
 	ctx := context.Background()
-	for _, bucket := range []reports.Bucket{reports.Hour, reports.Day, reports.Week} {
-		b.Run("30d-"+string(bucket), func(b *testing.B) {
+	kolkata := benchZone(b)
+	for _, bucket := range []reports.Bucket{reports.Hour, reports.Day, reports.Week, reports.Month} {
+		for _, loc := range []*time.Location{time.UTC, kolkata} {
+			name := "30d-" + string(bucket)
+			if loc != time.UTC {
+				name += "-kolkata"
+			}
+			b.Run(name, func(b *testing.B) {
+				r := rand.New(rand.NewPCG(4, 4))
+				var lat latencies
+				b.ReportAllocs()
+				cpu0 := cpuTime(b)
+				for b.Loop() {
+					from, to := randomMonth(r)
+					lat.time(func() {
+						if _, err := s.Durations(ctx, reports.DurationQuery{AppID: benchApp, From: from, To: to, Bucket: bucket, Location: loc}); err != nil {
+							b.Fatal(err)
+						}
+					})
+				}
+				cpuPerOp(b, cpu0)
+				lat.report(b)
+			})
+		}
+	}
+}
+
+// BenchmarkUsage: the 30-day usage report in Asia/Kolkata (the issue's
+// figure) by day, week and month.
+func BenchmarkUsage(b *testing.B) {
+	s := openLarge(b)
+	ctx := context.Background()
+	kolkata := benchZone(b)
+	for _, bucket := range []reports.Bucket{reports.Day, reports.Week, reports.Month} {
+		b.Run("30d-"+string(bucket)+"-kolkata", func(b *testing.B) {
 			r := rand.New(rand.NewPCG(4, 4))
 			var lat latencies
 			b.ReportAllocs()
+			cpu0 := cpuTime(b)
+			defer func() { cpuPerOp(b, cpu0) }()
 			for b.Loop() {
 				from, to := randomMonth(r)
 				lat.time(func() {
-					if _, err := s.Durations(ctx, reports.DurationQuery{AppID: benchApp, From: from, To: to, Bucket: bucket}); err != nil {
-						b.Fatal(err)
+					got, err := s.Usage(ctx, reports.UsageQuery{AppID: benchApp, From: from, To: to, Bucket: bucket, Location: kolkata})
+					if err != nil || len(got) == 0 {
+						b.Fatalf("usage: %d buckets, %v", len(got), err)
 					}
 				})
 			}

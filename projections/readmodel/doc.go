@@ -15,9 +15,8 @@
 //	meta             "layout"                                     layout version (1 byte)
 //	                 "checkpoint"                                 projections.Checkpoint, JSON
 //	sessions         app | session                                the session record (below)
-//	idx_time         app | started_at | session                   summary: status, duration, participant count,
-//	                                                              total attendance, 64-bit FNV-1a hash of each
-//	                                                              participant identity (binary)
+//	idx_time         app | started_at | session                   summary (binary): status, duration, participants,
+//	                                                              attendance, FNV-1a hash of each identity, media sums
 //	rows             app | started_at | session                   the domain.Meeting without participants, JSON (codec.MeetingRow)
 //	idx_participant  app | participant | started_at | session     status, attended_seconds, join_count,
 //	                                                              attendance_ratio (binary)
@@ -63,9 +62,10 @@
 //   - ParticipantAttendance: one range scan of the participant's entries
 //     in [From, To), O(log n + k), for the totals (summed from the index
 //     values); only the page's rows are built; no meeting is decoded.
-//   - Durations: one ascending range scan of the app's idx_time entries in
-//     [From, To): O(log n + r), r the meetings that started in the range,
-//     reading only the index values (a 30-day report touches nothing else).
+//   - Durations and Usage: one ascending range scan of the app's idx_time
+//     entries in [From, To): O(log n + r), r the meetings that started in
+//     the range, reading only the index values; buckets of any zone, their
+//     bounds computed once per bucket (docs/adr/0017).
 //   - Write: per session one record read and write, one row and 1 + p
 //     index writes (p its participants; deletes too when started_at moved),
 //     O((1 + p)·log n); one fsync per batch (sequential on an empty store).

@@ -30,8 +30,9 @@ var (
 // writes; a store written with another layout is emptied when opened and
 // rebuilt from the event log (see Open), and benchmarks that keep data sets
 // between runs key them by it. Version 2 moved the meeting rows out of the
-// session records into their own bucket, in time order.
-const LayoutVersion = 2
+// session records into their own bucket, in time order; version 3 added the
+// media sums to the time index values (issue 18: the usage report).
+const LayoutVersion = 3
 
 // appendString appends s length-prefixed (uvarint length, then the bytes), so
 // that a sequence of such strings is prefix-free: the keys of one app (or one
@@ -131,30 +132,53 @@ func participantHash(id string) uint64 {
 }
 
 // summary is the time index value: what the meeting list filters on and what
-// the duration report aggregates, so that neither reads the meetings bucket
-// to decide.
+// the duration and usage reports aggregate, so that none reads the meetings
+// bucket to decide.
 //
 //	status(1) duration(varint) participant_count(uvarint) attendance(varint)
 //	n(uvarint) n × participant hash (8 bytes, little endian)
+//	audio_seconds(varint) video_seconds(varint)
+//	billable_audio_minutes(varint) billable_video_minutes(varint)
+//
+// The billable minutes are the meeting's rows' ceil(seconds/60) summed (API.md
+// "Usage"), so that the report needs no row.
 type summary struct {
 	status     byte
 	duration   int64
 	count      int64
 	attendance int64
 	hashes     []uint64
+	audio      int64
+	video      int64
+	billAudio  int64
+	billVideo  int64
+}
+
+// billableMinutes is seconds rounded up to whole minutes (0 for none).
+func billableMinutes(sec int64) int64 {
+	if sec <= 0 {
+		return 0
+	}
+	return (sec + 59) / 60
 }
 
 func summaryOf(m domain.Meeting) []byte {
-	b := make([]byte, 0, 1+3*binary.MaxVarintLen64+8*len(m.Participants)+2)
+	b := make([]byte, 0, 1+7*binary.MaxVarintLen64+8*len(m.Participants)+2)
 	b = append(b, statusCode(m.Status))
 	b = binary.AppendVarint(b, m.DurationSeconds)
 	b = binary.AppendUvarint(b, uint64(m.ParticipantCount))
 	b = binary.AppendVarint(b, m.TotalAttendanceSeconds)
 	b = binary.AppendUvarint(b, uint64(len(m.Participants)))
+	var billAudio, billVideo int64
 	for _, p := range m.Participants {
 		b = binary.LittleEndian.AppendUint64(b, participantHash(p.Participant))
+		billAudio += billableMinutes(p.AudioSeconds)
+		billVideo += billableMinutes(p.VideoSeconds)
 	}
-	return b
+	b = binary.AppendVarint(b, m.AudioSeconds)
+	b = binary.AppendVarint(b, m.VideoSeconds)
+	b = binary.AppendVarint(b, billAudio)
+	return binary.AppendVarint(b, billVideo)
 }
 
 var errCorrupt = errors.New("readmodel: corrupt record")
@@ -187,6 +211,13 @@ func decodeSummary(v []byte, s *summary) error {
 	s.hashes = s.hashes[:0]
 	for i := uint64(0); i < u; i++ {
 		s.hashes = append(s.hashes, binary.LittleEndian.Uint64(r[8*i:]))
+	}
+	r = r[8*u:]
+	for _, dst := range [...]*int64{&s.audio, &s.video, &s.billAudio, &s.billVideo} {
+		if *dst, n = binary.Varint(r); n <= 0 {
+			return errCorrupt
+		}
+		r = r[n:]
 	}
 	return nil
 }

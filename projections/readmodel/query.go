@@ -259,33 +259,34 @@ func timeOf(sec int64) time.Time {
 	return time.Unix(sec, 0).UTC()
 }
 
-// bucketStart returns the start of the UTC bucket holding sec, and whether
-// the width is one of the package's constants (it is, once normalised).
-func bucketStart(width reports.Bucket) (func(sec int64) int64, bool) {
-	floor := func(sec, d int64) int64 {
-		q := sec / d
-		if sec%d < 0 {
-			q--
-		}
-		return q * d
+// bucketer maps ascending started_at seconds to the start of their bucket
+// in a zone (reports.BucketStart): it computes a bucket's bounds once, when
+// the scan leaves the current bucket, so a scan costs one zone computation
+// per bucket, not per meeting.
+type bucketer struct {
+	width  reports.Bucket
+	loc    *time.Location
+	lo, hi int64 // the current bucket, [lo, hi) in Unix seconds
+	start  time.Time
+	valid  bool
+}
+
+// of returns the start of sec's bucket and whether it differs from the
+// previous call's.
+func (b *bucketer) of(sec int64) (time.Time, bool) {
+	if b.valid && sec >= b.lo && sec < b.hi {
+		return b.start, false
 	}
-	switch width {
-	case reports.Hour:
-		return func(sec int64) int64 { return floor(sec, 3600) }, true
-	case reports.Day:
-		return func(sec int64) int64 { return floor(sec, 86400) }, true
-	case reports.Week:
-		// 1970-01-05, four days after the epoch (a Thursday), was a Monday.
-		const monday = 4 * 86400
-		return func(sec int64) int64 { return floor(sec-monday, 7*86400) + monday }, true
-	}
-	return nil, false
+	start, _ := reports.BucketStart(b.width, time.Unix(sec, 0), b.loc)
+	next, _ := reports.NextBucket(b.width, start)
+	b.lo, b.hi, b.start, b.valid = start.Unix(), next.Unix(), start, true
+	return start, true
 }
 
 // Durations aggregates the ended and abandoned meetings that started in
-// [q.From, q.To) into buckets, reading only the time index: one ascending
-// range scan whose values carry status, duration, attendance and the
-// participants' identity hashes.
+// [q.From, q.To) into buckets of q.Location, reading only the time index:
+// one ascending range scan whose values carry status, duration, attendance
+// and the participants' identity hashes.
 func (s *Store) Durations(ctx context.Context, q reports.DurationQuery) ([]reports.DurationBucket, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("readmodel: durations: %w", err)
@@ -294,10 +295,7 @@ func (s *Store) Durations(ctx context.Context, q reports.DurationQuery) ([]repor
 	if err != nil {
 		return nil, fmt.Errorf("readmodel: durations: %w", err)
 	}
-	startOf, ok := bucketStart(q.Bucket)
-	if !ok {
-		return nil, fmt.Errorf("readmodel: durations: bucket %q has no width", q.Bucket)
-	}
+	bk := bucketer{width: q.Bucket, loc: q.Location}
 	prefix := appPrefix(q.AppID)
 	r := rangeOf(prefix, q.From, q.To)
 	out := []reports.DurationBucket{}
@@ -305,14 +303,13 @@ func (s *Store) Durations(ctx context.Context, q reports.DurationQuery) ([]repor
 		c := tx.Bucket(bucketByTime).Cursor()
 		var (
 			cur    *reports.DurationBucket
-			curAt  int64
-			seen   = make(map[uint64]struct{})
+			seen   idSet
 			sum    summary
 			n      int
 			finish = func() {
 				if cur != nil {
 					cur.AvgDurationSeconds = float64(cur.TotalDurationSeconds) / float64(cur.Meetings)
-					cur.UniqueParticipants = int64(len(seen))
+					cur.UniqueParticipants = int64(seen.len())
 					out = append(out, *cur)
 					cur = nil
 				}
@@ -335,18 +332,17 @@ func (s *Store) Durations(ctx context.Context, q reports.DurationQuery) ([]repor
 				return err
 			}
 			started, _ := suffix(k, prefix)
-			at := startOf(started)
-			if cur == nil || at != curAt {
+			if at, changed := bk.of(started); cur == nil || changed {
 				finish()
-				clear(seen)
-				cur, curAt = &reports.DurationBucket{Start: time.Unix(at, 0).UTC()}, at
+				seen.reset()
+				cur = &reports.DurationBucket{Start: at}
 			}
 			cur.Meetings++
 			cur.TotalDurationSeconds += sum.duration
 			cur.MaxDurationSeconds = max(cur.MaxDurationSeconds, sum.duration)
 			cur.AttendanceSeconds += sum.attendance
 			for _, h := range sum.hashes {
-				seen[h] = struct{}{}
+				seen.add(h)
 			}
 		}
 		finish()
@@ -354,6 +350,78 @@ func (s *Store) Durations(ctx context.Context, q reports.DurationQuery) ([]repor
 	})
 	if err != nil {
 		return nil, fmt.Errorf("readmodel: durations: %w", err)
+	}
+	return out, nil
+}
+
+// Usage sums the media seconds and billable minutes of the ended and
+// abandoned meetings that started in [q.From, q.To) into buckets of
+// q.Location: like Durations, one ascending range scan of the time index,
+// whose values carry the sums (see summary).
+func (s *Store) Usage(ctx context.Context, q reports.UsageQuery) ([]reports.UsageBucket, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("readmodel: usage: %w", err)
+	}
+	q, err := q.Normalize()
+	if err != nil {
+		return nil, fmt.Errorf("readmodel: usage: %w", err)
+	}
+	bk := bucketer{width: q.Bucket, loc: q.Location}
+	prefix := appPrefix(q.AppID)
+	r := rangeOf(prefix, q.From, q.To)
+	out := []reports.UsageBucket{}
+	err = s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketByTime).Cursor()
+		var (
+			cur    *reports.UsageBucket
+			seen   idSet
+			sum    summary
+			n      int
+			finish = func() {
+				if cur != nil {
+					cur.Participants = int64(seen.len())
+					out = append(out, *cur)
+					cur = nil
+				}
+			}
+		)
+		for k, v := c.Seek(r.lo); k != nil && bytes.HasPrefix(k, prefix) && (r.hi == nil || bytes.Compare(k, r.hi) < 0); k, v = c.Next() {
+			if n++; n%ctxEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				s.trim()
+			}
+			if len(v) < 1 {
+				return errCorrupt
+			}
+			if v[0] != codeEnded && v[0] != codeAbandoned {
+				continue
+			}
+			if err := decodeSummary(v, &sum); err != nil {
+				return err
+			}
+			started, _ := suffix(k, prefix)
+			if at, changed := bk.of(started); cur == nil || changed {
+				finish()
+				seen.reset()
+				cur = &reports.UsageBucket{Start: at}
+			}
+			cur.Meetings++
+			cur.AttendanceSeconds += sum.attendance
+			cur.AudioSeconds += sum.audio
+			cur.VideoSeconds += sum.video
+			cur.BillableAudioMinutes += sum.billAudio
+			cur.BillableVideoMinutes += sum.billVideo
+			for _, h := range sum.hashes {
+				seen.add(h)
+			}
+		}
+		finish()
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("readmodel: usage: %w", err)
 	}
 	return out, nil
 }

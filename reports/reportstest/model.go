@@ -131,6 +131,9 @@ func bucketOf(t time.Time, b reports.Bucket) time.Time {
 }
 
 func (md *model) wantDurations(q reports.DurationQuery) []reports.DurationBucket {
+	if q.Location != nil || q.Bucket == reports.Month {
+		return md.wantZoneDurations(q)
+	}
 	type acc struct {
 		b     reports.DurationBucket
 		users map[string]bool

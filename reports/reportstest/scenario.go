@@ -119,13 +119,14 @@ type version struct {
 	m     domain.Meeting
 }
 
-// fold folds events with the domain fold.
+// fold folds events with the domain fold; the rows' media split is
+// withMedia's.
 func fold(app, id string, events []domain.Event) version {
 	f := domain.NewFacts(app, id)
 	for _, ev := range events {
 		f.Apply(ev)
 	}
-	return version{key: reports.SessionKey{AppID: app, SessionID: id}, facts: f, m: f.Meeting()}
+	return version{key: reports.SessionKey{AppID: app, SessionID: id}, facts: f, m: withMedia(f.Meeting())}
 }
 
 // final is the fold of every event of b.

@@ -42,6 +42,8 @@ func Run(t *testing.T, open func(t *testing.T) Target) {
 		{"NotFound", testNotFound},
 		{"BadCursor", testBadCursor},
 		{"InvalidQuery", testInvalidQuery},
+		{"TimeZones", testTimeZones},
+		{"UsageBilling", testUsageBilling},
 		{"Limits", testLimits},
 		{"Reset", testReset},
 		{"ConcurrentReadsAndWrites", testConcurrent},
@@ -160,6 +162,7 @@ func (h *harness) checkAll() {
 		h.checkLists(app)
 		h.checkParticipants(app)
 		h.checkDurations(app)
+		h.checkUsage(app)
 	}
 }
 
@@ -301,18 +304,74 @@ func (h *harness) participantPages(what string, q reports.ParticipantQuery, want
 
 func (h *harness) checkDurations(app string) {
 	h.t.Helper()
-	for _, b := range []reports.Bucket{reports.Hour, reports.Day, reports.Week} {
-		for _, rg := range ranges {
-			q := reports.DurationQuery{AppID: app, From: rg.from, To: rg.to, Bucket: b}
-			what := fmt.Sprintf("Durations(app=%s bucket=%s range=%s)", app, b, rg.name)
-			got, err := h.tg.Reports.Durations(h.t.Context(), q)
-			if err != nil {
-				h.t.Errorf("%s: %v", what, err)
-				continue
+	for _, loc := range zones(h.t) {
+		buckets := []reports.Bucket{reports.Hour, reports.Day, reports.Week, reports.Month}
+		for _, b := range buckets {
+			for _, rg := range ranges {
+				h.checkDuration(fmt.Sprintf("Durations(app=%s bucket=%s tz=%s range=%s)", app, b, loc, rg.name),
+					reports.DurationQuery{AppID: app, From: rg.from, To: rg.to, Bucket: b, Location: loc})
 			}
-			sameBuckets(h.t, what, h.md.wantDurations(q), got)
 		}
 	}
+}
+
+func (h *harness) checkDuration(what string, q reports.DurationQuery) {
+	h.t.Helper()
+	got, err := h.tg.Reports.Durations(h.t.Context(), q)
+	if err != nil {
+		h.t.Errorf("%s: %v", what, err)
+		return
+	}
+	sameBuckets(h.t, what, h.md.wantDurations(q), got)
+}
+
+func (h *harness) checkUsage(app string) {
+	h.t.Helper()
+	for _, loc := range zones(h.t) {
+		for _, b := range []reports.Bucket{reports.Day, reports.Week, reports.Month} {
+			for _, rg := range ranges {
+				h.checkUsageQuery(fmt.Sprintf("Usage(app=%s bucket=%s tz=%s range=%s)", app, b, loc, rg.name),
+					reports.UsageQuery{AppID: app, From: rg.from, To: rg.to, Bucket: b, Location: loc})
+			}
+		}
+	}
+}
+
+func (h *harness) checkUsageQuery(what string, q reports.UsageQuery) []reports.UsageBucket {
+	h.t.Helper()
+	got, err := h.tg.Reports.Usage(h.t.Context(), q)
+	if err != nil {
+		h.t.Errorf("%s: %v", what, err)
+		return nil
+	}
+	want := h.md.wantUsage(q)
+	sameJSON(h.t, what, want, got)
+	for i := range min(len(want), len(got)) {
+		if !want[i].Start.Equal(got[i].Start) {
+			h.t.Errorf("%s: bucket %d starts at %s, want %s", what, i, got[i].Start, want[i].Start)
+		}
+	}
+	return got
+}
+
+// zones are the Locations every bucketed check runs in: nil (UTC), a
+// +05:30 and a +05:45 zone and one with DST.
+func zones(t *testing.T) []*time.Location {
+	t.Helper()
+	out := []*time.Location{nil}
+	for _, name := range []string{"Asia/Kolkata", "Asia/Kathmandu", "America/New_York"} {
+		out = append(out, mustZone(t, name))
+	}
+	return out
+}
+
+func mustZone(t *testing.T, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatalf("time zone %s: %v", name, err)
+	}
+	return loc
 }
 
 func sameBuckets(t *testing.T, what string, want, got []reports.DurationBucket) {
@@ -608,7 +667,7 @@ func testInvalidQuery(t *testing.T, tg Target) {
 			return err
 		}},
 		{"Durations with an unknown bucket", func() error {
-			_, err := rep.Durations(ctx, reports.DurationQuery{AppID: app, Bucket: "month"})
+			_, err := rep.Durations(ctx, reports.DurationQuery{AppID: app, Bucket: "fortnight"})
 			return err
 		}},
 		{"Durations without a bucket", func() error {
@@ -616,6 +675,22 @@ func testInvalidQuery(t *testing.T, tg Target) {
 			return err
 		}},
 	}
+	for _, b := range []reports.Bucket{"", reports.Hour, "fortnight", "Day", "month "} {
+		calls = append(calls, struct {
+			name string
+			call func() error
+		}{fmt.Sprintf("Usage with bucket %q", b), func() error {
+			_, err := rep.Usage(ctx, reports.UsageQuery{AppID: app, Bucket: b, Location: time.UTC})
+			return err
+		}})
+	}
+	calls = append(calls, struct {
+		name string
+		call func() error
+	}{"Usage without app", func() error {
+		_, err := rep.Usage(ctx, reports.UsageQuery{Bucket: reports.Day})
+		return err
+	}})
 	for _, c := range calls {
 		if err := c.call(); !errors.Is(err, reports.ErrInvalidQuery) {
 			t.Errorf("%s: %v, want ErrInvalidQuery", c.name, err)
@@ -684,6 +759,7 @@ func testReset(t *testing.T, tg Target) {
 	h.checkLists(app)
 	h.checkParticipants(app)
 	h.checkDurations(app)
+	h.checkUsage(app)
 	// The store takes batches again, from version 1.
 	h.v = 0
 	h.scenario(r, scenarioBuilders(r, app, 5), nil)
@@ -710,11 +786,13 @@ func testConcurrent(t *testing.T, tg Target) {
 				default:
 				}
 				var err error
-				switch i % 3 {
+				switch i % 4 {
 				case 0:
 					_, err = tg.Reports.Meetings(ctx, reports.MeetingQuery{AppID: app, Limit: 5})
 				case 1:
 					_, err = tg.Reports.Durations(ctx, reports.DurationQuery{AppID: app, Bucket: reports.Day})
+				case 3:
+					_, err = tg.Reports.Usage(ctx, reports.UsageQuery{AppID: app, Bucket: reports.Month, Location: time.UTC})
 				default:
 					_, err = tg.Reports.ParticipantAttendance(ctx, reports.ParticipantQuery{AppID: app, Participant: "u-ann"})
 				}

@@ -23,5 +23,10 @@
 //     newest join that sent initial_config; audio_only is true when every
 //     flag sent said audio-only;
 //   - the meeting list and a participant's meetings are ordered by started_at,
-//     then session id, both descending; weeks start on Monday 00:00 UTC.
+//     then session id, both descending; weeks start on Monday 00:00 UTC
+//     (local, with a zone);
+//   - audio and video seconds (API.md "Usage") split a participant's time
+//     over elementary segments between interval boundaries (a different
+//     method from the fold's union and difference); usage and zoned
+//     duration buckets are the local wall clock's date, hour, Monday or 1st.
 package expect

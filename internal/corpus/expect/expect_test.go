@@ -179,7 +179,18 @@ func TestCompute(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.want.AppID, tc.want.SessionID = "app", "s"
 			got := expect.Compute(session(tc.events...))
-			if d := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); d != "" {
+			// The media split is TestMediaAndUsage's: here it must only add up.
+			for _, r := range got.Participants {
+				if r.AudioSeconds+r.VideoSeconds != r.AttendedSeconds {
+					t.Errorf("%s: audio %d + video %d != attended %d", r.Participant, r.AudioSeconds, r.VideoSeconds, r.AttendedSeconds)
+				}
+			}
+			if got.AudioSeconds+got.VideoSeconds != got.TotalAttendanceSeconds {
+				t.Errorf("meeting audio + video != total attendance")
+			}
+			ignore := cmp.Options{cmpopts.IgnoreFields(expect.Row{}, "AudioSeconds", "VideoSeconds"),
+				cmpopts.IgnoreFields(expect.Meeting{}, "AudioSeconds", "VideoSeconds")}
+			if d := cmp.Diff(tc.want, got, cmpopts.EquateEmpty(), ignore); d != "" {
 				t.Fatalf("(-want +got)\n%s", d)
 			}
 		})
@@ -249,9 +260,54 @@ func TestModelQueries(t *testing.T) {
 			{Start: mon, Meetings: 2, TotalDurationSeconds: 1260, AvgDurationSeconds: 630, MaxDurationSeconds: 1200, UniqueParticipants: 2, AttendanceSeconds: 1260},
 		}},
 	} {
-		got := md.Durations("a", mon.Add(-7*24*time.Hour), mon.Add(7*24*time.Hour), tc.width)
+		got := md.Durations("a", mon.Add(-7*24*time.Hour), mon.Add(7*24*time.Hour), tc.width, nil)
 		if d := cmp.Diff(tc.want, got); d != "" {
 			t.Errorf("Durations(%s) (-want +got)\n%s", tc.width, d)
 		}
+	}
+}
+
+// TestMediaAndUsage: each interval's medium from all its reports, the split
+// of a participant's time, and the usage buckets in a +05:30 zone.
+func TestMediaAndUsage(t *testing.T) {
+	audio := func(o *corpus.Occupant, v bool) *corpus.Occupant { c := *o; c.AudioCall = v; return &c }
+	// Ann: [0,300) audio in every report; [200,500) video: 300 video + 200 audio.
+	// Bob: [100,400) joins with audio_call true but initial_config false: video 300.
+	// Cy: [100,160) audio per join, all_occupants says video: video 60.
+	bobJoin := joined(audio(occ("Bob", 100, 0), true))
+	bobJoin.Client = &corpus.Client{Platform: "web", SDK: "react", AudioOnly: false}
+	s := session(
+		started(0),
+		joined(audio(occ("Ann", 0, 0), true)), left(audio(occ("Ann", 0, 300), true)),
+		joined(audio(occ("Ann", 200, 0), false)), left(audio(occ("Ann", 200, 500), false)),
+		bobJoin, left(audio(occ("Bob", 100, 400), true)),
+		joined(audio(occ("Cy", 100, 0), true)),
+		ended(0, 1000, all(audio(occ("Cy", 100, 160), false))),
+	)
+	m := expect.Compute(s)
+	got := map[string][2]int64{}
+	for _, r := range m.Participants {
+		got[r.Participant] = [2]int64{r.AudioSeconds, r.VideoSeconds}
+	}
+	want := map[string][2]int64{"Ann": {200, 300}, "Bob": {0, 300}, "Cy": {0, 60}}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Fatalf("audio/video seconds (-want +got)\n%s", d)
+	}
+	if m.AudioSeconds != 200 || m.VideoSeconds != 660 || m.TotalAttendanceSeconds != 860 {
+		t.Fatalf("meeting audio %d video %d total %d", m.AudioSeconds, m.VideoSeconds, m.TotalAttendanceSeconds)
+	}
+
+	kolkata, err := time.LoadLocation("Asia/Kolkata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := expect.New([]corpus.Session{s})
+	u := md.Usage("app", ts(-86400), ts(86400), "day", kolkata, "0.001", "0.003")
+	// t0 is 2023-11-14T22:13:20Z = 2023-11-15 03:43:20 +05:30.
+	wantU := []expect.UsageBucket{{Start: time.Date(2023, 11, 15, 0, 0, 0, 0, kolkata), Meetings: 1, Participants: 3,
+		AttendanceSeconds: 860, AudioSeconds: 200, VideoSeconds: 660, BillableAudioMinutes: 4, BillableVideoMinutes: 5 + 5 + 1,
+		EstimatedCost: 0.037}}
+	if d := cmp.Diff(wantU, u, cmpopts.EquateApprox(0, 1e-12)); d != "" {
+		t.Fatalf("usage (-want +got)\n%s", d)
 	}
 }

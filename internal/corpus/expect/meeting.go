@@ -24,6 +24,8 @@ type Meeting struct {
 	ParticipantCount       int             `json:"participant_count"`
 	PeakConcurrent         int             `json:"peak_concurrent"`
 	TotalAttendanceSeconds int64           `json:"total_attendance_seconds"`
+	AudioSeconds           int64           `json:"audio_seconds"`
+	VideoSeconds           int64           `json:"video_seconds"`
 	Recordings             []Recording     `json:"recordings"`
 	Transcriptions         []Transcription `json:"transcriptions"`
 	// Participants is nil in the meeting list.
@@ -60,6 +62,8 @@ type Row struct {
 	AttendanceRatio float64    `json:"attendance_ratio"`
 	JoinCount       int        `json:"join_count"`
 	Intervals       []Interval `json:"intervals"`
+	AudioSeconds    int64      `json:"audio_seconds"`
+	VideoSeconds    int64      `json:"video_seconds"`
 	AudioOnly       *bool      `json:"audio_only,omitempty"`
 	Platform        string     `json:"platform,omitempty"`
 	SDK             string     `json:"sdk,omitempty"`
@@ -79,9 +83,12 @@ type person struct {
 	// left by joined_at; 0 while open (a closed copy replaces an open one).
 	left              map[int64]int64
 	audioYes, audioNo bool
-	platform, sdk     string
-	clientAt          int64
-	hasClient         bool
+	// said maps joined_at to the flags that the reports of that interval
+	// carried: [0] some said audio, [1] some said not.
+	said          map[int64][2]bool
+	platform, sdk string
+	clientAt      int64
+	hasClient     bool
 }
 
 func (p *person) named(name string, at int64) {
@@ -90,12 +97,15 @@ func (p *person) named(name string, at int64) {
 	}
 }
 
-func (p *person) flag(audio bool) {
+// flag records an audio flag of the report of the interval joined at j.
+func (p *person) flag(j int64, audio bool) {
+	f := p.said[j]
 	if audio {
-		p.audioYes = true
+		p.audioYes, f[0] = true, true
 	} else {
-		p.audioNo = true
+		p.audioNo, f[1] = true, true
 	}
+	p.said[j] = f
 }
 
 // ringing gathers a call's ringing events.
@@ -142,12 +152,12 @@ func Compute(s corpus.Session) Meeting {
 		}
 		p := people[id]
 		if p == nil {
-			p = &person{id: id, left: map[int64]int64{}}
+			p = &person{id: id, left: map[int64]int64{}, said: map[int64][2]bool{}}
 			people[id] = p
 		}
 		p.left[o.JoinedAt] = max(p.left[o.JoinedAt], o.LeftAt)
 		p.named(o.Name, nameAt)
-		p.flag(o.AudioCall)
+		p.flag(o.JoinedAt, o.AudioCall)
 		seen(o.JoinedAt)
 		seen(o.LeftAt)
 		return p
@@ -164,7 +174,7 @@ func Compute(s corpus.Session) Meeting {
 		case "meeting_participant_joined", "call_participant_joined":
 			p := occupant(*e.Occupant, e.Occupant.JoinedAt)
 			if c := e.Client; c != nil {
-				p.flag(c.AudioOnly)
+				p.flag(e.Occupant.JoinedAt, c.AudioOnly)
 				at := e.Occupant.JoinedAt
 				if !p.hasClient || at > p.clientAt || (at == p.clientAt && c.Platform+"\x00"+c.SDK > p.platform+"\x00"+p.sdk) {
 					p.platform, p.sdk, p.clientAt, p.hasClient = c.Platform, c.SDK, at, true
@@ -258,6 +268,8 @@ func Compute(s corpus.Session) Meeting {
 		row, pres := attendance(p, live, start, windowEnd, end, m.DurationSeconds)
 		m.Participants = append(m.Participants, row)
 		m.TotalAttendanceSeconds += row.AttendedSeconds
+		m.AudioSeconds += row.AudioSeconds
+		m.VideoSeconds += row.VideoSeconds
 		presence = append(presence, pres...)
 	}
 	m.ParticipantCount = len(m.Participants)
@@ -306,6 +318,7 @@ func attendance(p *person, live bool, start, windowEnd, end, duration int64) (Ro
 	}
 	row.Platform, row.SDK = p.platform, p.sdk
 	var attended, presence [][2]int64
+	var spans []span // the clipped intervals with their medium
 	var lastLeft int64
 	stillIn := false
 	for _, j := range joins {
@@ -326,6 +339,9 @@ func attendance(p *person, live bool, start, windowEnd, end, duration int64) (Ro
 		row.Intervals = append(row.Intervals, iv)
 		lastLeft = max(lastLeft, l)
 		attended = append(attended, [2]int64{max(j, start), min(l, windowEnd)})
+		// API.md: audio when a flag was sent and every flag said audio.
+		f := p.said[j]
+		spans = append(spans, span{max(j, start), min(l, windowEnd), f[0] && !f[1]})
 		presenceEnd := min(presentUntil, windowEnd)
 		if live {
 			presenceEnd = presentUntil
@@ -339,7 +355,49 @@ func attendance(p *person, live bool, start, windowEnd, end, duration int64) (Ro
 		row.AttendedSeconds += iv[1] - iv[0]
 	}
 	row.AttendanceRatio = ratio(row.AttendedSeconds, duration)
+	row.AudioSeconds, row.VideoSeconds = media(spans)
 	return row, union(presence)
+}
+
+// span is a clipped interval [a, b) and whether it is audio.
+type span struct {
+	a, b  int64
+	audio bool
+}
+
+// media splits a participant's time by medium over elementary segments:
+// between consecutive boundaries of any span, a segment covered by a video
+// span is video, else one covered only by audio spans is audio (API.md:
+// the audio intervals less what the video ones also cover).
+func media(spans []span) (audio, video int64) {
+	var cuts []int64
+	for _, s := range spans {
+		if s.b > s.a {
+			cuts = append(cuts, s.a, s.b)
+		}
+	}
+	slices.Sort(cuts)
+	cuts = slices.Compact(cuts)
+	for i := 0; i+1 < len(cuts); i++ {
+		lo, hi := cuts[i], cuts[i+1]
+		anyAudio, anyVideo := false, false
+		for _, s := range spans {
+			if s.a <= lo && hi <= s.b {
+				if s.audio {
+					anyAudio = true
+				} else {
+					anyVideo = true
+				}
+			}
+		}
+		switch {
+		case anyVideo:
+			video += hi - lo
+		case anyAudio:
+			audio += hi - lo
+		}
+	}
+	return audio, video
 }
 
 // union merges intervals [a, b) by sorting; empty ones vanish and touching

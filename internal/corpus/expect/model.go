@@ -2,6 +2,7 @@ package expect
 
 import (
 	"cmp"
+	"math/big"
 	"slices"
 	"time"
 
@@ -138,9 +139,9 @@ type Bucket struct {
 }
 
 // Durations aggregates app's ended and abandoned meetings that started in
-// [from, to) by the UTC hour, day or week (from Monday) of started_at;
-// empty buckets are left out, the rest ascend.
-func (md *Model) Durations(app string, from, to time.Time, width string) []Bucket {
+// [from, to) by the hour, day, week (from Monday) or month of started_at in
+// loc (nil: UTC); empty buckets are left out, the rest ascend.
+func (md *Model) Durations(app string, from, to time.Time, width string, loc *time.Location) []Bucket {
 	type acc struct {
 		b      Bucket
 		people map[string]bool
@@ -150,7 +151,7 @@ func (md *Model) Durations(app string, from, to time.Time, width string) []Bucke
 		if (m.Status != "ended" && m.Status != "abandoned") || !in(m.StartedAt, from, to) {
 			continue
 		}
-		start := bucketStart(m.StartedAt, width)
+		start := bucketStart(m.StartedAt, width, loc)
 		a := byStart[start]
 		if a == nil {
 			a = &acc{b: Bucket{Start: start}, people: map[string]bool{}}
@@ -174,18 +175,88 @@ func (md *Model) Durations(app string, from, to time.Time, width string) []Bucke
 	return out
 }
 
-// bucketStart is the start of t's UTC hour, day or week (Monday).
-func bucketStart(t time.Time, width string) time.Time {
-	t = t.UTC()
+// bucketStart is the start of t's hour, day, week (Monday) or month on
+// the wall clock of loc (nil: UTC), by calendar arithmetic: the local date
+// and hour of t with the smaller fields zeroed. (It assumes the local
+// midnight and hour exist and are not repeated, which holds for the
+// corpus's zones and dates.)
+func bucketStart(t time.Time, width string, loc *time.Location) time.Time {
+	if loc == nil {
+		loc = time.UTC
+	}
+	t = t.In(loc)
 	y, mo, d := t.Date()
 	switch width {
 	case "hour":
-		return time.Date(y, mo, d, t.Hour(), 0, 0, 0, time.UTC)
+		return time.Date(y, mo, d, t.Hour(), 0, 0, 0, loc)
 	case "week":
-		return time.Date(y, mo, d-(int(t.Weekday())+6)%7, 0, 0, 0, 0, time.UTC)
+		return time.Date(y, mo, d-(int(t.Weekday())+6)%7, 0, 0, 0, 0, loc)
+	case "month":
+		return time.Date(y, mo, 1, 0, 0, 0, 0, loc)
 	default:
-		return time.Date(y, mo, d, 0, 0, 0, 0, time.UTC)
+		return time.Date(y, mo, d, 0, 0, 0, 0, loc)
 	}
+}
+
+// UsageBucket is one bucket of GET /v1/reports/usage.
+type UsageBucket struct {
+	Start                time.Time `json:"start"`
+	Meetings             int64     `json:"meetings"`
+	Participants         int64     `json:"participants"`
+	AttendanceSeconds    int64     `json:"attendance_seconds"`
+	AudioSeconds         int64     `json:"audio_seconds"`
+	VideoSeconds         int64     `json:"video_seconds"`
+	BillableAudioMinutes int64     `json:"billable_audio_minutes"`
+	BillableVideoMinutes int64     `json:"billable_video_minutes"`
+	EstimatedCost        float64   `json:"estimated_cost"`
+}
+
+// Usage sums app's ended and abandoned meetings that started in [from, to)
+// by the day, week or month of started_at in loc: billable minutes are each
+// row's seconds rounded up to whole minutes; the cost is audio minutes ×
+// audioPrice + video minutes × videoPrice (prices as decimals, exact
+// rational arithmetic, rounded half up to 6 decimals).
+func (md *Model) Usage(app string, from, to time.Time, width string, loc *time.Location, audioPrice, videoPrice string) []UsageBucket {
+	type acc struct {
+		b      UsageBucket
+		people map[string]bool
+	}
+	byStart := map[time.Time]*acc{}
+	for _, m := range md.byApp[app] {
+		if (m.Status != "ended" && m.Status != "abandoned") || !in(m.StartedAt, from, to) {
+			continue
+		}
+		start := bucketStart(m.StartedAt, width, loc)
+		a := byStart[start]
+		if a == nil {
+			a = &acc{b: UsageBucket{Start: start}, people: map[string]bool{}}
+			byStart[start] = a
+		}
+		a.b.Meetings++
+		for _, r := range m.Participants {
+			a.people[r.Participant] = true
+			a.b.AttendanceSeconds += r.AttendedSeconds
+			a.b.AudioSeconds += r.AudioSeconds
+			a.b.VideoSeconds += r.VideoSeconds
+			a.b.BillableAudioMinutes += (r.AudioSeconds + 59) / 60
+			a.b.BillableVideoMinutes += (r.VideoSeconds + 59) / 60
+		}
+	}
+	pa, _ := new(big.Rat).SetString(audioPrice)
+	pv, _ := new(big.Rat).SetString(videoPrice)
+	out := []UsageBucket{}
+	for _, a := range byStart {
+		a.b.Participants = int64(len(a.people))
+		cost := new(big.Rat).Mul(pa, big.NewRat(a.b.BillableAudioMinutes, 1))
+		cost.Add(cost, new(big.Rat).Mul(pv, big.NewRat(a.b.BillableVideoMinutes, 1)))
+		// Half up to 6 decimals: floor(cost × 10^6 + 1/2) / 10^6.
+		micro := new(big.Rat).Add(new(big.Rat).Mul(cost, big.NewRat(1_000_000, 1)), big.NewRat(1, 2))
+		q := new(big.Int).Quo(micro.Num(), micro.Denom())
+		a.b.EstimatedCost, _ = new(big.Rat).SetFrac(q, big.NewInt(1_000_000)).Float64()
+		out = append(out, a.b)
+	}
+	slices.SortFunc(out, func(a, b UsageBucket) int { return a.Start.Compare(b.Start) })
+	return out
 }
 
 func in(t, from, to time.Time) bool {
