@@ -62,6 +62,8 @@ type Facts struct {
 	records   map[string]recordingFact
 	scripts   map[string]TranscriptionGenerated
 	ring      ringFacts
+	// plan is the organiser's plan that wins (plan.go), nil without one.
+	plan *PlanSet
 
 	// dirty records whether the current Apply or Merge added a fact.
 	dirty bool
@@ -121,6 +123,8 @@ func (f *Facts) Apply(ev Event) bool {
 	case SessionAbandoned:
 		f.setBool(&f.abandoned)
 		f.maxPos(&f.abandonedAt, p.LastEventAt)
+	case PlanSet:
+		f.setPlan(&p)
 	case SessionReconciled:
 		f.minPos(&f.reconStarted, p.StartedAt)
 		f.maxPos(&f.reconEnded, p.EndedAt)
@@ -173,6 +177,7 @@ func (f *Facts) Merge(o *Facts) (bool, error) {
 		f.transcript(t)
 	}
 	f.ring.merge(f, &o.ring)
+	f.setPlan(o.plan)
 	return f.dirty, nil
 }
 
@@ -538,6 +543,8 @@ type FactsState struct {
 	Recordings     []RecordingState         `json:"recordings,omitempty"`
 	Transcriptions []TranscriptionGenerated `json:"transcriptions,omitempty"`
 	Ringing        *RingingState            `json:"ringing,omitempty"`
+	// Plan is the plan that wins, nil without one.
+	Plan *PlanSet `json:"plan,omitempty"`
 }
 
 // PersonState is what is known of one participant.
@@ -618,6 +625,9 @@ func (f *Facts) State() FactsState {
 		}
 		s.Ringing = rs
 	}
+	if f.plan != nil {
+		s.Plan = clonePlan(f.plan)
+	}
 	return s
 }
 
@@ -678,6 +688,9 @@ func (f *Facts) MergeState(s FactsState) error {
 				o.ring.attrs[i] = p
 			}
 		}
+	}
+	if s.Plan != nil {
+		o.plan = clonePlan(s.Plan)
 	}
 	_, err := f.Merge(o)
 	return err
