@@ -190,8 +190,10 @@ func newReportHarness(t testing.TB) *reportHarness {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
+	planRoutes := newPlanRoutes(t, store, reg)
+	seedPlans(t, store, fr)
 	srv, err := api.New(api.Config{WebhookUser: hookUser, WebhookPassword: hookPass, Tokens: tokens},
-		api.Deps{Intake: in, Events: store, Reports: routes, Ready: []api.Pinger{store}, Registry: reg, Gatherer: reg}, log)
+		api.Deps{Intake: in, Events: store, Reports: routes, Plans: planRoutes, Ready: []api.Pinger{store}, Registry: reg, Gatherer: reg}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

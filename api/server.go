@@ -16,6 +16,8 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/meetingd/meetingd/codec"
 )
 
 // BodyLimit is the largest webhook body accepted.
@@ -102,6 +104,8 @@ type Deps struct {
 	Events EventReader
 	// Reports serves the /v1 reports; nil leaves those routes out.
 	Reports ReportRoutes
+	// Plans serves the attendance plans (PlanRoutes); nil leaves them out.
+	Plans ReportRoutes
 	// Ready lists what /readyz checks.
 	Ready []Pinger
 	// Live lists what /healthz (and /readyz) check: failures that only a
@@ -196,6 +200,8 @@ func (s *Server) fiberConfig() fiber.Config {
 		IdleTimeout:           s.cfg.IdleTimeout,
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler(s.log),
+		// encoding/json's bytes, with unknown (zero) times as null.
+		JSONEncoder: codec.MarshalAnswer,
 	}
 }
 
@@ -240,6 +246,9 @@ func (s *Server) routes() {
 	v1.Get("/meetings/:sessionId/events", s.events)
 	if s.deps.Reports != nil {
 		s.deps.Reports.Mount(v1)
+	}
+	if s.deps.Plans != nil {
+		s.deps.Plans.Mount(v1)
 	}
 }
 

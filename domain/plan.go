@@ -42,7 +42,8 @@ const (
 
 // RosterEntry is one expected participant: Participant is an identity as
 // the reports have it (a uid, or a display name for people without one);
-// Name is the display name shown while they have never joined.
+// Name is the display name shown while they have never joined (their
+// identity when empty).
 type RosterEntry struct {
 	Participant string `json:"participant"`
 	Name        string `json:"name,omitempty"`

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 )
@@ -93,7 +94,7 @@ func (f *Facts) applyPlan(m *Meeting, w window) {
 			continue
 		}
 		absent = append(absent, Attendance{
-			Participant: r.Participant, Name: r.Name, Intervals: []Interval{}, OnRoster: true,
+			Participant: r.Participant, Name: cmp.Or(r.Name, r.Participant), Intervals: []Interval{}, OnRoster: true,
 			PlanAttendance: &PlanAttendance{Verdict: VerdictAbsent},
 		})
 	}

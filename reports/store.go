@@ -37,6 +37,10 @@ type Store interface {
 	// is ErrInvalidQuery. unique_participants counts the distinct identities
 	// of the participants rows of the bucket's meetings.
 	Durations(ctx context.Context, q DurationQuery) ([]DurationBucket, error)
+	// Series reports the sessions of one series (series.go): ErrNotFound
+	// when no session's current plan names it. Sessions whose plan moved
+	// to another series are no longer in it.
+	Series(ctx context.Context, q SeriesQuery) (SeriesReport, error)
 }
 
 // SessionKey identifies a session across apps.
