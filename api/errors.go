@@ -10,8 +10,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/meetingd/meetingd/cometchat"
-	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/intake"
 	"github.com/meetingd/meetingd/plans"
 	"github.com/meetingd/meetingd/reports"

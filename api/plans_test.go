@@ -54,7 +54,9 @@ func TestPlanPutGet(t *testing.T) {
 	if status != 200 || !strings.Contains(body, `"status":"accepted"`) {
 		t.Fatalf("PUT: %d %s", status, body)
 	}
-	var acc struct{ EventID string `json:"event_id"` }
+	var acc struct {
+		EventID string `json:"event_id"`
+	}
 	if err := json.Unmarshal([]byte(body), &acc); err != nil || acc.EventID == "" {
 		t.Fatalf("PUT answer %s: %v", body, err)
 	}
