@@ -45,6 +45,8 @@ func Run(t *testing.T, open func(t *testing.T) Target) {
 		{"Limits", testLimits},
 		{"Reset", testReset},
 		{"ConcurrentReadsAndWrites", testConcurrent},
+		{"PlanVerdicts", testPlanVerdicts},
+		{"PlanReplacedAndSeries", testPlanReplacedAndSeries},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
@@ -160,6 +162,7 @@ func (h *harness) checkAll() {
 		h.checkLists(app)
 		h.checkParticipants(app)
 		h.checkDurations(app)
+		h.checkSeries(app)
 	}
 }
 
