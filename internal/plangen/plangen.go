@@ -1,6 +1,3 @@
-// Package plangen generates planned sessions for benchmarks: a series of
-// classes with rosters, folded with the domain fold, as the projection
-// runner hands them to a report store.
 package plangen
 
 import (
