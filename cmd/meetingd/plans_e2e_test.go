@@ -426,10 +426,6 @@ func round4(n, d int64) float64 {
 // series' gradebook, from the generated term by API.md's rules.
 func termOracle(tm term) oracle {
 	o := oracle{meetings: map[string]oracleMeeting{}, series: map[string]oracleSeries{}}
-	type cell struct {
-		row     oracleRow
-		session int
-	}
 	bySeries := map[string][]termClass{}
 	for _, c := range tm.classes {
 		p := c.final()
