@@ -1,5 +1,7 @@
 // Package api is meetingd's HTTP surface on fiber: the CometChat webhook
-// intake, the /v1 report and audit endpoints, health, readiness and metrics.
+// intake, the /v1 report and audit endpoints, the attendance plans (PUT/GET
+// /v1/meetings/{id}/plan, through a PlanStore) and the series gradebook,
+// health, readiness and metrics. Unknown (zero) times are null in answers.
 //
 // Every handler returns errors; one error handler (errors.go) maps them to an
 // HTTP status and a JSON body {"error": "…"} and logs each once. Webhooks are

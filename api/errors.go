@@ -10,9 +10,11 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/meetingd/meetingd/cometchat"
+	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/intake"
 	"github.com/meetingd/meetingd/notify"
+	"github.com/meetingd/meetingd/plans"
 	"github.com/meetingd/meetingd/reports"
 )
 
@@ -48,7 +50,13 @@ func statusOf(err error) (int, string) {
 	var fe *fiber.Error
 	var queryErr *reports.QueryError
 	var notifyErr *notify.InvalidError
+	var planErr *domain.PlanError
 	switch {
+	case errors.As(err, &planErr):
+		// A plan field that breaks a rule (plans.Decode, PlanSet.Validate).
+		return fiber.StatusBadRequest, planErr.Error()
+	case errors.Is(err, plans.ErrNoPlan):
+		return fiber.StatusNotFound, "no plan for this session"
 	case errors.As(err, &apiErr):
 		return apiErr.Status, apiErr.Error()
 	case errors.Is(err, cometchat.ErrMalformed):

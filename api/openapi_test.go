@@ -16,6 +16,7 @@ import (
 	"github.com/getkin/kin-openapi/routers/legacy"
 
 	"github.com/meetingd/meetingd/cometchat/cometchattest"
+	"github.com/meetingd/meetingd/reports"
 )
 
 func init() {
@@ -102,6 +103,15 @@ func TestOpenAPIResponses(t *testing.T) {
 		}
 	}
 	withHeader := func(r *http.Request, k, v string) *http.Request { r.Header.Set(k, v); return r }
+	// A planned meeting that was held, beside the harness's scheduled one.
+	h.reports.meetings[reports.SessionKey{AppID: "app-1", SessionID: "week-1"}] = plannedMeeting("week-1", 1788253200,
+		map[string][2]int64{"uid-ravi": {1788253200 + 360, 1788253200 + 3600}})
+	put := func(path, body string) *http.Request {
+		r := httptest.NewRequest(http.MethodPut, path, strings.NewReader(body))
+		r.Header.Set("Authorization", "Bearer "+tokenApp1)
+		r.Header.Set("Content-Type", "application/json")
+		return r
+	}
 
 	tests := []struct {
 		name   string
@@ -133,6 +143,16 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"usage csv", getReq("/v1/reports/usage?from=2023-10-01&to=2023-11-01&format=csv", tokenApp1), 200},
 		{"usage 400 tz", getReq("/v1/reports/usage?from=2023-10-01&to=2023-11-01&tz=Nowhere/Land", tokenApp1), 400},
 		{"status", getReq("/v1/status", tokenApp1), 200},
+		{"planned meeting", getReq("/v1/meetings/week-1", tokenApp1), 200},
+		{"scheduled meeting", getReq("/v1/meetings/week-0", tokenApp1), 200},
+		{"planned attendance", getReq("/v1/meetings/week-1/attendance", tokenApp1), 200},
+		{"plan", getReq("/v1/meetings/class-0/plan", tokenApp1), 200},
+		{"plan 404", getReq("/v1/meetings/nope/plan", tokenApp1), 404},
+		{"plan put", put("/v1/meetings/class-9/plan", validPlan), 200},
+		{"plan put 400", put("/v1/meetings/class-9/plan", `{"scheduled_start":"x"}`), 400},
+		{"series", getReq("/v1/series/maths-7b/attendance", tokenApp1), 200},
+		{"series csv", getReq("/v1/series/maths-7b/attendance?format=csv", tokenApp1), 200},
+		{"series 404", getReq("/v1/series/nope/attendance", tokenApp1), 404},
 		{"healthz", getReq("/healthz", ""), 200},
 		{"readyz", getReq("/readyz", ""), 200},
 		{"metrics", getReq("/metrics", ""), 200},

@@ -64,6 +64,7 @@ func (r *Reports) Mount(v1 fiber.Router) {
 	v1.Get("/participants/:participant/attendance", r.participant)
 	v1.Get("/reports/durations", r.durations)
 	v1.Get("/reports/usage", r.usage)
+	v1.Get("/series/:seriesId/attendance", r.series)
 	v1.Get("/status", r.progress)
 }
 
@@ -283,6 +284,7 @@ func meetingOut(m domain.Meeting, withParticipants bool) domain.Meeting {
 	m.EndedAt = utcPtr(m.EndedAt)
 	m.InitiatedAt = utcPtr(m.InitiatedAt)
 	m.LastEventAt = m.LastEventAt.UTC()
+	m.ScheduledStart, m.ScheduledEnd = utcPtr(m.ScheduledStart), utcPtr(m.ScheduledEnd)
 	recs := make([]domain.Recording, len(m.Recordings))
 	for i, r := range m.Recordings {
 		r.StartedAt = utcPtr(r.StartedAt)
@@ -320,12 +322,22 @@ func attendanceOut(rows []domain.Attendance) []domain.Attendance {
 		out[i] = a
 	}
 	slices.SortStableFunc(out, func(a, b domain.Attendance) int {
+		if az, bz := a.FirstJoinedAt.IsZero(), b.FirstJoinedAt.IsZero(); az != bz {
+			return cmp.Compare(b2i(az), b2i(bz)) // absent roster rows (never joined) last
+		}
 		if c := a.FirstJoinedAt.Compare(b.FirstJoinedAt); c != 0 {
 			return c
 		}
 		return cmp.Compare(a.Participant, b.Participant)
 	})
 	return out
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func utcPtr(t *time.Time) *time.Time {

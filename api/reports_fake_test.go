@@ -205,8 +205,10 @@ func newReportHarness(t testing.TB) *reportHarness {
 	}
 	reg := prometheus.NewRegistry()
 	subs, deliveries := subscriptionDeps(t, store)
+	planRoutes := newPlanRoutes(t, store, reg)
+	seedPlans(t, store, fr)
 	srv, err := api.New(api.Config{WebhookUser: hookUser, WebhookPassword: hookPass, Tokens: tokens},
-		api.Deps{Intake: in, Events: store, Reports: routes, Ready: []api.Pinger{store}, Registry: reg, Gatherer: reg,
+		api.Deps{Intake: in, Events: store, Reports: routes, Plans: planRoutes, Ready: []api.Pinger{store}, Registry: reg, Gatherer: reg,
 			Subscriptions: subs, Deliveries: deliveries}, log)
 	if err != nil {
 		t.Fatal(err)

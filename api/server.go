@@ -16,6 +16,8 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/meetingd/meetingd/codec"
 )
 
 // BodyLimit is the largest webhook body accepted.
@@ -107,6 +109,8 @@ type Deps struct {
 	// deliver notifications) answers those 503.
 	Subscriptions SubscriptionService
 	Deliveries    DeliveryLog
+	// Plans serves the attendance plans (PlanRoutes); nil leaves them out.
+	Plans ReportRoutes
 	// Ready lists what /readyz checks.
 	Ready []Pinger
 	// Live lists what /healthz (and /readyz) check: failures that only a
@@ -201,6 +205,8 @@ func (s *Server) fiberConfig() fiber.Config {
 		IdleTimeout:           s.cfg.IdleTimeout,
 		DisableStartupMessage: true,
 		ErrorHandler:          errorHandler(s.log),
+		// encoding/json's bytes, with unknown (zero) times as null.
+		JSONEncoder: codec.MarshalAnswer,
 	}
 }
 
@@ -248,6 +254,9 @@ func (s *Server) routes() {
 	}
 	if s.deps.Subscriptions != nil {
 		s.mountSubscriptions(v1)
+	}
+	if s.deps.Plans != nil {
+		s.deps.Plans.Mount(v1)
 	}
 }
 

@@ -17,7 +17,9 @@
 //
 // # Guarantees
 //
-//   - Tables: meetings, attendance, intervals, recordings, calls,
+//   - Tables: meetings, attendance (rows of people who joined), intervals,
+//     recordings, calls, plans (one row per planned session, its gradebook
+//     rows as arrays; never tombstoned: a plan is only replaced),
 //     session_versions and duration_rollups. Every row carries the projection
 //     position of the batch that wrote it as its ReplacingMergeTree version,
 //     and a deleted flag; queries read FINAL … WHERE deleted = 0, the newest
@@ -60,6 +62,11 @@
 //	daily_durations_v  app_id, day Date, meetings UInt64, total_duration_seconds UInt64,
 //	                   avg_duration_seconds Float64 — ended and abandoned meetings by the UTC day of
 //	                   started_at (the day buckets of /v1/reports/durations; the roll-up's day rows)
+//	series_attendance_v  app_id, series_id, session_id, scheduled_start, scheduled_end, status, participant,
+//	                   name, on_roster UInt8, verdict, scheduled_attended_seconds UInt64,
+//	                   scheduled_attendance_ratio Float64, late_seconds, left_early_seconds — gradebook cells
+//	absences_v         app_id, series_id ('' without), session_id, scheduled_start, scheduled_end, status,
+//	                   participant, name — roster members absent from a planned session
 //	recordings_v       app_id, session_id, kind (recording|transcription), url, started_at (epoch when
 //	                   unknown), duration_seconds Float64 (a transcript's end − start)
 //

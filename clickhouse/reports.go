@@ -194,7 +194,7 @@ func (r *Reports) Meetings(ctx context.Context, q reports.MeetingQuery) (reports
 		sub.WriteString(" AND (started_at < toDateTime(?) OR (started_at = toDateTime(?) AND session_id < ?))")
 		args = append(args, cur.StartedUnix, cur.StartedUnix, cur.SessionID)
 	}
-	sub.WriteString(" AND deleted = 0")
+	sub.WriteString(" AND deleted = 0 AND status != 'scheduled'") // planned, not yet met: series reports only
 	if q.Status != "" {
 		sub.WriteString(" AND status = ?")
 		args = append(args, string(q.Status))

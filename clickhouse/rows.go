@@ -35,7 +35,7 @@ var (
 		"recording_kinds", "recording_urls", "is_call"}}
 
 	// rowTables are inserted between the intents and the commits.
-	rowTables = []table{tMeetings, tAttendance, tIntervals, tRecordings, tCalls}
+	rowTables = []table{tMeetings, tAttendance, tIntervals, tRecordings, tCalls, tPlans}
 	tables    = append(append([]table{}, rowTables...), tHeads)
 )
 
@@ -267,9 +267,11 @@ func addSession(rs *rowSet, u projections.SessionUpdate, v uint64, base *keySet)
 	if err != nil {
 		return nil, fmt.Errorf("encode participants %s/%s: %w", app, session, err)
 	}
-	ids := make([]string, len(m.Participants))
-	for i, p := range m.Participants {
-		ids[i] = p.Participant
+	ids := make([]string, 0, len(m.Participants))
+	for _, p := range m.Participants {
+		if p.JoinCount > 0 { // absent roster rows are in the plans table only
+			ids = append(ids, p.Participant)
+		}
 	}
 	ks.add(started.Unix())
 	rs.add(tMeetings, app, session, v, uint8(0), string(m.Kind), string(m.Status), string(m.Outcome),
@@ -277,8 +279,9 @@ func addSession(rs *rowSet, u projections.SessionUpdate, v uint64, base *keySet)
 		nonNeg(m.TotalAttendanceSeconds), uint32(len(m.Recordings)), uint32(len(m.Transcriptions)),
 		dt(m.LastEventAt), ids, string(meetingJSON), string(peopleJSON))
 
+	addPlan(rs, app, session, v, &m)
 	for _, p := range m.Participants {
-		if !ks.add(attKey{p.Participant, started.Unix()}) {
+		if p.JoinCount == 0 || !ks.add(attKey{p.Participant, started.Unix()}) {
 			continue
 		}
 		rs.add(tAttendance, app, p.Participant, started, session, v, uint8(0), p.Name, dt(p.FirstJoinedAt),

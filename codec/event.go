@@ -68,6 +68,8 @@ func unmarshalGeneral(eventType string, data []byte) (domain.Event, error) {
 		return unmarshalAs[domain.SessionAbandoned](data)
 	case domain.TypeSessionReconciled:
 		return unmarshalAs[domain.SessionReconciled](data)
+	case domain.TypePlanSet:
+		return unmarshalAs[domain.PlanSet](data)
 	}
 	return domain.Event{}, fmt.Errorf("unmarshal: %w: %q", domain.ErrUnknownEventType, eventType)
 }

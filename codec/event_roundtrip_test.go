@@ -47,6 +47,10 @@ func TestEventMarshalRoundTrip(t *testing.T) {
 		{Payload: domain.SessionReconciled{FetchedAt: 1696956330, StartedAt: 1696934692, EndedAt: 1696934730,
 			Intervals: []domain.Occupant{occ}, Unmatched: []domain.Occupant{{Name: "Guest", JoinedAt: 1696934700}},
 			Recordings: []domain.RecordingGenerated{{URL: "u", StartTime: 1696934692, Duration: 12.5}}}},
+		{Payload: domain.PlanSet{Revision: 3, ScheduledStart: 1696934400, ScheduledEnd: 1696938000, SeriesID: "maths <7b>",
+			Roster:           []domain.RosterEntry{{Participant: "uid-1", Name: "José 山田"}, {Participant: "Guest"}},
+			LateAfterSeconds: 300, EarlyLeaveSeconds: 0, MinAttendanceRatio: 0.75, SetAt: 1696900000}},
+		{Payload: domain.PlanSet{ScheduledStart: 1, ScheduledEnd: 2}},
 	}
 	seen := map[string]bool{}
 	for i, ev := range events {
@@ -59,7 +63,7 @@ func TestEventMarshalRoundTrip(t *testing.T) {
 	}
 	for _, typ := range []string{domain.TypeSessionStarted, domain.TypeParticipantJoined, domain.TypeParticipantLeft,
 		domain.TypeSessionEnded, domain.TypeRecordingGenerated, domain.TypeTranscriptionGenerated, domain.TypeCallRinging,
-		domain.TypeSessionAbandoned, domain.TypeSessionReconciled} {
+		domain.TypeSessionAbandoned, domain.TypeSessionReconciled, domain.TypePlanSet} {
 		if !seen[typ] {
 			t.Errorf("no round-trip case for %s", typ)
 		}

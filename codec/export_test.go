@@ -21,6 +21,13 @@ var (
 	UnmarshalMeetingFast = unmarshalMeetingFast
 )
 
+// UnmarshalParticipantsFast is the scanner of participants sections alone:
+// the rows and the unmatched rows.
+func UnmarshalParticipantsFast(data []byte) ([]domain.Attendance, []domain.Attendance, bool) {
+	p, ok := unmarshalParticipantsFast(data)
+	return p.Participants, p.Unmatched, ok
+}
+
 // MarshalV2 and UnmarshalV2 are the general engine (encoding/json/v2 with
 // the stored forms' options) on any value: the benchmarks' baseline for a
 // hand-written path.

@@ -90,6 +90,15 @@ func appendFacts(dst []byte, s *domain.FactsState) ([]byte, error) {
 			uo.float("video_minutes", u.VideoMinutes)
 		})
 	}
+	if s.Plan != nil {
+		// Rare and small beside the intervals: the general encoder.
+		plan, err := marshal(s.Plan)
+		if err != nil {
+			return dst, fmt.Errorf("marshal facts: %w", err)
+		}
+		o.key("plan")
+		o.buf = append(o.buf, plan...)
+	}
 	b, err := o.result()
 	if err != nil {
 		return dst, fmt.Errorf("marshal facts: %w", err)

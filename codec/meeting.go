@@ -64,6 +64,7 @@ func AppendMeeting(dst []byte, m *domain.Meeting) ([]byte, error) {
 		o.buf = po.end()
 	}
 	o.time("last_event_at", m.LastEventAt)
+	o.planMeeting(m)
 	b, err := o.result()
 	if err != nil {
 		return dst, fmt.Errorf("marshal meeting: %w", err)
@@ -143,6 +144,7 @@ func (o *jsonObject) attendance(rows []domain.Attendance) {
 		}
 		ro.strOmitEmpty("platform", r.Platform)
 		ro.strOmitEmpty("sdk", r.SDK)
+		ro.planAttendance(r)
 		o.buf, o.err = ro.end(), cmpErr(o.err, ro.err)
 	}
 	o.buf = append(o.buf, ']')

@@ -53,6 +53,10 @@ func Participants(m *domain.Meeting) ([]byte, error) {
 // UnmarshalParticipants reads a participants section into m's Participants
 // and UnmatchedParticipants.
 func UnmarshalParticipants(data []byte, m *domain.Meeting) error {
+	if fast, ok := unmarshalParticipantsFast(data); ok {
+		m.Participants, m.UnmatchedParticipants = fast.Participants, fast.Unmatched
+		return nil
+	}
 	var p participants
 	if err := unmarshal(data, &p); err != nil {
 		return err

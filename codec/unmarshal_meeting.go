@@ -112,6 +112,7 @@ func unmarshalMeetingFast(data []byte) (domain.Meeting, bool) {
 	}
 	o.field(`"last_event_at":`)
 	m.LastEventAt = s.time()
+	s.planMeeting(&o, &m)
 	o.end()
 	if s.bad || s.pos != len(data) {
 		return domain.Meeting{}, false
@@ -129,7 +130,8 @@ func zeroMeeting(m *domain.Meeting) bool {
 		m.TotalAttendanceSeconds == 0 && m.Outcome == "" && m.Initiator == "" && m.InitiatorName == "" &&
 		m.Receiver == "" && m.ReceiverType == "" && m.Media == "" && m.InitiatedAt == nil &&
 		m.Recordings == nil && m.Transcriptions == nil && m.Participants == nil &&
-		m.UnmatchedParticipants == nil && m.LastEventAt == time.Time{}
+		m.UnmatchedParticipants == nil && m.LastEventAt == time.Time{} &&
+		m.ScheduledStart == nil && m.ScheduledEnd == nil && m.SeriesID == nil && m.RosterCount == 0 && m.AbsentCount == 0
 }
 
 // statusOf returns the status named raw, without allocating for the known
@@ -142,6 +144,8 @@ func statusOf(raw []byte) domain.Status {
 		return domain.StatusEnded
 	case string(domain.StatusAbandoned):
 		return domain.StatusAbandoned
+	case string(domain.StatusScheduled):
+		return domain.StatusScheduled
 	}
 	return domain.Status(raw)
 }

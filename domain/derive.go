@@ -92,6 +92,9 @@ import (
 // ended_at). Unmatched REST participants are listed apart as rows computed
 // the same way and count in no total.
 func (f *Facts) Meeting() Meeting {
+	if m, ok := f.scheduled(); ok {
+		return m
+	}
 	m := Meeting{
 		AppID: f.appID, SessionID: f.sessionID, Kind: KindMeeting,
 		LastEventAt:    unixUTC(f.lastAt),
@@ -159,6 +162,7 @@ func (f *Facts) Meeting() Meeting {
 	}
 	m.ProviderUsage = f.providerUsageOf(m.Participants)
 	m.PeakConcurrent = peak(edges)
+	f.applyPlan(&m, w) // after the counts: absent roster rows count in none
 	if len(f.unmatched) > 0 {
 		m.UnmatchedParticipants, _ = w.rows(f.unmatched, false)
 	}

@@ -9,6 +9,12 @@
 // never interpreted; where the fold needs a meaning (the steps of a ringing
 // call), the domain names it (RingInitiated, RingBusy, …).
 //
+// Attendance plans (plan.go, verdict.go): a PlanSet event carries the
+// organiser's schedule, roster, series and thresholds, and the stream
+// revision it was appended at; the fold keeps the plan with the greatest
+// revision (the latest in the log) and Meeting derives every verdict from it
+// and the intervals at read time (docs/adr/0016).
+//
 // Guarantees: folding any permutation of a session's events, with
 // duplicates, gives the same Meeting (each interval's audio/video medium
 // included: the flags of all its reports are or-ed, media.go); Key and EventID of an event never

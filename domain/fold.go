@@ -67,6 +67,8 @@ type Facts struct {
 	scripts   map[string]TranscriptionGenerated
 	ring      ringFacts
 	usage     map[string]providerFact // the REST API's usage, by participant
+	// plan is the organiser's plan that wins (plan.go), nil without one.
+	plan *PlanSet
 
 	// dirty records whether the current Apply or Merge added a fact.
 	dirty bool
@@ -130,6 +132,8 @@ func (f *Facts) Apply(ev Event) bool {
 	case SessionAbandoned:
 		f.setBool(&f.abandoned)
 		f.maxPos(&f.abandonedAt, p.LastEventAt)
+	case PlanSet:
+		f.setPlan(&p)
 	case SessionReconciled:
 		f.minPos(&f.reconStarted, p.StartedAt)
 		f.maxPos(&f.reconEnded, p.EndedAt)
@@ -188,6 +192,7 @@ func (f *Facts) Merge(o *Facts) (bool, error) {
 	for id, p := range o.usage {
 		f.providerFact(id, p)
 	}
+	f.setPlan(o.plan)
 	return f.dirty, nil
 }
 
@@ -565,6 +570,8 @@ type FactsState struct {
 	Transcriptions []TranscriptionGenerated `json:"transcriptions,omitempty"`
 	Ringing        *RingingState            `json:"ringing,omitempty"`
 	ProviderUsage  []ProviderUsageState     `json:"provider_usage,omitempty"`
+	// Plan is the plan that wins, nil without one.
+	Plan *PlanSet `json:"plan,omitempty"`
 }
 
 // PersonState is what is known of one participant.
@@ -650,6 +657,9 @@ func (f *Facts) State() FactsState {
 		}
 		s.Ringing = rs
 	}
+	if f.plan != nil {
+		s.Plan = clonePlan(f.plan)
+	}
 	return s
 }
 
@@ -720,6 +730,9 @@ func (f *Facts) MergeState(s FactsState) error {
 				o.ring.attrs[i] = p
 			}
 		}
+	}
+	if s.Plan != nil {
+		o.plan = clonePlan(s.Plan)
 	}
 	_, err := f.Merge(o)
 	return err

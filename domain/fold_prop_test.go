@@ -56,6 +56,7 @@ func TestFoldProperties(t *testing.T) {
 		wantFacts := factsJSON(t, ref)
 		want := mustJSON(t, ref.Meeting())
 		checkMeeting(t, ref.Meeting(), events)
+		checkPlan(t, ref.Meeting(), ref.Plan())
 
 		// Permutation with duplicates.
 		perm := shuffledWithDuplicates(rng, events)
@@ -122,6 +123,12 @@ func checkMeeting(t *testing.T, m domain.Meeting, events []domain.Event) {
 		t.Helper()
 		t.Fatalf("%s: %s\nmeeting: %s", m.SessionID, fmt.Sprintf(format, args...), mustJSON(t, m))
 	}
+	if m.Status == domain.StatusScheduled {
+		if !m.StartedAt.IsZero() || m.EndedAt != nil || m.ParticipantCount != 0 || len(m.Participants) != m.AbsentCount {
+			fail("a scheduled meeting has no times and only absent rows")
+		}
+		return
+	}
 	if (m.Status == domain.StatusLive) != (m.EndedAt == nil) {
 		fail("ended_at must be null exactly while live")
 	}
@@ -131,11 +138,11 @@ func checkMeeting(t *testing.T, m domain.Meeting, events []domain.Event) {
 	if m.EndedAt != nil && !m.EndedAt.Before(m.StartedAt) && int64(m.EndedAt.Sub(m.StartedAt).Seconds()) != m.DurationSeconds {
 		fail("duration is not ended_at − started_at")
 	}
-	if m.ParticipantCount != len(m.Participants) || m.PeakConcurrent > m.ParticipantCount || m.PeakConcurrent < 0 {
+	if m.ParticipantCount+m.AbsentCount != len(m.Participants) || m.PeakConcurrent > m.ParticipantCount || m.PeakConcurrent < 0 {
 		fail("participant_count %d, peak %d, rows %d", m.ParticipantCount, m.PeakConcurrent, len(m.Participants))
 	}
 	var total, audio, video int64
-	for i, r := range m.Participants {
+	for i, r := range m.Participants[:m.ParticipantCount] {
 		total += r.AttendedSeconds
 		audio += r.AudioSeconds
 		video += r.VideoSeconds

@@ -62,6 +62,11 @@ func appendKey(b []byte, e Event) []byte {
 	case SessionReconciled:
 		b = append(b, TypeSessionReconciled...)
 		b = appendInts(b, p.FetchedAt)
+	case PlanSet:
+		// One plan per stream revision (PlanSet.Revision): a retried
+		// append of the same plan is a duplicate, a later plan is not.
+		b = append(b, TypePlanSet...)
+		b = strconv.AppendUint(append(b, '|'), p.Revision, 10)
 	default:
 		b = fmt.Appendf(b, "%T", p)
 	}

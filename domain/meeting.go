@@ -13,6 +13,9 @@ const (
 	StatusEnded Status = "ended"
 	// StatusAbandoned: meetingd gave up waiting for the end (SessionAbandoned).
 	StatusAbandoned Status = "abandoned"
+	// StatusScheduled: a plan is known and no provider event yet
+	// (started_at is unknown: the zero time, null in answers).
+	StatusScheduled Status = "scheduled"
 )
 
 // Outcome is how a ringing call went.
@@ -74,6 +77,15 @@ type Meeting struct {
 	// (not when meetingd received them). The stale-meeting job compares it with
 	// MEETINGD_STALE_AFTER and copies it into SessionAbandoned.LastEventAt.
 	LastEventAt time.Time `json:"last_event_at"`
+
+	// The plan's facts (plan.go, verdict.go): all null or 0 without a plan.
+	ScheduledStart *time.Time `json:"scheduled_start"`
+	ScheduledEnd   *time.Time `json:"scheduled_end"`
+	SeriesID       *string    `json:"series_id"`
+	RosterCount    int        `json:"roster_count"`
+	// AbsentCount counts the roster members who never joined (rows with
+	// verdict "absent"; not in ParticipantCount).
+	AbsentCount int `json:"absent_count"`
 }
 
 // Attendance is one participant's row of a meeting's attendance report.
@@ -100,6 +112,24 @@ type Attendance struct {
 	AudioOnly *bool  `json:"audio_only,omitempty"`
 	Platform  string `json:"platform,omitempty"`
 	SDK       string `json:"sdk,omitempty"`
+
+	// OnRoster is whether the plan's roster names the participant.
+	OnRoster bool `json:"on_roster"`
+	// PlanAttendance is the row's measure against the plan; nil (its
+	// fields absent) without a plan.
+	*PlanAttendance
+}
+
+// PlanAttendance is an attendance row measured against the session's plan
+// (API.md "Attendance plans, rosters and series"; verdict.go).
+type PlanAttendance struct {
+	ScheduledAttendedSeconds int64   `json:"scheduled_attended_seconds"`
+	ScheduledAttendanceRatio float64 `json:"scheduled_attendance_ratio"`
+	LateSeconds              int64   `json:"late_seconds"`
+	LeftEarlySeconds         int64   `json:"left_early_seconds"`
+	Late                     bool    `json:"late"`
+	LeftEarly                bool    `json:"left_early"`
+	Verdict                  string  `json:"verdict"`
 }
 
 // ProviderUsage compares CometChat's per-participant totalAudioMinutes and

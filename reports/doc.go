@@ -21,6 +21,12 @@
 // a cursor is never followed by an empty page. ParseCursor refuses what no
 // store gave out with ErrBadCursor.
 //
+// Series. Series reports the gradebook of a series of planned sessions;
+// every store keeps SeriesRows per session by series and builds the answer
+// with BuildSeries, so that the rules are stated once. Scheduled sessions (a
+// plan, no provider event) are in series reports only, and absent roster
+// rows count in no participant report, list filter or duration bucket.
+//
 // Errors. ErrNotFound, ErrBadCursor and ErrInvalidQuery are the sentinels a
 // caller may act on (the API maps them to 404 and 400); stores wrap them with
 // %w. Any other error is the store's own failure.

@@ -42,6 +42,10 @@ type Store interface {
 	// omitted; buckets are in ascending order. participants counts the
 	// distinct identities of the bucket's meetings' rows.
 	Usage(ctx context.Context, q UsageQuery) ([]UsageBucket, error)
+	// Series reports the sessions of one series (series.go): ErrNotFound
+	// when no session's current plan names it. Sessions whose plan moved
+	// to another series are no longer in it.
+	Series(ctx context.Context, q SeriesQuery) (SeriesReport, error)
 }
 
 // SessionKey identifies a session across apps.

@@ -18,6 +18,7 @@ import (
 	"github.com/meetingd/meetingd/api"
 	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/intake"
+	"github.com/meetingd/meetingd/plans"
 )
 
 // importWorkers is how many lines are stored concurrently, so that the
@@ -36,6 +37,8 @@ type importLine struct {
 // importSummary counts what became of an import's lines.
 type importSummary struct {
 	lines, accepted, duplicate, quarantined, rejected atomic.Int64
+	// plans counts the accepted lines that were plans.
+	plans atomic.Int64
 
 	mu      sync.Mutex
 	rejects []string
@@ -53,6 +56,9 @@ func (s *importSummary) reject(no int, reason string) {
 func (s *importSummary) print(w io.Writer, name string) {
 	fmt.Fprintf(w, "imported %s: %d lines: %d accepted, %d duplicate, %d quarantined, %d rejected\n",
 		name, s.lines.Load(), s.accepted.Load(), s.duplicate.Load(), s.quarantined.Load(), s.rejected.Load())
+	if n := s.plans.Load(); n > 0 {
+		fmt.Fprintf(w, "  of the accepted lines, %d were plans\n", n)
+	}
 	for _, r := range s.rejects {
 		fmt.Fprintln(w, "  rejected", r)
 	}
@@ -75,7 +81,7 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 		return err
 	}
 	if file == "" {
-		return usageError{"usage: meetingd import FILE [flags]   (FILE is JSON Lines, one CometChat webhook per line; - reads stdin)"}
+		return usageError{"usage: meetingd import FILE [flags]   (FILE is JSON Lines, one CometChat webhook or one {\"session_id\",\"app_id\",\"plan\"} per line; - reads stdin)"}
 	}
 	in, size, err := openInput(file)
 	if err != nil {
@@ -93,6 +99,10 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 	if err != nil {
 		return err
 	}
+	planSvc, err := plans.New(plans.Config{}, store, log)
+	if err != nil {
+		return err
+	}
 
 	var src io.Reader = in
 	if f, ok := stderr.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
@@ -101,7 +111,7 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 		src = io.TeeReader(in, bar)
 	}
 	var sum importSummary
-	err = runImport(ctx, src, svc, &sum)
+	err = runImport(ctx, src, svc, planSvc, &sum)
 	sum.print(stdout, file)
 	return err
 }
@@ -122,9 +132,10 @@ func openInput(file string) (io.ReadCloser, int64, error) {
 	return f, st.Size(), nil
 }
 
-// runImport stores every line of r through svc, concurrently. It stops at the
-// first store failure (nothing unacknowledged is counted as stored).
-func runImport(ctx context.Context, r io.Reader, svc api.Ingester, sum *importSummary) error {
+// runImport stores every line of r through svc (webhooks) or plans (plan
+// lines, see planLine), concurrently. It stops at the first store failure
+// (nothing unacknowledged is counted as stored).
+func runImport(ctx context.Context, r io.Reader, svc api.Ingester, plans planSetter, sum *importSummary) error {
 	g, gctx := errgroup.WithContext(ctx)
 	lines := make(chan importLine, importWorkers*2)
 	g.Go(func() error {
@@ -137,6 +148,21 @@ func runImport(ctx context.Context, r io.Reader, svc api.Ingester, sum *importSu
 				sum.lines.Add(1)
 				if l.err != nil {
 					sum.reject(l.no, l.err.Error())
+					continue
+				}
+				if pl, ok := asPlanLine(l.body); ok {
+					st, err := importPlan(gctx, plans, pl)
+					switch {
+					case errors.Is(err, errBadPlanLine):
+						sum.reject(l.no, err.Error())
+					case err != nil:
+						return fmt.Errorf("line %d: %w", l.no, err)
+					case st.Duplicate:
+						sum.duplicate.Add(1)
+					default:
+						sum.accepted.Add(1)
+						sum.plans.Add(1)
+					}
 					continue
 				}
 				res, err := svc.Ingest(gctx, l.body, "import")

@@ -68,12 +68,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 	if err != nil {
 		return err
 	}
+	planRoutes, err := newPlanRoutes(p.store, reg, log)
+	if err != nil {
+		return err
+	}
 	srv, err := api.New(api.Config{
 		WebhookUser: cfg.WebhookUser, WebhookPassword: cfg.WebhookPassword, WebhookCredentials: cfg.webhookCreds,
 		InsecureDev: cfg.InsecureDev, Tokens: cfg.tokens, ShutdownTimeout: cfg.jobs.ShutdownTimeout / 2,
 		WebhookRate: cfg.WebhookRate, TrustedProxies: cfg.trustedProxies, SeparateMetrics: cfg.MetricsAddr != "",
 	}, api.Deps{
-		Intake: in, Events: p.store, Reports: reports, Ready: p.ready, Live: p.live, Registry: reg, Gatherer: reg,
+		Intake: in, Events: p.store, Reports: reports, Plans: planRoutes, Ready: p.ready, Live: p.live, Registry: reg, Gatherer: reg,
 		Subscriptions: nt.subs, Deliveries: nt.deliveries,
 	}, log)
 	if err != nil {

@@ -168,6 +168,9 @@ func RandomSession(rng *rand.Rand, n int) []domain.Event {
 			events = append(events, ev(kind, "", again))
 		}
 	}
+	for _, p := range RandomPlans(rng) {
+		events = append(events, ev("", "", p))
+	}
 	if len(events) == 0 {
 		events = append(events, ev(kind, cometchat.TriggerMeetingStarted, domain.SessionStarted{CreatedAt: T0}))
 	}
@@ -266,4 +269,30 @@ func ReadSession(t testing.TB, path string) []domain.Event {
 		}
 	}
 	return events
+}
+
+// RandomPlans returns zero to three attendance plans for a RandomSession:
+// schedules around its times, rosters of its identities and of people who
+// never join (Zoe, u-7), thresholds that often fall on a boundary, and
+// revisions that sometimes collide (the fold must still choose by content).
+func RandomPlans(rng *rand.Rand) []domain.PlanSet {
+	var out []domain.PlanSet
+	ids := []string{"Ann", "Ben", "Cy", "Di", "u-1", "u-2", "Zoe", "u-7", "Ann (renamed)"}
+	for range rng.IntN(4) {
+		start := T0 - 60 + rng.Int64N(120)
+		p := domain.PlanSet{
+			Revision:       uint64(rng.IntN(5)),
+			ScheduledStart: start, ScheduledEnd: start + 100 + rng.Int64N(500),
+			SeriesID:           []string{"", "maths-7b", "physics"}[rng.IntN(3)],
+			LateAfterSeconds:   []int64{0, 30, 300}[rng.IntN(3)],
+			EarlyLeaveSeconds:  []int64{0, 30, 300}[rng.IntN(3)],
+			MinAttendanceRatio: []float64{0, 0.5, 0.75, 1}[rng.IntN(4)],
+			SetAt:              T0 - 86400 + rng.Int64N(3),
+		}
+		for _, i := range rng.Perm(len(ids))[:rng.IntN(len(ids)+1)] {
+			p.Roster = append(p.Roster, domain.RosterEntry{Participant: ids[i], Name: []string{"", "Roster " + ids[i]}[rng.IntN(2)]})
+		}
+		out = append(out, p)
+	}
+	return out
 }

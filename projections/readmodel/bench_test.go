@@ -163,6 +163,18 @@ func (l *latencies) report(b *testing.B) {
 	b.ReportMetric(pct(0.99)/1e3, "p99-µs")
 }
 
+// reportAs reports the percentiles under units prefixed with prefix.
+func (l *latencies) reportAs(b *testing.B, prefix string) {
+	if len(*l) == 0 {
+		return
+	}
+	s := slices.Clone(*l)
+	slices.Sort(s)
+	pct := func(p float64) float64 { return float64(s[min(int(p*float64(len(s))), len(s)-1)].Nanoseconds()) }
+	b.ReportMetric(pct(0.50)/1e3, prefix+"p50-µs")
+	b.ReportMetric(pct(0.99)/1e3, prefix+"p99-µs")
+}
+
 func (l *latencies) time(op func()) {
 	t := time.Now()
 	op()

@@ -19,7 +19,9 @@
 //	                                                              attendance, FNV-1a hash of each identity, media sums
 //	rows             app | started_at | session                   the domain.Meeting without participants, JSON (codec.MeetingRow)
 //	idx_participant  app | participant | started_at | session     status, attended_seconds, join_count,
-//	                                                              attendance_ratio (binary)
+//	                                                              attendance_ratio (binary); joined rows only
+//	idx_series       app | series | session                       the session's gradebook rows (series.go)
+//	series_of        app | session                                the series it is indexed under
 //
 // A session record holds, in sections that each reader slices out without
 // decoding the others: the version written, the started_at indexed, its
@@ -49,8 +51,7 @@
 //
 // With n sessions in the store (B-tree depth O(log n)):
 //
-//   - Meeting: two point lookups (the session record, then its row),
-//     O(log n), plus decoding that meeting.
+//   - Meeting: two point lookups (record, then row), O(log n), and decoding.
 //   - Meetings: one range scan of idx_time (or, with ?participant=, of that
 //     participant's idx_participant range), newest first from the cursor or
 //     To, deciding the status filter from the index value; the returned
@@ -69,8 +70,8 @@
 //   - Write: per session one record read and write, one row and 1 + p
 //     index writes (p its participants; deletes too when started_at moved),
 //     O((1 + p)·log n); one fsync per batch (sequential on an empty store).
-//   - LoadFacts: one point lookup per key, in one read transaction, and the
-//     facts' decoding.
+//   - Series: one range scan of the series' idx_series entries, O(log n + k).
+//   - LoadFacts: one point lookup per key, and the facts' decoding.
 //   - Reset: waits for running queries and writes, removes the file and
 //     creates an empty one: O(1) (docs/adr/0012). Open empties a store
 //     written with another layout (all buckets dropped in one transaction,

@@ -20,7 +20,8 @@ var (
 	bucketByPerson = []byte("idx_participant")
 	bucketRows     = []byte("rows")
 
-	allBuckets = [][]byte{bucketMeta, bucketSessions, bucketByTime, bucketByPerson, bucketRows, bucketOpen, bucketOpenSessions}
+	allBuckets = [][]byte{bucketMeta, bucketSessions, bucketByTime, bucketByPerson, bucketRows, bucketOpen, bucketOpenSessions,
+		bucketSeries, bucketSeriesOf}
 
 	keyCheckpoint = []byte("checkpoint")
 	keyLayout     = []byte("layout")
@@ -31,7 +32,8 @@ var (
 // rebuilt from the event log (see Open), and benchmarks that keep data sets
 // between runs key them by it. Version 2 moved the meeting rows out of the
 // session records into their own bucket, in time order; version 3 added the
-// media sums to the time index values (issue 18: the usage report).
+// media sums to the time index values (the usage report) and the series
+// buckets (attendance plans).
 const LayoutVersion = 3
 
 // appendString appends s length-prefixed (uvarint length, then the bytes), so
@@ -119,6 +121,8 @@ func statusCode(s domain.Status) byte {
 		return codeEnded
 	case domain.StatusAbandoned:
 		return codeAbandoned
+	case domain.StatusScheduled:
+		return codeScheduled
 	}
 	return codeOther
 }
@@ -168,9 +172,10 @@ func summaryOf(m domain.Meeting) []byte {
 	b = binary.AppendVarint(b, m.DurationSeconds)
 	b = binary.AppendUvarint(b, uint64(m.ParticipantCount))
 	b = binary.AppendVarint(b, m.TotalAttendanceSeconds)
-	b = binary.AppendUvarint(b, uint64(len(m.Participants)))
+	people := joined(m.Participants)
+	b = binary.AppendUvarint(b, uint64(len(people)))
 	var billAudio, billVideo int64
-	for _, p := range m.Participants {
+	for _, p := range people {
 		b = binary.LittleEndian.AppendUint64(b, participantHash(p.Participant))
 		billAudio += billableMinutes(p.AudioSeconds)
 		billVideo += billableMinutes(p.VideoSeconds)

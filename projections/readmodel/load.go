@@ -35,6 +35,7 @@ func empty(tx *bolt.Tx) bool {
 // no old index entry to delete, and the open-meeting index holds the open
 // sessions (TestBulkLoadMatchesIncremental).
 type loader struct {
+	tx                                                *bolt.Tx
 	version                                           uint64
 	sessions, byTime, byPerson, rows, open, openByKey *bolt.Bucket
 	// The index and row entries, put in key order by finish.
@@ -45,7 +46,7 @@ type loader struct {
 
 func newLoader(tx *bolt.Tx, version uint64, sessions int) *loader {
 	l := &loader{
-		version: version, sessions: tx.Bucket(bucketSessions), byTime: tx.Bucket(bucketByTime),
+		tx: tx, version: version, sessions: tx.Bucket(bucketSessions), byTime: tx.Bucket(bucketByTime),
 		byPerson: tx.Bucket(bucketByPerson), rows: tx.Bucket(bucketRows), open: tx.Bucket(bucketOpen),
 		openByKey: tx.Bucket(bucketOpenSessions), times: make([]timed, 0, sessions),
 	}
@@ -66,6 +67,9 @@ func (l *loader) add(e *encoded) error {
 	}
 	l.last = e.sk
 	if err := l.sessions.Put(e.sk, e.rec.encode(e.ids)); err != nil {
+		return err
+	}
+	if err := putSeries(l.tx, e); err != nil {
 		return err
 	}
 	if code := statusCode(e.status); isOpenCode(code) {

@@ -144,8 +144,8 @@ func (s *Store) Meetings(ctx context.Context, q reports.MeetingQuery) (reports.M
 			if len(v) < 1 {
 				return errCorrupt
 			}
-			if want != 0 && v[0] != want {
-				continue
+			if (want != 0 && v[0] != want) || v[0] == codeScheduled {
+				continue // scheduled sessions are in series reports, not lists
 			}
 			if len(page.Meetings) == limit {
 				page.NextCursor = reports.Cursor{StartedUnix: lastStarted, SessionID: string(lastSession)}.String()

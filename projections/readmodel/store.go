@@ -370,11 +370,15 @@ type encoded struct {
 	last    int64 // LastEventAt, Unix seconds (open-meeting index)
 	rows    []domain.Attendance
 	index   int // in the batch, until encoded
+	// series and seriesVal are the session's series index entry (series.go).
+	series    string
+	seriesVal []byte
 }
 
 func encode(u projections.SessionUpdate, sk []byte, version uint64) (encoded, error) {
 	m := u.Meeting
-	e := encoded{key: u.Key, sk: sk, status: m.Status, rows: m.Participants, summary: summaryOf(m)}
+	e := encoded{key: u.Key, sk: sk, status: m.Status, rows: joined(m.Participants), summary: summaryOf(m)}
+	e.encodeSeries(&m)
 	e.rec = record{version: version, started: unixOf(m.StartedAt)}
 	e.last = unixOf(m.LastEventAt)
 	var err error
@@ -393,8 +397,8 @@ func encode(u projections.SessionUpdate, sk []byte, version uint64) (encoded, er
 		return e, err
 	}
 	e.rec.people = s2.Encode(nil, people)
-	e.ids = make([]string, len(m.Participants))
-	for i, r := range m.Participants {
+	e.ids = make([]string, len(e.rows))
+	for i, r := range e.rows {
 		e.ids[i] = r.Participant
 	}
 	return e, nil
@@ -514,7 +518,7 @@ func (s *Store) Write(ctx context.Context, b projections.Batch) error {
 				if err := indexOpen(tx, e, b.Version); err != nil {
 					return err
 				}
-				return w.put(e)
+				return w.put(tx, e)
 			})
 			if err != nil {
 				return err
@@ -566,7 +570,7 @@ func (w *writer) putIndexes() error {
 
 // put writes one session and gathers its index entries (see putIndexes),
 // deleting the index entries of its previous version that they do not replace.
-func (w *writer) put(e *encoded) error {
+func (w *writer) put(tx *bolt.Tx, e *encoded) error {
 	k := e.key
 	if k.AppID == "" || k.SessionID == "" {
 		return fmt.Errorf("session %q/%q: empty app or session id", k.AppID, k.SessionID)
@@ -613,6 +617,9 @@ func (w *writer) put(e *encoded) error {
 		}
 	}
 	if err := w.sessions.Put(e.sk, e.rec.encode(e.ids)); err != nil {
+		return err
+	}
+	if err := putSeries(tx, e); err != nil {
 		return err
 	}
 	tk := timeKey(k.AppID, e.rec.started, k.SessionID)

@@ -65,9 +65,11 @@ func inRange(t, from, to time.Time) bool {
 	return (from.IsZero() || !t.Before(from)) && (to.IsZero() || t.Before(to))
 }
 
+// row is the participant's attendance row of m; absent roster rows (never
+// joined) are no attendance of the participant's.
 func row(m domain.Meeting, participant string) (domain.Attendance, bool) {
 	for _, r := range m.Participants {
-		if r.Participant == participant {
+		if r.Participant == participant && r.JoinCount > 0 {
 			return r, true
 		}
 	}
@@ -84,7 +86,7 @@ func listed(m domain.Meeting) domain.Meeting {
 func (md *model) wantMeetings(q reports.MeetingQuery) []domain.Meeting {
 	out := []domain.Meeting{}
 	for _, m := range md.meetings(q.AppID) {
-		if !inRange(m.StartedAt, q.From, q.To) || (q.Status != "" && m.Status != q.Status) {
+		if m.Status == domain.StatusScheduled || !inRange(m.StartedAt, q.From, q.To) || (q.Status != "" && m.Status != q.Status) {
 			continue
 		}
 		if q.Participant != "" {
@@ -101,7 +103,7 @@ func (md *model) wantParticipant(q reports.ParticipantQuery) reports.Participant
 	rep := reports.ParticipantReport{Participant: q.Participant, Meetings: []reports.ParticipantMeeting{}}
 	for _, m := range md.meetings(q.AppID) {
 		r, ok := row(m, q.Participant)
-		if !ok || !inRange(m.StartedAt, q.From, q.To) {
+		if !ok || m.Status == domain.StatusScheduled || !inRange(m.StartedAt, q.From, q.To) {
 			continue
 		}
 		rep.Meetings = append(rep.Meetings, reports.ParticipantMeeting{
@@ -157,7 +159,9 @@ func (md *model) wantDurations(q reports.DurationQuery) []reports.DurationBucket
 		a.b.MaxDurationSeconds = max(a.b.MaxDurationSeconds, m.DurationSeconds)
 		a.b.AttendanceSeconds += m.TotalAttendanceSeconds
 		for _, r := range m.Participants {
-			a.users[r.Participant] = true
+			if r.JoinCount > 0 {
+				a.users[r.Participant] = true
+			}
 		}
 	}
 	out := []reports.DurationBucket{}

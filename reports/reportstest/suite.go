@@ -47,6 +47,8 @@ func Run(t *testing.T, open func(t *testing.T) Target) {
 		{"Limits", testLimits},
 		{"Reset", testReset},
 		{"ConcurrentReadsAndWrites", testConcurrent},
+		{"PlanVerdicts", testPlanVerdicts},
+		{"PlanReplacedAndSeries", testPlanReplacedAndSeries},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, open(t)) })
@@ -163,6 +165,7 @@ func (h *harness) checkAll() {
 		h.checkParticipants(app)
 		h.checkDurations(app)
 		h.checkUsage(app)
+		h.checkSeries(app)
 	}
 }
 

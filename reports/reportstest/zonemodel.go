@@ -80,7 +80,9 @@ func (md *model) wantZoneDurations(q reports.DurationQuery) []reports.DurationBu
 		a.b.MaxDurationSeconds = max(a.b.MaxDurationSeconds, m.DurationSeconds)
 		a.b.AttendanceSeconds += m.TotalAttendanceSeconds
 		for _, r := range m.Participants {
-			a.users[r.Participant] = true
+			if r.JoinCount > 0 { // a roster member who never joined is no participant
+				a.users[r.Participant] = true
+			}
 		}
 	}
 	out := []reports.DurationBucket{}
@@ -130,7 +132,9 @@ func (md *model) wantUsage(q reports.UsageQuery) []reports.UsageBucket {
 		}
 		a.b.Meetings++
 		for _, r := range m.Participants {
-			a.users[r.Participant] = true
+			if r.JoinCount > 0 { // a roster member who never joined is no participant
+				a.users[r.Participant] = true
+			}
 			a.b.AttendanceSeconds += r.AttendedSeconds
 			a.b.AudioSeconds += r.AudioSeconds
 			a.b.VideoSeconds += r.VideoSeconds
