@@ -34,7 +34,9 @@ import (
 //   - ringing: the latest time of each action, the earliest ringing time, and
 //     initiator, receiver and media (an initiated event's value beats the
 //     others'; ties: the lexicographically smallest);
-//   - unmatched REST participants: like intervals, but kept apart.
+//   - unmatched REST participants: like intervals, but kept apart;
+//   - the organiser's plan: the one with the greatest stream revision
+//     (PlanSet.Revision; equal revisions by content).
 //
 // The zero Facts is empty and takes its app and session from the first event
 // applied; NewFacts fixes them up front. State returns the facts as plain
