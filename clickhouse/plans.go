@@ -45,28 +45,30 @@ func addPlan(rs *rowSet, app, session string, v uint64, m *domain.Meeting) {
 }
 
 // Series reports one series from the plans table: the newest version of
-// every session that ever named the series (the subquery), kept when that
-// version still names it. argMax rather than FINAL with a filter on
-// series_id, which ClickHouse may apply before replacing an older row.
+// every session that ever named the series, kept when that version still
+// names it (not FINAL with a filter on series_id, which ClickHouse may apply
+// before replacing an older row).
 func (r *Reports) Series(ctx context.Context, q reports.SeriesQuery) (reports.SeriesReport, error) {
 	q, err := q.Normalize()
 	if err != nil {
 		return reports.SeriesReport{}, fmt.Errorf("clickhouse: series: %w", err)
 	}
-	rows, err := r.conn.Query(ctx, `SELECT session_id, argMax(series_id, version) AS series,
-			toUInt32(argMax(scheduled_start, version)), toUInt32(argMax(scheduled_end, version)),
-			argMax(status, version), argMax(participants, version), argMax(names, version),
-			argMax(on_roster, version), argMax(verdicts, version), argMax(scheduled_attended_seconds, version),
-			argMax(deleted, version) AS gone
+	// The newest version of each session that ever named the series (the
+	// inner subqueries read two narrow columns), then those rows alone
+	// through the primary key, kept when they still name it.
+	rows, err := r.conn.Query(ctx, `SELECT session_id, series_id, toUInt32(scheduled_start), toUInt32(scheduled_end),
+			status, participants, names, on_roster, verdicts, scheduled_attended_seconds, deleted
 		FROM plans
-		WHERE app_id = ? AND session_id IN (SELECT session_id FROM plans WHERE app_id = ? AND series_id = ?)
-		GROUP BY session_id
-		HAVING series = ? AND gone = 0`, q.AppID, q.AppID, q.SeriesID, q.SeriesID)
+		WHERE app_id = ? AND (session_id, version) IN (
+			SELECT session_id, max(version) FROM plans
+			WHERE app_id = ? AND session_id IN (SELECT session_id FROM plans WHERE app_id = ? AND series_id = ?)
+			GROUP BY session_id)`, q.AppID, q.AppID, q.AppID, q.SeriesID)
 	if err != nil {
 		return reports.SeriesReport{}, fmt.Errorf("clickhouse: series: %w", err)
 	}
 	defer rows.Close()
 	var entries []reports.SeriesEntry
+	seen := map[string]bool{}
 	for rows.Next() {
 		var (
 			session, series, status string
@@ -79,6 +81,11 @@ func (r *Reports) Series(ctx context.Context, q reports.SeriesQuery) (reports.Se
 		if err := rows.Scan(&session, &series, &start, &end, &status, &ids, &names, &roster, &verdicts, &secs, &gone); err != nil {
 			return reports.SeriesReport{}, fmt.Errorf("clickhouse: series: %w", err)
 		}
+		// A re-flushed batch stores identical rows of one version: keep one.
+		if series != q.SeriesID || gone != 0 || seen[session] {
+			continue
+		}
+		seen[session] = true
 		e := reports.SeriesEntry{Session: reports.SeriesSession{
 			SessionID: session, ScheduledStart: time.Unix(int64(start), 0).UTC(), ScheduledEnd: time.Unix(int64(end), 0).UTC(),
 			Status: domain.Status(status),

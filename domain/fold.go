@@ -39,6 +39,8 @@ import (
 //     and whether any said not (or-ed, see media.go);
 //   - the REST API's usage per participant: the latest fetch's (ties: the
 //     greatest figures).
+//   - the organiser's plan: the one with the greatest stream revision
+//     (PlanSet.Revision; equal revisions by content).
 //
 // The zero Facts is empty and takes its app and session from the first event
 // applied; NewFacts fixes them up front. State returns the facts as plain
