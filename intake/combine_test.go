@@ -217,3 +217,31 @@ func TestSessionNote(t *testing.T) {
 		})
 	}
 }
+
+// TestSessionCacheCountsSessionsWithoutIntervals: sessions that hold no
+// interval (kept for the revisions of their plain appends) count in the
+// cache's bound, so the cache stays bounded under many small sessions.
+func TestSessionCacheCountsSessionsWithoutIntervals(t *testing.T) {
+	store, err := embedded.Open(context.Background(), embedded.Config{Dir: filepath.Join(t.TempDir(), "events")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	const cacheBytes = 16 << 10
+	svc, err := New(Config{SessionCacheBytes: cacheBytes, Now: func() time.Time { return time.Unix(1700000000, 0) }}, store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 500 {
+		body := fmt.Appendf(nil, `{"trigger":"meeting_started","data":{"created_at":1696934692,"sessionId":"v1.us.small-%d"},"type":"meet","appId":"app-1"}`, i)
+		if res, err := svc.Ingest(context.Background(), body, "test"); err != nil || res.Outcome != Accepted {
+			t.Fatalf("session %d: %v %v", i, res.Outcome, err)
+		}
+	}
+	s := svc.sessions
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := len(s.index); n > cacheBytes/sessionBytes || s.size > cacheBytes {
+		t.Fatalf("%d sessions cached in %d bytes; the bound is %d bytes", n, s.size, cacheBytes)
+	}
+}

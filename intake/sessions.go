@@ -45,6 +45,11 @@ const maxAheadRevisions = 64
 // participant's bytes: the map entry, the string header and the time.
 const keyBytes = 64
 
+// sessionBytes is the approximate memory of a cached session beyond its
+// keys (a session without intervals, known from its plain appends, is
+// cached too, and counts).
+const sessionBytes = 256
+
 // sessions enforces the per-session interval limit.
 //
 // An event that reports no interval the session lacks (a start, a
@@ -209,7 +214,7 @@ func (ss *session) add(k domain.IntervalKey) {
 // reset forgets what ss read, to read the stream again from its start.
 func (ss *session) reset() {
 	ss.gen++
-	ss.read, ss.keys, ss.ahead, ss.bytes = 0, map[domain.IntervalKey]struct{}{}, nil, 0
+	ss.read, ss.keys, ss.ahead, ss.bytes = 0, map[domain.IntervalKey]struct{}{}, nil, sessionBytes+int64(len(ss.stream))
 }
 
 // catchUp reads the stream's events that ss has not read and adds their
@@ -295,8 +300,9 @@ func (s *sessions) get(stream string) *session {
 		s.lru.MoveToFront(el)
 		return el.Value.(*session)
 	}
-	ss := &session{stream: stream, keys: map[domain.IntervalKey]struct{}{}}
+	ss := &session{stream: stream, keys: map[domain.IntervalKey]struct{}{}, bytes: sessionBytes + int64(len(stream))}
 	s.index[stream] = s.lru.PushFront(ss)
+	s.account(ss)
 	return ss
 }
 
@@ -311,6 +317,12 @@ func (s *sessions) resize(ss *session) {
 	if !ok || el.Value.(*session) != ss {
 		return // evicted meanwhile: not accounted
 	}
+	s.account(ss)
+}
+
+// account counts the size of ss, which is in the LRU, and evicts as resize
+// does. The caller holds s.mu.
+func (s *sessions) account(ss *session) {
 	s.size += ss.bytes - ss.accounted
 	ss.accounted = ss.bytes
 	for s.size > s.cap {
