@@ -103,8 +103,9 @@ type session struct {
 	// (whose keys were all in keys): read moves over them once the gap
 	// before them is known.
 	ahead map[uint64]struct{}
-	// bytes is the approximate memory of keys; accounted is the part of it
-	// counted in sessions.size.
+	// bytes is the approximate memory of the session (sessionBytes, its
+	// name and its keys); accounted is the part of it counted in
+	// sessions.size.
 	bytes, accounted int64
 	// queue holds the interval-adding appends waiting for the leader;
 	// leading is set while one of their callers leads (combine.go).
