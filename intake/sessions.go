@@ -111,6 +111,10 @@ type session struct {
 	// leading is set while one of their callers leads (combine.go).
 	queue   []*request
 	leading bool
+	// plain counts the plain appends in flight begun since the leader last
+	// planned: it waits for them, so that its conditional append does not
+	// lose a race with this process's own plain appends.
+	plain *sync.WaitGroup
 }
 
 func newSessions(store Log, maxIntervals int, cacheBytes int64, log *slog.Logger) *sessions {
@@ -143,15 +147,33 @@ func (s *sessions) append(ctx context.Context, stream string, ev domain.Event, e
 // appendKnown appends e, whose intervals the session holds already (read at
 // generation gen), without condition, and notes its revision.
 func (s *sessions) appendKnown(ctx context.Context, ss *session, gen uint64, e eventstore.Event) (eventstore.AppendResult, error) {
-	res, err := s.store.Append(ctx, ss.stream, eventstore.Any, e)
-	if err == nil && !res.Duplicate {
-		ss.mu.Lock()
-		if ss.gen == gen {
-			ss.note(res.NextRevision)
-		}
-		ss.mu.Unlock()
+	ss.mu.Lock()
+	if ss.plain == nil {
+		ss.plain = &sync.WaitGroup{}
 	}
+	inFlight := ss.plain
+	inFlight.Add(1)
+	ss.mu.Unlock()
+	res, err := s.store.Append(ctx, ss.stream, eventstore.Any, e)
+	ss.mu.Lock()
+	if err == nil && !res.Duplicate && ss.gen == gen {
+		ss.note(res.NextRevision)
+	}
+	ss.mu.Unlock()
+	inFlight.Done()
 	return res, err
+}
+
+// settlePlain waits for the plain appends of ss begun so far (they move
+// the revision the set is known to).
+func (ss *session) settlePlain() {
+	ss.mu.Lock()
+	inFlight := ss.plain
+	ss.plain = nil
+	ss.mu.Unlock()
+	if inFlight != nil {
+		inFlight.Wait()
+	}
 }
 
 // knowsAll reports whether ss holds every key of keys.
