@@ -139,15 +139,16 @@ func (s *sessions) turn(ss *session, reqs []*request) {
 	ctx, stop := whileAnyWaits(pending)
 	defer stop()
 	for conflicts := 0; len(pending) > 0; pending = unanswered(pending) {
+		ss.settlePlain()
 		p := s.plan(ss, pending)
-		for _, r := range p.known {
-			answer(r, reply{known: true, gen: p.gen})
-		}
 		if len(p.reqs) == 0 {
+			p.answerKnown()
 			p.refuse()
 			continue
 		}
 		res, err := s.store.Append(ctx, ss.stream, p.expected, p.events...)
+		// The known ones only now: their plain appends would race with it.
+		p.answerKnown()
 		lost := errors.Is(err, eventstore.ErrConcurrency) || errors.Is(err, eventstore.ErrPartialDuplicate)
 		switch {
 		case err == nil:
@@ -200,6 +201,14 @@ type overLimit struct {
 
 // all returns the requests whose answer depends on the append.
 func (p *plan) all() []*request { return append(slices.Clip(p.reqs), p.same...) }
+
+// answerKnown lets the callers of the requests whose intervals the set
+// holds append them without condition.
+func (p *plan) answerKnown() {
+	for _, r := range p.known {
+		answer(r, reply{known: true, gen: p.gen})
+	}
+}
 
 // refuse answers the requests over the limit.
 func (p *plan) refuse() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,12 +19,20 @@ import (
 type gatedLog struct {
 	Log
 	gates chan chan struct{} // one per conditional append, in order
+	// plainGates, when set, holds the plain appends the same way.
+	plainGates chan chan struct{}
+	conflicts  atomic.Int64
 
 	mu    sync.Mutex
 	sizes []int // events of each conditional append that reached the log
 }
 
 func (g *gatedLog) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.Event) (eventstore.AppendResult, error) {
+	if expected == eventstore.Any && g.plainGates != nil {
+		gate := make(chan struct{})
+		g.plainGates <- gate
+		<-gate
+	}
 	if expected != eventstore.Any {
 		gate := make(chan struct{})
 		g.gates <- gate
@@ -38,7 +47,11 @@ func (g *gatedLog) Append(ctx context.Context, stream string, expected eventstor
 		g.sizes = append(g.sizes, len(events))
 		g.mu.Unlock()
 	}
-	return g.Log.Append(ctx, stream, expected, events...)
+	res, err := g.Log.Append(ctx, stream, expected, events...)
+	if errors.Is(err, eventstore.ErrConcurrency) {
+		g.conflicts.Add(1)
+	}
+	return res, err
 }
 
 func newGated(t *testing.T) (*Service, *gatedLog) {
@@ -215,5 +228,72 @@ func TestSessionNote(t *testing.T) {
 				t.Fatalf("read %d, %d ahead; want %d, %d", ss.read, len(ss.ahead), tc.wantRead, tc.wantAhead)
 			}
 		})
+	}
+}
+
+// TestSessionCacheCountsSessionsWithoutIntervals: sessions that hold no
+// interval (kept for the revisions of their plain appends) count in the
+// cache's bound, so the cache stays bounded under many small sessions.
+func TestSessionCacheCountsSessionsWithoutIntervals(t *testing.T) {
+	store, err := embedded.Open(context.Background(), embedded.Config{Dir: filepath.Join(t.TempDir(), "events")}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	const cacheBytes = 16 << 10
+	svc, err := New(Config{SessionCacheBytes: cacheBytes, Now: func() time.Time { return time.Unix(1700000000, 0) }}, store, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 500 {
+		body := fmt.Appendf(nil, `{"trigger":"meeting_started","data":{"created_at":1696934692,"sessionId":"v1.us.small-%d"},"type":"meet","appId":"app-1"}`, i)
+		if res, err := svc.Ingest(context.Background(), body, "test"); err != nil || res.Outcome != Accepted {
+			t.Fatalf("session %d: %v %v", i, res.Outcome, err)
+		}
+	}
+	s := svc.sessions
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := len(s.index); n > cacheBytes/sessionBytes || s.size > cacheBytes {
+		t.Fatalf("%d sessions cached in %d bytes; the bound is %d bytes", n, s.size, cacheBytes)
+	}
+}
+
+// TestSessionConditionalWaitsForPlainInFlight: a join planned while a plain
+// append of its session (a leave of a known interval) is in flight waits for
+// it, and its conditional append then holds: no conflict, no read.
+func TestSessionConditionalWaitsForPlainInFlight(t *testing.T) {
+	svc, g := newGated(t)
+	const session = "v1.us.plain"
+	a := ingestAsync(context.Background(), svc, join(session, "a"))
+	close(<-g.gates)
+	if o := <-a; o.err != nil || o.res.Outcome != Accepted {
+		t.Fatalf("a: %v %v", o.res.Outcome, o.err)
+	}
+	g.plainGates = make(chan chan struct{}, 1)
+	leave := ingestAsync(context.Background(), svc, []byte(`{"trigger":"meeting_participant_left","data":{"occupant":{"joined_at":1696934692,"left_at":1696935000,"name":"a"},"sessionId":"v1.us.plain"},"type":"meet","appId":"app-1"}`))
+	plainGate := <-g.plainGates // the leave is in flight
+	b := ingestAsync(context.Background(), svc, join(session, "b"))
+	close(plainGate)
+	if o := <-leave; o.err != nil || o.res.Outcome != Accepted {
+		t.Fatalf("leave: %v %v", o.res.Outcome, o.err)
+	}
+	done := make(chan struct{})
+	go func() { // let every conditional append through
+		for {
+			select {
+			case gate := <-g.gates:
+				close(gate)
+			case <-done:
+				return
+			}
+		}
+	}()
+	defer close(done)
+	if o := <-b; o.err != nil || o.res.Outcome != Accepted {
+		t.Fatalf("b: %v %v", o.res.Outcome, o.err)
+	}
+	if n := g.conflicts.Load(); n != 0 {
+		t.Fatalf("%d conditional appends lost to the leave", n)
 	}
 }

@@ -45,6 +45,11 @@ const maxAheadRevisions = 64
 // participant's bytes: the map entry, the string header and the time.
 const keyBytes = 64
 
+// sessionBytes is the approximate memory of a cached session beyond its
+// keys (a session without intervals, known from its plain appends, is
+// cached too, and counts).
+const sessionBytes = 256
+
 // sessions enforces the per-session interval limit.
 //
 // An event that reports no interval the session lacks (a start, a
@@ -98,13 +103,18 @@ type session struct {
 	// (whose keys were all in keys): read moves over them once the gap
 	// before them is known.
 	ahead map[uint64]struct{}
-	// bytes is the approximate memory of keys; accounted is the part of it
-	// counted in sessions.size.
+	// bytes is the approximate memory of the session (sessionBytes, its
+	// name and its keys); accounted is the part of it counted in
+	// sessions.size.
 	bytes, accounted int64
 	// queue holds the interval-adding appends waiting for the leader;
 	// leading is set while one of their callers leads (combine.go).
 	queue   []*request
 	leading bool
+	// plain counts the plain appends in flight begun since the leader last
+	// planned: it waits for them, so that its conditional append does not
+	// lose a race with this process's own plain appends.
+	plain *sync.WaitGroup
 }
 
 func newSessions(store Log, maxIntervals int, cacheBytes int64, log *slog.Logger) *sessions {
@@ -137,15 +147,33 @@ func (s *sessions) append(ctx context.Context, stream string, ev domain.Event, e
 // appendKnown appends e, whose intervals the session holds already (read at
 // generation gen), without condition, and notes its revision.
 func (s *sessions) appendKnown(ctx context.Context, ss *session, gen uint64, e eventstore.Event) (eventstore.AppendResult, error) {
-	res, err := s.store.Append(ctx, ss.stream, eventstore.Any, e)
-	if err == nil && !res.Duplicate {
-		ss.mu.Lock()
-		if ss.gen == gen {
-			ss.note(res.NextRevision)
-		}
-		ss.mu.Unlock()
+	ss.mu.Lock()
+	if ss.plain == nil {
+		ss.plain = &sync.WaitGroup{}
 	}
+	inFlight := ss.plain
+	inFlight.Add(1)
+	ss.mu.Unlock()
+	res, err := s.store.Append(ctx, ss.stream, eventstore.Any, e)
+	ss.mu.Lock()
+	if err == nil && !res.Duplicate && ss.gen == gen {
+		ss.note(res.NextRevision)
+	}
+	ss.mu.Unlock()
+	inFlight.Done()
 	return res, err
+}
+
+// settlePlain waits for the plain appends of ss begun so far (they move
+// the revision the set is known to).
+func (ss *session) settlePlain() {
+	ss.mu.Lock()
+	inFlight := ss.plain
+	ss.plain = nil
+	ss.mu.Unlock()
+	if inFlight != nil {
+		inFlight.Wait()
+	}
 }
 
 // knowsAll reports whether ss holds every key of keys.
@@ -209,7 +237,7 @@ func (ss *session) add(k domain.IntervalKey) {
 // reset forgets what ss read, to read the stream again from its start.
 func (ss *session) reset() {
 	ss.gen++
-	ss.read, ss.keys, ss.ahead, ss.bytes = 0, map[domain.IntervalKey]struct{}{}, nil, 0
+	ss.read, ss.keys, ss.ahead, ss.bytes = 0, map[domain.IntervalKey]struct{}{}, nil, sessionBytes+int64(len(ss.stream))
 }
 
 // catchUp reads the stream's events that ss has not read and adds their
@@ -295,8 +323,9 @@ func (s *sessions) get(stream string) *session {
 		s.lru.MoveToFront(el)
 		return el.Value.(*session)
 	}
-	ss := &session{stream: stream, keys: map[domain.IntervalKey]struct{}{}}
+	ss := &session{stream: stream, keys: map[domain.IntervalKey]struct{}{}, bytes: sessionBytes + int64(len(stream))}
 	s.index[stream] = s.lru.PushFront(ss)
+	s.account(ss)
 	return ss
 }
 
@@ -311,6 +340,12 @@ func (s *sessions) resize(ss *session) {
 	if !ok || el.Value.(*session) != ss {
 		return // evicted meanwhile: not accounted
 	}
+	s.account(ss)
+}
+
+// account counts the size of ss, which is in the LRU, and evicts as resize
+// does. The caller holds s.mu.
+func (s *sessions) account(ss *session) {
 	s.size += ss.bytes - ss.accounted
 	ss.accounted = ss.bytes
 	for s.size > s.cap {

@@ -2,6 +2,7 @@ package intake_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"path/filepath"
@@ -19,7 +20,7 @@ import (
 // countingLog counts the calls intake makes to its log.
 type countingLog struct {
 	intake.Log
-	reads, plain, conditional, events atomic.Int64
+	reads, plain, conditional, events, conflicts atomic.Int64
 }
 
 func (c *countingLog) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.Event) (eventstore.AppendResult, error) {
@@ -29,7 +30,11 @@ func (c *countingLog) Append(ctx context.Context, stream string, expected events
 		c.conditional.Add(1)
 	}
 	c.events.Add(int64(len(events)))
-	return c.Log.Append(ctx, stream, expected, events...)
+	res, err := c.Log.Append(ctx, stream, expected, events...)
+	if errors.Is(err, eventstore.ErrConcurrency) {
+		c.conflicts.Add(1)
+	}
+	return res, err
 }
 
 func (c *countingLog) ReadStream(ctx context.Context, stream string, from uint64) iter.Seq2[eventstore.RecordedEvent, error] {
@@ -55,7 +60,7 @@ func BenchmarkIngestTraffic(b *testing.B) {
 		bodies = append(bodies, d.Body)
 	}
 	var webhooks, elapsed time.Duration
-	var reads, plain, conditional, events int64
+	var reads, plain, conditional, events, conflicts int64
 	for b.Loop() {
 		store, err := embedded.Open(context.Background(), embedded.Config{Dir: filepath.Join(b.TempDir(), "events")}, nil)
 		if err != nil {
@@ -83,6 +88,7 @@ func BenchmarkIngestTraffic(b *testing.B) {
 		elapsed += time.Since(start)
 		webhooks += time.Duration(len(bodies))
 		reads, plain, conditional, events = reads+log.reads.Load(), plain+log.plain.Load(), conditional+log.conditional.Load(), events+log.events.Load()
+		conflicts += log.conflicts.Load()
 		_ = store.Close()
 	}
 	n := float64(webhooks)
@@ -90,6 +96,7 @@ func BenchmarkIngestTraffic(b *testing.B) {
 	b.ReportMetric(float64(reads)/n, "reads/webhook")
 	b.ReportMetric(float64(plain)/n, "plain-appends/webhook")
 	b.ReportMetric(float64(conditional)/n, "conditional-appends/webhook")
+	b.ReportMetric(float64(conflicts)/n, "conflicts/webhook")
 	b.ReportMetric(float64(events)/float64(max(conditional, 1)+plain), "events/append")
 }
 
