@@ -93,7 +93,8 @@ func MeetingdPlan(o Options) Plan {
 		{Pkg: "clickhouse", Bench: "^BenchmarkSinkFlush$", Benchtime: "1x", Count: 1, Timeout: 10 * time.Minute, Needs: ClickHouseEnv},
 		{Pkg: "clickhouse", Bench: "^Benchmark(Durations30Days1M|RoundTrip)$", Benchtime: z.chReportN, Count: 1, Timeout: 10 * time.Minute, Needs: ClickHouseEnv},
 	}
-	p.Figures = meetingdFigures(z)
+	p.Invocations = append(p.Invocations, notifyInvocations...)
+	p.Figures = append(meetingdFigures(z), notifyFigures()...)
 	return p
 }
 
