@@ -116,7 +116,7 @@ func TestSubscriptionLifecycleAndIsolation(t *testing.T) {
 	if h.count(t, notify.SubscriptionStream("app-1")) != 1 {
 		t.Fatal("the subscription is not an event of app-1's stream")
 	}
-	status, body, raw = h.do(t, getReq("/v1/subscriptions", tokenApp1))
+	status, _, raw = h.do(t, getReq("/v1/subscriptions", tokenApp1))
 	if status != 200 || strings.Contains(raw, "whsec_") || !strings.Contains(raw, id) {
 		t.Fatalf("list: %d %s", status, raw)
 	}

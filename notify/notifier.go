@@ -2,10 +2,8 @@ package notify
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"errors"
-	"io"
 	"iter"
 	"log/slog"
 	"math"
@@ -134,7 +132,6 @@ type Notifier struct {
 	log  *slog.Logger
 	m    *metrics
 	disp *dispatcher
-	rand io.Reader
 	// cp is the committed checkpoint of the projection.
 	cp atomic.Pointer[eventstore.Position]
 }
@@ -168,7 +165,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Notifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Notifier{cfg: cfg, deps: deps, log: log, m: m, rand: rand.Reader}
+	n := &Notifier{cfg: cfg, deps: deps, log: log, m: m}
 	n.disp = newDispatcher(n)
 	return n, nil
 }
