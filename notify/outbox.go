@@ -246,6 +246,14 @@ func (n *Notifier) decideDue(ctx context.Context) (waiting bool, err error) {
 				}
 				subs[s.key.AppID] = appSubs
 			}
+			if len(appSubs) == 0 {
+				// Nobody to tell: the session leaves the due index
+				// without its report being read (a first start over a
+				// long log decides every past meeting this way). A later
+				// change is then the first notification: meeting.final.
+				ds = append(ds, decision{key: s.key, due: s.state.Due})
+				continue
+			}
 			d, err := n.decideOne(ctx, s, appSubs, now)
 			if err != nil {
 				return false, err
