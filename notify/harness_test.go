@@ -65,7 +65,9 @@ func newHarness(t testing.TB, cfg notify.Config) *harness {
 	if cfg.Policy == (notify.URLPolicy{}) {
 		cfg.Policy = policy
 	}
-	cfg.Clock = h.clock
+	if cfg.Clock == nil {
+		cfg.Clock = h.clock
+	}
 	if cfg.Jitter == nil {
 		cfg.Jitter = func() float64 { return 0.5 } // ×1.0: exact backoff
 	}

@@ -342,19 +342,20 @@ type clockworkTimer interface {
 
 // startAt sets the timer to fire at the clock's time at. A timer takes a
 // duration, which a clock moved between the reading and the setting would
-// shift (a fake clock's Advance): the setting is retried until the clock
-// did not move across it.
+// make fire late (a fake clock's Advance: by the whole step). The setting
+// is repeated while the clock moved by a millisecond or more across it
+// (a real clock moves by nanoseconds: once is enough), at most 3 times.
 func (c *clockTimer) startAt(clk Clock, at time.Time) {
 	c.stop()
-	for {
+	for range 3 {
 		now := clk.Now()
-		t := clk.NewTimer(max(at.Sub(now), 0))
-		if clk.Now().Equal(now) {
-			c.t = t
+		c.t = clk.NewTimer(max(at.Sub(now), 0))
+		if clk.Now().Sub(now) < time.Millisecond {
 			return
 		}
-		t.Stop()
+		c.t.Stop()
 	}
+	c.t = clk.NewTimer(max(at.Sub(clk.Now()), 0))
 }
 
 func (c *clockTimer) stop() {
