@@ -79,7 +79,7 @@ func (c *Config) setDefaults() {
 	}
 	def(&c.FinalAfter, 2*time.Minute)
 	def(&c.RetryMin, 5*time.Second)
-	def(&c.RetryMax, 2*time.Hour)
+	def(&c.RetryMax, max(2*time.Hour, c.RetryMin))
 	def(&c.RetryFor, 24*time.Hour)
 	def(&c.Timeout, 10*time.Second)
 	def(&c.BatchAge, 100*time.Millisecond)
