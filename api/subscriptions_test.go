@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meetingd/meetingd/api"
+	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/intake"
 	"github.com/meetingd/meetingd/notify"
 )
@@ -116,7 +118,7 @@ func TestSubscriptionLifecycleAndIsolation(t *testing.T) {
 	if h.count(t, notify.SubscriptionStream("app-1")) != 1 {
 		t.Fatal("the subscription is not an event of app-1's stream")
 	}
-	status, body, raw = h.do(t, getReq("/v1/subscriptions", tokenApp1))
+	status, _, raw = h.do(t, getReq("/v1/subscriptions", tokenApp1))
 	if status != 200 || strings.Contains(raw, "whsec_") || !strings.Contains(raw, id) {
 		t.Fatalf("list: %d %s", status, raw)
 	}
@@ -191,6 +193,13 @@ func TestSubscriptionCreateErrors(t *testing.T) {
 	if status, _, raw := h.do(t, getReq("/v1/subscriptions/"+id+"/deliveries", tokenApp1)); status != 503 {
 		t.Fatalf("deliveries without a notifier: %d %s", status, raw)
 	}
+	// The log cannot write: nothing stored, 503.
+	h.store.mu.Lock()
+	h.store.failWith = fmt.Errorf("append: %w: disk full", eventstore.ErrUnavailable)
+	h.store.mu.Unlock()
+	if status, _, raw := h.do(t, jsonReq("POST", "/v1/subscriptions", tokenApp1, `{"url":"https://93.184.216.34/"}`)); status != 503 || strings.Contains(raw, "disk") {
+		t.Fatalf("create on a failing log: %d %s", status, raw)
+	}
 }
 
 // TestOpenAPISubscriptionResponses validates the subscription endpoints'
@@ -250,5 +259,44 @@ func TestOpenAPISubscriptionResponses(t *testing.T) {
 				t.Fatalf("answer does not match openapi.json: %v\n%s", err, body)
 			}
 		})
+	}
+}
+
+// v1Writes are the /v1 routes other than GET (TestV1PathsCoverRoutes
+// checks every /v1 route is in v1Paths or here); TestV1WritesAuth checks
+// their authentication.
+var v1Writes = map[string]bool{
+	"PUT /v1/meetings/:sessionId/plan":                        true,
+	"POST /v1/subscriptions":                                  true,
+	"DELETE /v1/subscriptions/:id":                            true,
+	"POST /v1/subscriptions/:id/deliveries/:deliveryId/retry": true,
+}
+
+func TestV1WritesAuth(t *testing.T) {
+	h := newReportHarness(t)
+	paths := map[string]string{
+		"PUT /v1/meetings/:sessionId/plan":                        "/v1/meetings/class-0/plan",
+		"POST /v1/subscriptions":                                  "/v1/subscriptions",
+		"DELETE /v1/subscriptions/:id":                            "/v1/subscriptions/no-such",
+		"POST /v1/subscriptions/:id/deliveries/:deliveryId/retry": "/v1/subscriptions/no-such/deliveries/msg_1/retry",
+	}
+	for route := range v1Writes {
+		method, path := strings.Fields(route)[0], paths[route]
+		for _, tc := range []struct {
+			name, token, query string
+			status             int
+		}{
+			{"no token", "", "", 401},
+			{"unknown token", "not-a-real-token-xxxxxxxx", "", 401},
+			{"other app named", tokenApp1, "?app_id=app-2", 403},
+			{"every-app token without app_id", tokenAdmin, "", 400},
+		} {
+			t.Run(route+"/"+tc.name, func(t *testing.T) {
+				status, _, body := h.roundTrip(t, jsonReq(method, path+tc.query, tc.token, `{"url":"https://93.184.216.34/"}`))
+				if status != tc.status {
+					t.Fatalf("status %d, want %d: %s", status, tc.status, body)
+				}
+			})
+		}
 	}
 }

@@ -34,8 +34,12 @@ type lane struct {
 	sub  string
 	wake chan struct{}
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// inflight are the deliveries claimed and not yet recorded: being
+	// sent, or sent and waiting for the committer. claim skips them.
 	inflight map[string]bool
+	// sending counts those being sent: at most PerEndpoint.
+	sending int
 }
 
 func newDispatcher(n *Notifier) *dispatcher {
@@ -117,7 +121,7 @@ func (d *dispatcher) runLane(ctx context.Context, l *lane) {
 		var anyLeft bool
 		for {
 			l.mu.Lock()
-			full := len(l.inflight) >= d.n.cfg.PerEndpoint
+			full := l.sending >= d.n.cfg.PerEndpoint
 			l.mu.Unlock()
 			if full {
 				anyLeft = true
@@ -140,6 +144,7 @@ func (d *dispatcher) runLane(ctx context.Context, l *lane) {
 			}
 			l.mu.Lock()
 			l.inflight[id] = true
+			l.sending++
 			l.mu.Unlock()
 			d.wg.Add(1)
 			go d.attempt(ctx, l, id)
@@ -155,7 +160,7 @@ func (d *dispatcher) runLane(ctx context.Context, l *lane) {
 		}
 		timer.stop()
 		if !next.IsZero() {
-			timer.start(d.n.cfg.Clock, next.Sub(d.n.cfg.Clock.Now()))
+			timer.startAt(d.n.cfg.Clock, next)
 		}
 		select {
 		case <-l.wake:
@@ -196,10 +201,7 @@ func (d *dispatcher) done(sub, id string) {
 	l.mu.Lock()
 	delete(l.inflight, id)
 	l.mu.Unlock()
-	select {
-	case l.wake <- struct{}{}:
-	default:
-	}
+	l.poke()
 }
 
 // attempt sends one delivery and hands the result to the committer. An
@@ -209,8 +211,11 @@ func (d *dispatcher) attempt(ctx context.Context, l *lane, id string) {
 	defer d.wg.Done()
 	defer func() { <-d.global }()
 	x, err := d.n.deps.Store.forSend(id)
-	if err != nil || x.d.Status != StatusPending || x.sub.Deleted {
-		if err != nil && !errors.Is(err, ErrNotFound) {
+	if err == nil && (x.d.Status != StatusPending || x.sub.Deleted) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		if !errors.Is(err, ErrNotFound) {
 			d.n.log.Error("notify: load delivery", "delivery", id, "error", err)
 		}
 		d.release(l, id)
@@ -223,6 +228,12 @@ func (d *dispatcher) attempt(ctx context.Context, l *lane, id string) {
 		d.release(l, id)
 		return
 	}
+	// The slot is free; the delivery stays claimed until its result is
+	// recorded.
+	l.mu.Lock()
+	l.sending--
+	l.mu.Unlock()
+	l.poke()
 	r := result{id: id, sub: l.sub, at: at, code: code, dur: time.Since(start), finished: d.n.cfg.Clock.Now()}
 	if sendErr != nil {
 		r.err = sendErr.Error()
@@ -233,11 +244,17 @@ func (d *dispatcher) attempt(ctx context.Context, l *lane, id string) {
 	d.results <- r
 }
 
-// release frees a slot without a result.
+// release frees a slot and its claim without a result.
 func (d *dispatcher) release(l *lane, id string) {
 	l.mu.Lock()
 	delete(l.inflight, id)
+	l.sending--
 	l.mu.Unlock()
+	l.poke()
+}
+
+// poke wakes the lane up.
+func (l *lane) poke() {
 	select {
 	case l.wake <- struct{}{}:
 	default:

@@ -18,7 +18,8 @@
 // GET /v1/meetings/{id} answer) differs from the last one notified, owes
 // meeting.final (nothing notified before) or meeting.revised to each of the
 // app's subscriptions that was created before the meeting went quiet and
-// asked for that type. Decisions are taken only once the projection has
+// asked for that type (an app without subscriptions has its sessions leave
+// the due index unread). Decisions are taken only once the projection has
 // caught up with the head of the log as of its start, so a restart never
 // mistakes a backlog for quiet.
 //

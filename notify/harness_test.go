@@ -34,7 +34,7 @@ const t0 = int64(1_700_000_000)
 
 // harness is one notifier over an embedded log, with a fake clock.
 type harness struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	log    *embedded.Store
 	store  *notify.Store
@@ -50,7 +50,7 @@ type harness struct {
 	projected *eventstore.Position
 }
 
-func newHarness(t *testing.T, cfg notify.Config) *harness {
+func newHarness(t testing.TB, cfg notify.Config) *harness {
 	t.Helper()
 	h := &harness{t: t, dir: t.TempDir(), clock: clockwork.NewFakeClockAt(time.Now())}
 	var err error
@@ -65,7 +65,9 @@ func newHarness(t *testing.T, cfg notify.Config) *harness {
 	if cfg.Policy == (notify.URLPolicy{}) {
 		cfg.Policy = policy
 	}
-	cfg.Clock = h.clock
+	if cfg.Clock == nil {
+		cfg.Clock = h.clock
+	}
 	if cfg.Jitter == nil {
 		cfg.Jitter = func() float64 { return 0.5 } // ×1.0: exact backoff
 	}
@@ -181,7 +183,7 @@ func (h *harness) subscribe(app, url string, events ...string) notify.Subscripti
 
 // eventually polls cond (no fixed sleeps: each look is cheap) until it
 // holds or 20 s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {

@@ -2,10 +2,8 @@ package notify
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"errors"
-	"io"
 	"iter"
 	"log/slog"
 	"math"
@@ -81,7 +79,7 @@ func (c *Config) setDefaults() {
 	}
 	def(&c.FinalAfter, 2*time.Minute)
 	def(&c.RetryMin, 5*time.Second)
-	def(&c.RetryMax, 2*time.Hour)
+	def(&c.RetryMax, max(2*time.Hour, c.RetryMin))
 	def(&c.RetryFor, 24*time.Hour)
 	def(&c.Timeout, 10*time.Second)
 	def(&c.BatchAge, 100*time.Millisecond)
@@ -134,7 +132,6 @@ type Notifier struct {
 	log  *slog.Logger
 	m    *metrics
 	disp *dispatcher
-	rand io.Reader
 	// cp is the committed checkpoint of the projection.
 	cp atomic.Pointer[eventstore.Position]
 }
@@ -168,7 +165,7 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Notifier, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Notifier{cfg: cfg, deps: deps, log: log, m: m, rand: rand.Reader}
+	n := &Notifier{cfg: cfg, deps: deps, log: log, m: m}
 	n.disp = newDispatcher(n)
 	return n, nil
 }

@@ -119,7 +119,7 @@ func (n *Notifier) runOutbox(ctx context.Context) error {
 		if err != nil || !ok {
 			return err
 		}
-		due.start(n.cfg.Clock, at.Sub(n.cfg.Clock.Now()))
+		due.startAt(n.cfg.Clock, at)
 		return nil
 	}
 	if err := arm(); err != nil {
@@ -233,12 +233,28 @@ func (n *Notifier) decideDue(ctx context.Context) (waiting bool, err error) {
 		}
 		projected := n.deps.Projected()
 		var ds []decision
+		subs := map[string][]subRecord{} // per app, for this chunk
 		for _, s := range due {
 			if projected.Compare(s.state.LastPos) < 0 {
 				waiting = true
 				continue
 			}
-			d, err := n.decideOne(ctx, s, now)
+			appSubs, ok := subs[s.key.AppID]
+			if !ok {
+				if appSubs, err = n.deps.Store.activeSubs(s.key.AppID); err != nil {
+					return false, err
+				}
+				subs[s.key.AppID] = appSubs
+			}
+			if len(appSubs) == 0 {
+				// Nobody to tell: the session leaves the due index
+				// without its report being read (a first start over a
+				// long log decides every past meeting this way). A later
+				// change is then the first notification: meeting.final.
+				ds = append(ds, decision{key: s.key, due: s.state.Due})
+				continue
+			}
+			d, err := n.decideOne(ctx, s, appSubs, now)
 			if err != nil {
 				return false, err
 			}
@@ -267,7 +283,7 @@ type body struct {
 }
 
 // decideOne decides one due session.
-func (n *Notifier) decideOne(ctx context.Context, s dueSession, now time.Time) (decision, error) {
+func (n *Notifier) decideOne(ctx context.Context, s dueSession, subs []subRecord, now time.Time) (decision, error) {
 	d := decision{key: s.key, due: s.state.Due}
 	m, err := n.deps.Meetings.Meeting(ctx, s.key)
 	if errors.Is(err, reports.ErrNotFound) {
@@ -292,10 +308,6 @@ func (n *Notifier) decideOne(ctx context.Context, s dueSession, now time.Time) (
 	typ := EventFinal
 	if s.state.Hash != "" {
 		typ = EventRevised
-	}
-	subs, err := n.deps.Store.activeSubs(s.key.AppID)
-	if err != nil {
-		return d, err
 	}
 	quietAt := time.Unix(0, s.state.Due)
 	now = now.UTC()
@@ -328,9 +340,22 @@ type clockworkTimer interface {
 	Stop() bool
 }
 
-func (c *clockTimer) start(clk Clock, d time.Duration) {
+// startAt sets the timer to fire at the clock's time at. A timer takes a
+// duration, which a clock moved between the reading and the setting would
+// make fire late (a fake clock's Advance: by the whole step). The setting
+// is repeated while the clock moved by a millisecond or more across it
+// (a real clock moves by nanoseconds: once is enough), at most 3 times.
+func (c *clockTimer) startAt(clk Clock, at time.Time) {
 	c.stop()
-	c.t = clk.NewTimer(max(d, 0))
+	for range 3 {
+		now := clk.Now()
+		c.t = clk.NewTimer(max(at.Sub(now), 0))
+		if clk.Now().Sub(now) < time.Millisecond {
+			return
+		}
+		c.t.Stop()
+	}
+	c.t = clk.NewTimer(max(at.Sub(clk.Now()), 0))
 }
 
 func (c *clockTimer) stop() {

@@ -378,21 +378,6 @@ func (s *Store) activeSubs(app string) ([]subRecord, error) {
 	return out, err
 }
 
-// sub returns a subscription record.
-func (s *Store) sub(id string) (subRecord, bool, error) {
-	var r subRecord
-	var ok bool
-	err := s.db.View(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bSubs).Get([]byte(id))
-		if v == nil {
-			return nil
-		}
-		ok = true
-		return json.Unmarshal(v, &r)
-	})
-	return r, ok, err
-}
-
 // putDelivery writes a delivery and its pending indexes.
 func putDelivery(tx *bolt.Tx, d Delivery) error {
 	if err := putJSON(tx.Bucket(bDeliveries), []byte(d.ID), d); err != nil {

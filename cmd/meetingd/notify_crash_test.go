@@ -23,8 +23,8 @@ import (
 type hookReceiver struct {
 	mu       sync.Mutex
 	secret   string
-	accepted map[string]int // session → 2xx answers
-	ids      map[string]bool
+	accepted map[string]int             // session → 2xx answers
+	ids      map[string]map[string]bool // session → webhook-ids accepted
 	requests int
 	badSig   int
 }
@@ -59,7 +59,10 @@ func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.accepted[n.Data.SessionID]++
-	h.ids[id] = true
+	if h.ids[n.Data.SessionID] == nil {
+		h.ids[n.Data.SessionID] = map[string]bool{}
+	}
+	h.ids[n.Data.SessionID][id] = true
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -110,7 +113,7 @@ func TestNotifySurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the binary through ten kills")
 	}
-	rcv := &hookReceiver{accepted: map[string]int{}, ids: map[string]bool{}}
+	rcv := &hookReceiver{accepted: map[string]int{}, ids: map[string]map[string]bool{}}
 	srv := httptest.NewServer(rcv)
 	defer srv.Close()
 	dataDir, addr := t.TempDir(), freeAddr(t)
@@ -189,6 +192,14 @@ func TestNotifySurvivesSIGKILL(t *testing.T) {
 	if bad > 0 {
 		t.Fatalf("%d requests with a bad signature", bad)
 	}
+	// A notification sent again after a kill keeps its webhook-id.
+	rcv.mu.Lock()
+	for session, ids := range rcv.ids {
+		if len(ids) != 1 {
+			t.Errorf("session %s: meeting.final arrived with %d webhook-ids, want 1", session, len(ids))
+		}
+	}
+	rcv.mu.Unlock()
 	// A duplicate needs a kill between a 2xx and its record (a few per kill at most).
 	if dups > rounds*8 {
 		t.Fatalf("%d duplicates over %d kills: not rare", dups, rounds)

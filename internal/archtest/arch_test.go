@@ -107,6 +107,9 @@ func TestNeverRules(t *testing.T) {
 		{"clickhouse imports no HTTP", "clickhouse", func(dep string) bool {
 			return under(dep, "api") || hasAnyPrefix(dep, httpLibs)
 		}},
+		{"notify imports neither the API nor the projection runner", "notify", func(dep string) bool {
+			return under(dep, "api") || under(dep, "projections") || under(dep, "clickhouse") || hasAnyPrefix(dep, httpLibs)
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

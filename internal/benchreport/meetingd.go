@@ -94,7 +94,8 @@ func MeetingdPlan(o Options) Plan {
 		{Pkg: "clickhouse", Bench: "^Benchmark(Durations30Days1M|RoundTrip)$", Benchtime: z.chReportN, Count: 1, Timeout: 10 * time.Minute, Needs: ClickHouseEnv},
 	}
 	p.Invocations = append(p.Invocations, planInvocations(o.Quick)...)
-	p.Figures = append(meetingdFigures(z), planFigures()...)
+	p.Invocations = append(p.Invocations, notifyInvocations...)
+	p.Figures = append(append(meetingdFigures(z), planFigures()...), notifyFigures()...)
 	return p
 }
 
