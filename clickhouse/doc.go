@@ -73,5 +73,5 @@
 // MEETINGD_TEST_CLICKHOUSE (scripts/clickhouse.sh start prints it; make test
 // and .ci/run set it), each in a database of its own (clickhousetest), and
 // skip only when it is unset. Why the tables, keys, intents and roll-ups are
-// as they are: docs/adr/0008 to 0010 and 0016 in the repository.
+// as they are: docs/adr/0008 to 0010 and 0018 in the repository.
 package clickhouse

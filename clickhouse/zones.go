@@ -7,10 +7,12 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/meetingd/meetingd/reports"
 )
 
-// Buckets of any zone (docs/adr/0016). The bucket starts of the range are
+// Buckets of any zone (docs/adr/0018). The bucket starts of the range are
 // computed in Go with reports.BucketStart/NextBucket and handed to
 // ClickHouse as a sorted array; since every zone in use has an offset of
 // whole quarter hours, every bucket is a union of quarter hours, so:
@@ -26,6 +28,7 @@ import (
 // zoneRow is one bucket of a zone report: the sums of both reports.
 type zoneRow struct {
 	start                              int64
+	index                              uint32 // in the chunk's starts, from 1
 	meetings, total, maxDuration       uint64
 	participants, attendance           uint64
 	audio, video, billAudio, billVideo uint64
@@ -180,43 +183,64 @@ func (r *Reports) zoneChunk(ctx context.Context, app string, starts []int64, lo,
 		peopleArgs = append(append(peopleArgs, app), args...)
 	}
 
-	byStart := map[uint32]*zoneRow{}
-	var order []uint32
-	rows, err := r.conn.Query(ctx, `SELECT k, sum(m) AS n, sum(t), max(mx), sum(at), sum(au), sum(vi), sum(ba), sum(bv)
-		FROM (`+strings.Join(sums, " UNION ALL ")+`) GROUP BY k HAVING n > 0 ORDER BY k`, sumArgs...)
-	if err != nil {
+	// The two queries run side by side (the pool has a connection for
+	// each): the report waits for the slower, not for both.
+	var (
+		sumRows []zoneRow
+		counts  map[uint32]uint64
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		sumRows, err = r.zoneSums(gctx, `SELECT k, sum(m) AS n, sum(t), max(mx), sum(at), sum(au), sum(vi), sum(ba), sum(bv)
+			FROM (`+strings.Join(sums, " UNION ALL ")+`) GROUP BY k HAVING n > 0 ORDER BY k`, sumArgs, starts)
+		return err
+	})
+	g.Go(func() error {
+		var err error
+		counts, err = r.zoneCounts(gctx, `SELECT k, uniqExact(p) FROM (`+strings.Join(people, " UNION ALL ")+`) GROUP BY k`, peopleArgs)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	for rows.Next() {
-		var (
-			zr zoneRow
-			k  uint32
-		)
-		if err := rows.Scan(&k, &zr.meetings, &zr.total, &zr.maxDuration, &zr.attendance,
-			&zr.audio, &zr.video, &zr.billAudio, &zr.billVideo); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		if k == 0 || int(k) > len(starts) {
-			rows.Close()
-			return nil, fmt.Errorf("bucket %d of %d", k, len(starts))
-		}
-		zr.start = starts[k-1]
-		byStart[k] = &zr
-		order = append(order, k)
+	for i := range sumRows {
+		sumRows[i].participants = counts[sumRows[i].index]
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(order) == 0 {
-		return nil, nil
-	}
-	rows, err = r.conn.Query(ctx, `SELECT k, uniqExact(p) FROM (`+strings.Join(people, " UNION ALL ")+`) GROUP BY k`, peopleArgs...)
+	return sumRows, nil
+}
+
+// zoneSums reads the sums of sql's buckets (k: 1-based indexes into starts).
+func (r *Reports) zoneSums(ctx context.Context, sql string, args []any, starts []int64) ([]zoneRow, error) {
+	rows, err := r.conn.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	var out []zoneRow
+	for rows.Next() {
+		var zr zoneRow
+		if err := rows.Scan(&zr.index, &zr.meetings, &zr.total, &zr.maxDuration, &zr.attendance,
+			&zr.audio, &zr.video, &zr.billAudio, &zr.billVideo); err != nil {
+			return nil, err
+		}
+		if zr.index == 0 || int(zr.index) > len(starts) {
+			return nil, fmt.Errorf("bucket %d of %d", zr.index, len(starts))
+		}
+		zr.start = starts[zr.index-1]
+		out = append(out, zr)
+	}
+	return out, rows.Err()
+}
+
+// zoneCounts reads the distinct participants of sql's buckets.
+func (r *Reports) zoneCounts(ctx context.Context, sql string, args []any) (map[uint32]uint64, error) {
+	rows, err := r.conn.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[uint32]uint64{}
 	for rows.Next() {
 		var (
 			k uint32
@@ -225,18 +249,9 @@ func (r *Reports) zoneChunk(ctx context.Context, app string, starts []int64, lo,
 		if err := rows.Scan(&k, &n); err != nil {
 			return nil, err
 		}
-		if zr := byStart[k]; zr != nil {
-			zr.participants = n
-		}
+		out[k] = n
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	out := make([]zoneRow, len(order))
-	for i, k := range order {
-		out[i] = *byStart[k]
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // dayMasks cuts the quarter hours of [a, z) into the buckets that starts
