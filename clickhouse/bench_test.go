@@ -161,7 +161,7 @@ type rollupTimer struct {
 func (c *rollupTimer) Exec(ctx context.Context, q string, args ...any) error {
 	start := time.Now()
 	err := c.Conn.Exec(ctx, q, args...)
-	if strings.HasPrefix(q, "INSERT INTO duration_rollups ") {
+	if strings.HasPrefix(q, "INSERT INTO report_rollups ") {
 		c.took += time.Since(start)
 	}
 	return err

@@ -10,15 +10,16 @@
 //
 // migrations/NNNN_name.sql, embedded, are applied in order by Migrate (run by
 // `meetingd serve` and `meetingd migrate`); schema_migrations records each.
-// Every statement is idempotent (IF NOT EXISTS), so an interrupted or
-// concurrent migration is completed by the next one. Migrate then runs
-// RepairRollups, which brings the duration roll-up up to the meetings table
-// (a backfill on a database from before it; normally two small queries).
+// Every statement is idempotent (IF NOT EXISTS; an ADD COLUMN runs only
+// when the column is missing), so an interrupted migration is completed by
+// the next one. Migrate then runs RepairRollups, which brings the report
+// roll-up up to the meetings table (a backfill on a database from before
+// it; normally two small queries).
 //
 // # Guarantees
 //
 //   - Tables: meetings, attendance, intervals, recordings, calls,
-//     session_versions and duration_rollups. Every row carries the projection
+//     session_versions and report_rollups. Every row carries the projection
 //     position of the batch that wrote it as its ReplacingMergeTree version,
 //     and a deleted flag; queries read FINAL … WHERE deleted = 0, the newest
 //     version of each key that still exists.
@@ -39,9 +40,11 @@
 //     ClickHouse is down. Reset (meetingd rebuild) truncates every table, the
 //     roll-up included.
 //   - Reports answer as the embedded store does (reports/reportstest);
-//     GET /v1/meetings/{id} equals it byte for byte. Reports.Durations reads
-//     the hour and day roll-ups for whole buckets and the meetings table only
-//     for the partial hour or day at an unaligned edge.
+//     GET /v1/meetings/{id} equals it byte for byte. UTC durations read the
+//     hour and day roll-up rows; other zones, months and usage read the
+//     quarter-hour rows and the day rows' participant masks, cut into the
+//     buckets of reports.BucketStart (zones.go); the meetings table only for
+//     the partial unit at an unaligned edge.
 //
 // # BI views
 //
@@ -52,14 +55,17 @@
 //	                   outcome ('' for meetings; initiated|answered|unanswered|rejected|busy|cancelled),
 //	                   started_at, ended_at (NULL while live), duration_seconds UInt64,
 //	                   participant_count UInt32, peak_concurrent UInt32, total_attendance_seconds UInt64,
-//	                   recording_count UInt32, last_event_at — one row per meeting, as GET /v1/meetings/{id}
+//	                   recording_count UInt32, last_event_at, audio_seconds, video_seconds UInt64,
+//	                   billable_audio_minutes, billable_video_minutes UInt64 — one row per meeting
 //	attendance_v       app_id, session_id, meeting_started_at, participant, name, first_joined_at,
 //	                   last_left_at (NULL while present), attended_seconds UInt64, attendance_ratio Float64,
-//	                   join_count UInt32 — one row per participant of a meeting (the API's attendance rows)
+//	                   join_count UInt32, audio_seconds, video_seconds UInt64 — the API's attendance rows
 //	intervals_v        app_id, session_id, participant, joined_at, left_at (NULL while open) — each presence
 //	daily_durations_v  app_id, day Date, meetings UInt64, total_duration_seconds UInt64,
 //	                   avg_duration_seconds Float64 — ended and abandoned meetings by the UTC day of
 //	                   started_at (the day buckets of /v1/reports/durations; the roll-up's day rows)
+//	usage_v            app_id, day Date, meetings, participants, attendance_seconds, audio_seconds,
+//	                   video_seconds, billable_audio_minutes, billable_video_minutes (UInt64) — by UTC day
 //	recordings_v       app_id, session_id, kind (recording|transcription), url, started_at (epoch when
 //	                   unknown), duration_seconds Float64 (a transcript's end − start)
 //
@@ -67,5 +73,5 @@
 // MEETINGD_TEST_CLICKHOUSE (scripts/clickhouse.sh start prints it; make test
 // and .ci/run set it), each in a database of its own (clickhousetest), and
 // skip only when it is unset. Why the tables, keys, intents and roll-ups are
-// as they are: docs/adr/0008 to 0010 in the repository.
+// as they are: docs/adr/0008 to 0010 and 0016 in the repository.
 package clickhouse

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -112,7 +113,8 @@ func record(ctx context.Context, conn Migrator, m Migration) error {
 // Migrate applies, in version order, every embedded migration that the
 // database of conn has not recorded in MigrationsTable, and records each
 // after its last statement succeeded. Every statement is idempotent (IF NOT
-// EXISTS), so a migration interrupted half-way, or run by two processes at
+// EXISTS; an ADD COLUMN only when the column is missing), so a migration
+// interrupted half-way, or run by two processes at
 // once, is completed by the next Migrate. It then brings the duration
 // roll-up up to date with the meetings table (RepairRollups: the backfill
 // when the roll-up is new). It returns the versions applied (none when the
@@ -153,6 +155,15 @@ func migrateTo(ctx context.Context, conn Migrator, log *slog.Logger, last int) (
 			continue
 		}
 		for i, stmt := range m.Statements {
+			if table, column, ok := addColumn(stmt); ok {
+				has, err := hasColumn(ctx, conn, table, column)
+				if err != nil {
+					return applied, fmt.Errorf("clickhouse: migration %s, statement %d: %w", m.Name, i+1, err)
+				}
+				if has {
+					continue // added by an interrupted run of this migration
+				}
+			}
 			if err := conn.Exec(ctx, stmt); err != nil {
 				return applied, fmt.Errorf("clickhouse: migration %s, statement %d: %w", m.Name, i+1, err)
 			}
@@ -164,6 +175,40 @@ func migrateTo(ctx context.Context, conn Migrator, log *slog.Logger, last int) (
 		applied = append(applied, m.Version)
 	}
 	return applied, nil
+}
+
+// addColumnRE matches a statement that adds one column; ClickHouse 18.16
+// has no ADD COLUMN IF NOT EXISTS, so Migrate runs it only when the column
+// is missing.
+var addColumnRE = regexp.MustCompile(`(?is)^\s*ALTER\s+TABLE\s+(\w+)\s+ADD\s+COLUMN\s+(\w+)\s`)
+
+// addColumn returns the table and column of an ALTER TABLE … ADD COLUMN
+// statement.
+func addColumn(stmt string) (table, column string, ok bool) {
+	m := addColumnRE.FindStringSubmatch(stmt)
+	if m == nil {
+		return "", "", false
+	}
+	return m[1], m[2], true
+}
+
+func hasColumn(ctx context.Context, conn Execer, table, column string) (bool, error) {
+	rows, err := conn.Query(ctx, `SELECT count() FROM system.columns
+		WHERE database = currentDatabase() AND table = ? AND name = ?`, table, column)
+	if err != nil {
+		return false, fmt.Errorf("look up column %s.%s: %w", table, column, err)
+	}
+	defer rows.Close()
+	var n uint64
+	if rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return false, fmt.Errorf("look up column %s.%s: %w", table, column, err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("look up column %s.%s: %w", table, column, err)
+	}
+	return n > 0, nil
 }
 
 func appliedVersions(ctx context.Context, conn Execer) (map[int]bool, error) {

@@ -427,6 +427,9 @@ func (r *Reports) Durations(ctx context.Context, q reports.DurationQuery) ([]rep
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse: durations: %w", err)
 	}
+	if q.Bucket == reports.Month || !utc(q.Location) {
+		return r.zoneDurations(ctx, q)
+	}
 	_, startOf, unit, ok := bucketSQL(q.Bucket, "")
 	if !ok {
 		return nil, fmt.Errorf("clickhouse: durations: bucket %q has no width", q.Bucket)
@@ -497,7 +500,7 @@ func (r *Reports) Durations(ctx context.Context, q reports.DurationQuery) ([]rep
 			return nil, fmt.Errorf("clickhouse: durations: %w", err)
 		}
 		out = append(out, reports.DurationBucket{
-			Start: time.Unix(startOf(n), 0).UTC(), Meetings: int64(count), TotalDurationSeconds: int64(total),
+			Start: time.Unix(startOf(n), 0).In(q.Location), Meetings: int64(count), TotalDurationSeconds: int64(total),
 			AvgDurationSeconds: float64(total) / float64(count), MaxDurationSeconds: int64(maxD),
 			UniqueParticipants: int64(uniq), AttendanceSeconds: int64(a),
 		})
@@ -508,7 +511,52 @@ func (r *Reports) Durations(ctx context.Context, q reports.DurationQuery) ([]rep
 	return out, nil
 }
 
-// Usage is not built yet (issue 18, in progress on this branch).
+// zoneDurations is Durations in a zone other than UTC, or by month: from
+// zoneReport.
+func (r *Reports) zoneDurations(ctx context.Context, q reports.DurationQuery) ([]reports.DurationBucket, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("clickhouse: durations: %w", err)
+	}
+	rows, err := r.zoneReport(ctx, q.AppID, q.Bucket, q.Location, rangeOf(q.From, q.To))
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: durations: %w", err)
+	}
+	out := make([]reports.DurationBucket, 0, len(rows))
+	for _, zr := range rows {
+		out = append(out, reports.DurationBucket{
+			Start: time.Unix(zr.start, 0).In(q.Location), Meetings: int64(zr.meetings),
+			TotalDurationSeconds: int64(zr.total), AvgDurationSeconds: float64(zr.total) / float64(zr.meetings),
+			MaxDurationSeconds: int64(zr.maxDuration), UniqueParticipants: int64(zr.participants),
+			AttendanceSeconds: int64(zr.attendance),
+		})
+	}
+	return out, nil
+}
+
+// Usage sums the audio and video seconds and billable minutes of ended and
+// abandoned meetings into buckets of q.Location: from zoneReport, whatever
+// the zone (the meetings rows carry each meeting's billable minutes, the
+// sums of its rows' rounded minutes).
 func (r *Reports) Usage(ctx context.Context, q reports.UsageQuery) ([]reports.UsageBucket, error) {
-	return nil, fmt.Errorf("clickhouse: usage: not built yet")
+	q, err := q.Normalize()
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: usage: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("clickhouse: usage: %w", err)
+	}
+	rows, err := r.zoneReport(ctx, q.AppID, q.Bucket, q.Location, rangeOf(q.From, q.To))
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: usage: %w", err)
+	}
+	out := make([]reports.UsageBucket, 0, len(rows))
+	for _, zr := range rows {
+		out = append(out, reports.UsageBucket{
+			Start: time.Unix(zr.start, 0).In(q.Location), Meetings: int64(zr.meetings),
+			Participants: int64(zr.participants), AttendanceSeconds: int64(zr.attendance),
+			AudioSeconds: int64(zr.audio), VideoSeconds: int64(zr.video),
+			BillableAudioMinutes: int64(zr.billAudio), BillableVideoMinutes: int64(zr.billVideo),
+		})
+	}
+	return out, nil
 }

@@ -10,30 +10,38 @@ import (
 	"time"
 )
 
-// The duration roll-up (migrations/0003_duration_rollups.sql): one row per
-// (app, width, bucket) with the duration report's figures, recomputed from
-// meetings FINAL for every bucket whose meetings rows a flush wrote or
-// tombstoned.
+// The report roll-up (migrations/0004_media_and_zone_rollups.sql, which
+// replaced 0003's duration_rollups): one row per (app, width, bucket) with
+// the sums of the duration and usage reports, recomputed from meetings
+// FINAL for every bucket whose meetings rows a flush wrote or tombstoned.
 
 // tRollups is the roll-up table.
-const tRollups = "duration_rollups"
+const tRollups = "report_rollups"
 
 // rollupWidth is one width of roll-up rows.
 type rollupWidth struct {
 	seconds int64
-	// sets: the rows hold the bucket's distinct participants (day rows, of
-	// which weeks are unions).
+	// uniq: the rows hold the bucket's count of distinct participants.
+	uniq bool
+	// sets: the rows hold the bucket's distinct participants and the quarter
+	// hours of each (day rows: weeks are unions of them, and the buckets of
+	// other zones are cut out of them).
 	sets bool
 }
 
+// quarter is the finest width: every zone in use has an offset of whole
+// quarter hours, so every bucket boundary of any zone is a quarter hour.
+const quarter = 900
+
 var (
-	hourRows     = rollupWidth{3600, false}
-	dayRows      = rollupWidth{86400, true}
-	rollupWidths = []rollupWidth{hourRows, dayRows}
+	quarterRows  = rollupWidth{quarter, false, false}
+	hourRows     = rollupWidth{3600, true, false}
+	dayRows      = rollupWidth{86400, true, true}
+	rollupWidths = []rollupWidth{quarterRows, hourRows, dayRows}
 )
 
-// hours is a set of hour numbers (Unix seconds / 3600) per app: the buckets
-// a flush touched, at the finest width.
+// hours is a set of quarter-hour numbers (Unix seconds / 900) per app: the
+// buckets a flush touched, at the finest width.
 type hours map[string]map[int64]struct{}
 
 func (h hours) add(app string, startUnix int64) {
@@ -42,7 +50,7 @@ func (h hours) add(app string, startUnix int64) {
 		set = map[int64]struct{}{}
 		h[app] = set
 	}
-	set[floorDiv(startUnix, 3600)] = struct{}{}
+	set[floorDiv(startUnix, quarter)] = struct{}{}
 }
 
 func floorDiv(a, b int64) int64 {
@@ -81,8 +89,8 @@ func (h hours) clusters(w rollupWidth, most int64) []cluster {
 	var out []cluster
 	for _, app := range apps {
 		buckets := make([]int64, 0, len(h[app]))
-		for hr := range h[app] {
-			buckets = append(buckets, floorDiv(hr*3600, w.seconds))
+		for qn := range h[app] {
+			buckets = append(buckets, floorDiv(qn*quarter, w.seconds))
 		}
 		slices.Sort(buckets)
 		buckets = slices.Compact(buckets)
@@ -132,28 +140,68 @@ func (c cluster) size(w rollupWidth) int {
 	return 100 + len(c.app)
 }
 
+// rollupColumns are the columns every recompute inserts.
+const rollupColumns = `app_id, width, bucket_start, version, meetings, total_duration_seconds, max_duration_seconds,
+	unique_participants, attendance_seconds, audio_seconds, video_seconds, billable_audio_minutes,
+	billable_video_minutes, participants, participant_slots_lo, participant_slots_hi`
+
+// counted is the condition of a meetings row that the reports count.
+const counted = "deleted = 0 AND status IN ('ended', 'abandoned')"
+
 // rollupSQL is the INSERT … SELECT that recomputes the w-wide buckets of
 // the meetings rows matching where (conditions on the primary key only, so
-// that every row of a bucket is read and collapsed by FINAL). Each bucket
-// that has a meetings row, tombstones included, gets a row: meetings = 0
-// when none of them counts.
-func rollupSQL(w rollupWidth, where string) string {
-	uniq := "uniqExactArray(if(c, participants, emptyArrayString()))"
-	set := "emptyArrayString()"
-	if w.sets {
-		set = "groupUniqArrayArray(if(c, participants, emptyArrayString())) AS ps"
-		uniq = "toUInt64(length(ps))"
-	}
+// that every row of a bucket is read and collapsed by FINAL), with the
+// arguments of where in args. Each bucket that has a meetings row,
+// tombstones included, gets a row: meetings = 0 when none of them counts.
+// Day rows read the meetings twice: once for the sums, once per
+// participant for the quarter hours they attended in (a UNION ALL, grouped
+// by bucket: the 18.16 subset has no JOIN).
+func rollupSQL(w rollupWidth, where string, args []any) (string, []any) {
 	ws := strconv.FormatInt(w.seconds, 10)
-	return `INSERT INTO ` + tRollups + ` (app_id, width, bucket_start, version, meetings, total_duration_seconds,
-		max_duration_seconds, unique_participants, attendance_seconds, participants)
-	SELECT app_id, toUInt32(` + ws + `), toDateTime(b * ` + ws + `, 'UTC'), max(version), toUInt64(countIf(c)),
+	sums := `SELECT app_id, intDiv(toUInt32(started_at), ` + ws + `) AS b, version,
+			` + counted + ` AS c, duration_seconds, total_attendance_seconds, audio_seconds, video_seconds,
+			billable_audio_minutes, billable_video_minutes, participants
+		FROM meetings FINAL WHERE ` + where
+	head := `INSERT INTO ` + tRollups + ` (` + rollupColumns + `)
+	SELECT app_id, toUInt32(` + ws + `), toDateTime(b * ` + ws + `, 'UTC'), max(version), `
+	if !w.sets {
+		uniq := "toUInt64(0)"
+		if w.uniq {
+			uniq = "uniqExactArray(if(c, participants, emptyArrayString()))"
+		}
+		return head + `toUInt64(countIf(c)),
 		toUInt64(sumIf(duration_seconds, c)), toUInt64(maxIf(duration_seconds, c)), ` + uniq + `,
-		toUInt64(sumIf(total_attendance_seconds, c)), ` + set + `
-	FROM (SELECT app_id, intDiv(toUInt32(started_at), ` + ws + `) AS b, version,
-			deleted = 0 AND status IN ('ended', 'abandoned') AS c, duration_seconds, total_attendance_seconds, participants
-		FROM meetings FINAL WHERE ` + where + `)
-	GROUP BY app_id, b`
+		toUInt64(sumIf(total_attendance_seconds, c)), toUInt64(sumIf(audio_seconds, c)), toUInt64(sumIf(video_seconds, c)),
+		toUInt64(sumIf(billable_audio_minutes, c)), toUInt64(sumIf(billable_video_minutes, c)),
+		emptyArrayString(), emptyArrayUInt64(), emptyArrayUInt64()
+	FROM (` + sums + `)
+	GROUP BY app_id, b`, args
+	}
+	// The rows of both halves: (app_id, b, version, n, d, a, au, vi, ba, bv, is_p, p, lo, hi),
+	// constants materialised (18.16's UNION ALL wants the same constness in
+	// every half).
+	return head + `toUInt64(sum(n)), toUInt64(sum(d)), toUInt64(max(d)), toUInt64(length(ps)),
+		toUInt64(sum(a)), toUInt64(sum(au)), toUInt64(sum(vi)), toUInt64(sum(ba)), toUInt64(sum(bv)),
+		arrayMap(x -> x.1, groupArrayIf(tuple(p, lo, hi), is_p = 1) AS ps), arrayMap(x -> x.2, ps), arrayMap(x -> x.3, ps)
+	FROM (
+		SELECT app_id, b, version, toUInt64(c) AS n, if(c, duration_seconds, toUInt64(0)) AS d,
+			if(c, total_attendance_seconds, toUInt64(0)) AS a, if(c, audio_seconds, toUInt64(0)) AS au,
+			if(c, video_seconds, toUInt64(0)) AS vi, if(c, billable_audio_minutes, toUInt64(0)) AS ba,
+			if(c, billable_video_minutes, toUInt64(0)) AS bv, materialize(toUInt8(0)) AS is_p, materialize('') AS p,
+			materialize(toUInt64(0)) AS lo, materialize(toUInt64(0)) AS hi
+		FROM (` + sums + `)
+		UNION ALL
+		SELECT app_id, b, materialize(toUInt64(0)), materialize(toUInt64(0)), materialize(toUInt64(0)),
+			materialize(toUInt64(0)), materialize(toUInt64(0)), materialize(toUInt64(0)), materialize(toUInt64(0)),
+			materialize(toUInt64(0)), materialize(toUInt8(1)), p, groupBitOr(if(s < 64, bitShiftLeft(toUInt64(1), s % 64), toUInt64(0))),
+			groupBitOr(if(s >= 64, bitShiftLeft(toUInt64(1), s % 64), toUInt64(0)))
+		FROM (SELECT app_id, intDiv(toUInt32(started_at), ` + ws + `) AS b,
+				intDiv(toUInt32(started_at) % ` + ws + `, ` + strconv.Itoa(quarter) + `) AS s, participants
+			FROM meetings FINAL WHERE (` + where + `) AND ` + counted + `)
+		ARRAY JOIN participants AS p
+		GROUP BY app_id, b, p
+	)
+	GROUP BY app_id, b`, append(append([]any{}, args...), args...)
 }
 
 // maxClauses bounds the clusters one recompute statement names.
@@ -184,7 +232,8 @@ func recomputeRollups(ctx context.Context, conn Execer, h hours, maxBytes int, m
 				size += c.size(w)
 				n++
 			}
-			if err := conn.Exec(ctx, rollupSQL(w, where.String()), args...); err != nil {
+			sql, all := rollupSQL(w, where.String(), args)
+			if err := conn.Exec(ctx, sql, all...); err != nil {
 				return statements, fmt.Errorf("recompute %s (width %ds): %w", tRollups, w.seconds, err)
 			}
 			statements++
@@ -199,7 +248,7 @@ func recomputeRollups(ctx context.Context, conn Execer, h hours, maxBytes int, m
 // aggregated in one GROUP BY.
 const backfillSeconds = 32 * 86400
 
-// RepairRollups brings the duration roll-up up to date with the meetings
+// RepairRollups brings the report roll-up up to date with the meetings
 // table: it recomputes every bucket holding a meetings row whose version is
 // at least the newest version the roll-up has seen. On a database migrated
 // from before the roll-up (empty roll-up) that is every bucket: the
@@ -231,7 +280,7 @@ func RepairRollups(ctx context.Context, conn Execer, log *slog.Logger) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("clickhouse: repair roll-ups: %w", err)
 	}
-	q := "SELECT DISTINCT app_id, intDiv(toUInt32(started_at), 3600) FROM meetings"
+	q := "SELECT DISTINCT app_id, intDiv(toUInt32(started_at), " + strconv.Itoa(quarter) + ") FROM meetings"
 	var args []any
 	if rowsN > 0 {
 		q += " WHERE version >= ?"
@@ -246,13 +295,13 @@ func RepairRollups(ctx context.Context, conn Execer, log *slog.Logger) error {
 	for rows.Next() {
 		var (
 			app string
-			hr  uint32
+			qn  uint32
 		)
-		if err := rows.Scan(&app, &hr); err != nil {
+		if err := rows.Scan(&app, &qn); err != nil {
 			rows.Close()
 			return fmt.Errorf("clickhouse: repair roll-ups: %w", err)
 		}
-		h.add(app, int64(hr)*3600)
+		h.add(app, int64(qn)*quarter)
 		n++
 	}
 	rows.Close()
@@ -266,7 +315,7 @@ func RepairRollups(ctx context.Context, conn Execer, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("clickhouse: repair roll-ups: %w", err)
 	}
-	log.Info("clickhouse duration roll-ups recomputed", "hours", n, "statements", statements,
+	log.Info("clickhouse report roll-ups recomputed", "quarter_hours", n, "statements", statements,
 		"backfill", rowsN == 0, "took", time.Since(start))
 	return nil
 }

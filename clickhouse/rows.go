@@ -21,10 +21,11 @@ type table struct {
 var (
 	tMeetings = table{"meetings", []string{"app_id", "session_id", "version", "deleted", "kind", "status", "outcome",
 		"started_at", "ended_at", "duration_seconds", "participant_count", "peak_concurrent", "total_attendance_seconds",
-		"recording_count", "transcription_count", "last_event_at", "participants", "meeting", "attendance"}}
+		"recording_count", "transcription_count", "last_event_at", "participants", "meeting", "attendance",
+		"audio_seconds", "video_seconds", "billable_audio_minutes", "billable_video_minutes"}}
 	tAttendance = table{"attendance", []string{"app_id", "participant", "meeting_started_at", "session_id", "version",
 		"deleted", "name", "first_joined_at", "last_left_at", "attended_seconds", "attendance_ratio", "join_count",
-		"audio_only", "platform", "sdk"}}
+		"audio_only", "platform", "sdk", "audio_seconds", "video_seconds"}}
 	tIntervals  = table{"intervals", []string{"app_id", "session_id", "participant", "joined_at", "version", "deleted", "left_at"}}
 	tRecordings = table{"recordings", []string{"app_id", "session_id", "kind", "url", "version", "deleted",
 		"start_time", "end_time", "duration_seconds", "recording_date"}}
@@ -272,10 +273,12 @@ func addSession(rs *rowSet, u projections.SessionUpdate, v uint64, base *keySet)
 		ids[i] = p.Participant
 	}
 	ks.add(started.Unix())
+	audioMin, videoMin := billableMinutes(m.Participants)
 	rs.add(tMeetings, app, session, v, uint8(0), string(m.Kind), string(m.Status), string(m.Outcome),
 		started, dtPtr(m.EndedAt), nonNeg(m.DurationSeconds), uint32(m.ParticipantCount), uint32(m.PeakConcurrent),
 		nonNeg(m.TotalAttendanceSeconds), uint32(len(m.Recordings)), uint32(len(m.Transcriptions)),
-		dt(m.LastEventAt), ids, string(meetingJSON), string(peopleJSON))
+		dt(m.LastEventAt), ids, string(meetingJSON), string(peopleJSON),
+		nonNeg(m.AudioSeconds), nonNeg(m.VideoSeconds), audioMin, videoMin)
 
 	for _, p := range m.Participants {
 		if !ks.add(attKey{p.Participant, started.Unix()}) {
@@ -283,7 +286,7 @@ func addSession(rs *rowSet, u projections.SessionUpdate, v uint64, base *keySet)
 		}
 		rs.add(tAttendance, app, p.Participant, started, session, v, uint8(0), p.Name, dt(p.FirstJoinedAt),
 			dtPtr(p.LastLeftAt), nonNeg(p.AttendedSeconds), p.AttendanceRatio, uint32(p.JoinCount),
-			boolPtr(p.AudioOnly), p.Platform, p.SDK)
+			boolPtr(p.AudioOnly), p.Platform, p.SDK, nonNeg(p.AudioSeconds), nonNeg(p.VideoSeconds))
 		for _, iv := range p.Intervals {
 			j := dt(iv.JoinedAt)
 			if ks.add(ivKey{p.Participant, j.Unix()}) {
@@ -323,10 +326,11 @@ func addSession(rs *rowSet, u projections.SessionUpdate, v uint64, base *keySet)
 		switch k := k.(type) {
 		case int64:
 			rs.add(tMeetings, app, session, v, uint8(1), "", "", "", time.Unix(k, 0).UTC(), nilT,
-				uint64(0), uint32(0), uint32(0), uint64(0), uint32(0), uint32(0), epoch, []string{}, "", "")
+				uint64(0), uint32(0), uint32(0), uint64(0), uint32(0), uint32(0), epoch, []string{}, "", "",
+				uint64(0), uint64(0), uint64(0), uint64(0))
 		case attKey:
 			rs.add(tAttendance, app, k.participant, time.Unix(k.started, 0).UTC(), session, v, uint8(1), "", epoch,
-				nilT, uint64(0), float64(0), uint32(0), (*uint8)(nil), "", "")
+				nilT, uint64(0), float64(0), uint32(0), (*uint8)(nil), "", "", uint64(0), uint64(0))
 		case ivKey:
 			rs.add(tIntervals, app, session, k.participant, time.Unix(k.joined, 0).UTC(), v, uint8(1), nilT)
 		case recKey:
@@ -337,6 +341,23 @@ func addSession(rs *rowSet, u projections.SessionUpdate, v uint64, base *keySet)
 		rs.add(tCalls, app, session, v, uint8(1), "", "", "", "", "", "", nilT)
 	}
 	return ks, nil
+}
+
+// billableMinutes sums the rows' billable minutes: each row's audio and
+// video seconds rounded up to whole minutes (API.md, "Usage").
+func billableMinutes(rows []domain.Attendance) (audio, video uint64) {
+	for _, r := range rows {
+		audio += ceilMinutes(r.AudioSeconds)
+		video += ceilMinutes(r.VideoSeconds)
+	}
+	return audio, video
+}
+
+func ceilMinutes(seconds int64) uint64 {
+	if seconds <= 0 {
+		return 0
+	}
+	return uint64((seconds + 59) / 60)
 }
 
 func b2u(b bool) uint8 {

@@ -70,7 +70,7 @@ type Conn interface {
 // Sink is the projections.Sink that writes the read models to ClickHouse.
 //
 // Writes join the open batch, which is flushed — one INSERT per table,
-// naming its columns, then the duration roll-ups of the buckets it touched
+// naming its columns, then the report roll-ups of the buckets it touched
 // (one INSERT … SELECT per width) — when it holds FlushSessions sessions or FlushAge
 // after it was opened, whichever comes first (one timer per batch). Write
 // returns only once ClickHouse has acknowledged every insert of the batch
@@ -204,7 +204,7 @@ func (s *Sink) run(ctx context.Context, p *pending) {
 
 // flush writes the sessions in four steps: intents (session_versions rows
 // with committed = 0 holding every key that may be live once the rows are
-// in), the rows and tombstones of every table, the duration roll-ups of
+// in), the rows and tombstones of every table, the report roll-ups of
 // every bucket those meetings rows are in, and the commits (committed = 1,
 // exactly the new keys). A flush cut off anywhere leaves the newest
 // session_versions row naming every key that may be live, so the next flush

@@ -311,13 +311,16 @@ func TestViewsContract(t *testing.T) {
 	want := map[string][]string{
 		"meetings_v": {"app_id String", "session_id String", "kind String", "status String", "outcome String",
 			"started_at " + dt, "ended_at " + ndt, "duration_seconds UInt64", "participant_count UInt32",
-			"peak_concurrent UInt32", "total_attendance_seconds UInt64", "recording_count UInt32", "last_event_at " + dt},
+			"peak_concurrent UInt32", "total_attendance_seconds UInt64", "recording_count UInt32", "last_event_at " + dt,
+			"audio_seconds UInt64", "video_seconds UInt64", "billable_audio_minutes UInt64", "billable_video_minutes UInt64"},
 		"attendance_v": {"app_id String", "session_id String", "meeting_started_at " + dt, "participant String",
 			"name String", "first_joined_at " + dt, "last_left_at " + ndt, "attended_seconds UInt64",
-			"attendance_ratio Float64", "join_count UInt32"},
+			"attendance_ratio Float64", "join_count UInt32", "audio_seconds UInt64", "video_seconds UInt64"},
 		"intervals_v": {"app_id String", "session_id String", "participant String", "joined_at " + dt, "left_at " + ndt},
 		"daily_durations_v": {"app_id String", "day Date", "meetings UInt64", "total_duration_seconds UInt64",
 			"avg_duration_seconds Float64"},
+		"usage_v": {"app_id String", "day Date", "meetings UInt64", "participants UInt64", "attendance_seconds UInt64",
+			"audio_seconds UInt64", "video_seconds UInt64", "billable_audio_minutes UInt64", "billable_video_minutes UInt64"},
 		"recordings_v": {"app_id String", "session_id String", "kind String", "url String", "started_at " + dt,
 			"duration_seconds Float64"},
 	}

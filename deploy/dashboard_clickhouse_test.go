@@ -3,7 +3,6 @@ package deploy_test
 import (
 	"context"
 	"fmt"
-	"github.com/meetingd/meetingd/clickhouse/clickhousetest"
 	"os"
 	"reflect"
 	"regexp"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/meetingd/meetingd/clickhouse/clickhousetest"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -25,11 +26,18 @@ var (
 
 const selectedApp = "app-1"
 
+// prices are the price variables' values in the ClickHouse tests (the
+// dashboard's defaults are checked by TestPriceVariables).
+var prices = map[string]string{"audio_price_usd": "0.001", "video_price_usd": "0.003"}
+
 // expandMacros does what Grafana and the ClickHouse plugin do to a query
 // before it runs: the variable becomes a quoted literal and the time macros
 // become conditions on the range (as the plugin's pkg/macros writes them).
 func expandMacros(sql string) string {
 	sql = strings.ReplaceAll(sql, "${app_id:singlequote}", "'"+selectedApp+"'")
+	for name, price := range prices {
+		sql = strings.ReplaceAll(sql, "${"+name+":singlequote}", "'"+price+"'")
+	}
 	return reTimeMacro.ReplaceAllStringFunc(sql, func(m string) string {
 		sub := reTimeMacro.FindStringSubmatch(m)
 		col := sub[2]
@@ -46,28 +54,29 @@ func expandMacros(sql string) string {
 var fixture = map[string][]string{
 	"meetings_v": {
 		// app_id, session_id, kind, status, outcome, started_at, ended_at, duration_seconds, participant_count,
-		// peak_concurrent, total_attendance_seconds, recording_count, last_event_at
-		`'app-1','m1','meeting','ended','','2023-10-10 10:00:00','2023-10-10 11:00:00',3600,3,3,7200,1,'2023-10-10 11:00:00'`,
-		`'app-1','m2','meeting','abandoned','','2023-10-10 14:00:00','2023-10-10 14:30:00',1800,2,2,1800,0,'2023-10-10 14:30:00'`,
-		`'app-1','m3','meeting','live','','2023-10-11 09:00:00',NULL,600,1,1,600,0,'2023-10-11 09:10:00'`,
-		`'app-1','c1','call','ended','answered','2023-10-11 12:00:00','2023-10-11 12:02:00',120,2,2,234,0,'2023-10-11 12:02:00'`,
-		`'app-1','c2','call','ended','unanswered','2023-10-11 13:00:00','2023-10-11 13:00:00',0,0,0,0,0,'2023-10-11 13:00:30'`,
-		`'app-1','mo','meeting','ended','','2023-09-15 10:00:00','2023-09-15 11:00:00',3600,99,99,3600,1,'2023-09-15 11:00:00'`,
-		`'app-2','m9','meeting','ended','','2023-10-10 08:00:00','2023-10-10 09:00:00',3600,50,50,3600,1,'2023-10-10 09:00:00'`,
+		// peak_concurrent, total_attendance_seconds, recording_count, last_event_at, audio_seconds,
+		// video_seconds, billable_audio_minutes, billable_video_minutes
+		`'app-1','m1','meeting','ended','','2023-10-10 10:00:00','2023-10-10 11:00:00',3600,3,3,7200,1,'2023-10-10 11:00:00',0,7200,0,120`,
+		`'app-1','m2','meeting','abandoned','','2023-10-10 14:00:00','2023-10-10 14:30:00',1800,2,2,1800,0,'2023-10-10 14:30:00',0,1800,0,30`,
+		`'app-1','m3','meeting','live','','2023-10-11 09:00:00',NULL,600,1,1,600,0,'2023-10-11 09:10:00',0,600,0,10`,
+		`'app-1','c1','call','ended','answered','2023-10-11 12:00:00','2023-10-11 12:02:00',120,2,2,234,0,'2023-10-11 12:02:00',0,234,0,4`,
+		`'app-1','c2','call','ended','unanswered','2023-10-11 13:00:00','2023-10-11 13:00:00',0,0,0,0,0,'2023-10-11 13:00:30',0,0,0,0`,
+		`'app-1','mo','meeting','ended','','2023-09-15 10:00:00','2023-09-15 11:00:00',3600,99,99,3600,1,'2023-09-15 11:00:00',0,3600,0,60`,
+		`'app-2','m9','meeting','ended','','2023-10-10 08:00:00','2023-10-10 09:00:00',3600,50,50,3600,1,'2023-10-10 09:00:00',0,3600,0,60`,
 	},
 	"attendance_v": {
 		// app_id, session_id, meeting_started_at, participant, name, first_joined_at, last_left_at,
-		// attended_seconds, attendance_ratio, join_count
-		`'app-1','m1','2023-10-10 10:00:00','alice','Alice','2023-10-10 10:00:00','2023-10-10 11:00:00',3600,1,2`,
-		`'app-1','m1','2023-10-10 10:00:00','bob','Bob','2023-10-10 10:30:00','2023-10-10 11:00:00',1800,0.5,1`,
-		`'app-1','m1','2023-10-10 10:00:00','carol','Carol','2023-10-10 10:00:00','2023-10-10 10:30:00',1800,0.5,1`,
-		`'app-1','m2','2023-10-10 14:00:00','alice','Alice','2023-10-10 14:00:00','2023-10-10 14:18:00',1080,0.6,1`,
-		`'app-1','m2','2023-10-10 14:00:00','dave','Dave','2023-10-10 14:00:00','2023-10-10 14:12:00',720,0.4,1`,
-		`'app-1','m3','2023-10-11 09:00:00','alice','Alice','2023-10-11 09:00:00',NULL,600,1,1`,
-		`'app-1','c1','2023-10-11 12:00:00','alice','Alice B.','2023-10-11 12:00:00','2023-10-11 12:02:00',120,1,1`,
-		`'app-1','c1','2023-10-11 12:00:00','erin','Erin','2023-10-11 12:00:06','2023-10-11 12:02:00',114,0.95,1`,
-		`'app-1','mo','2023-09-15 10:00:00','old','Old','2023-09-15 10:00:00','2023-09-15 11:00:00',3600,1,1`,
-		`'app-2','m9','2023-10-10 08:00:00','zed','Zed','2023-10-10 08:00:00','2023-10-10 08:03:00',180,0.05,1`,
+		// attended_seconds, attendance_ratio, join_count, audio_seconds, video_seconds
+		`'app-1','m1','2023-10-10 10:00:00','alice','Alice','2023-10-10 10:00:00','2023-10-10 11:00:00',3600,1,2,0,3600`,
+		`'app-1','m1','2023-10-10 10:00:00','bob','Bob','2023-10-10 10:30:00','2023-10-10 11:00:00',1800,0.5,1,0,1800`,
+		`'app-1','m1','2023-10-10 10:00:00','carol','Carol','2023-10-10 10:00:00','2023-10-10 10:30:00',1800,0.5,1,0,1800`,
+		`'app-1','m2','2023-10-10 14:00:00','alice','Alice','2023-10-10 14:00:00','2023-10-10 14:18:00',1080,0.6,1,0,1080`,
+		`'app-1','m2','2023-10-10 14:00:00','dave','Dave','2023-10-10 14:00:00','2023-10-10 14:12:00',720,0.4,1,0,720`,
+		`'app-1','m3','2023-10-11 09:00:00','alice','Alice','2023-10-11 09:00:00',NULL,600,1,1,0,600`,
+		`'app-1','c1','2023-10-11 12:00:00','alice','Alice B.','2023-10-11 12:00:00','2023-10-11 12:02:00',120,1,1,0,120`,
+		`'app-1','c1','2023-10-11 12:00:00','erin','Erin','2023-10-11 12:00:06','2023-10-11 12:02:00',114,0.95,1,0,114`,
+		`'app-1','mo','2023-09-15 10:00:00','old','Old','2023-09-15 10:00:00','2023-09-15 11:00:00',3600,1,1,0,3600`,
+		`'app-2','m9','2023-10-10 08:00:00','zed','Zed','2023-10-10 08:00:00','2023-10-10 08:03:00',180,0.05,1,0,180`,
 	},
 	"intervals_v": {
 		`'app-1','m1','alice','2023-10-10 10:00:00','2023-10-10 10:20:00'`,
@@ -78,6 +87,15 @@ var fixture = map[string][]string{
 		`'app-1','2023-10-11',2,120,60`,
 		`'app-1','2023-09-15',1,3600,3600`,
 		`'app-2','2023-10-10',7,25200,3600`,
+	},
+	"usage_v": {
+		// app_id, day, meetings, participants, attendance_seconds, audio_seconds, video_seconds,
+		// billable_audio_minutes, billable_video_minutes
+		`'app-1','2023-10-10',2,4,12600,3000,9600,52,162`,
+		`'app-1','2023-10-11',2,2,234,200,34,4,1`,
+		`'app-1','2023-09-15',1,1,3600,0,3600,0,60`,
+		`'app-1','2023-11-02',1,1,600,0,600,0,10`,
+		`'app-2','2023-10-10',1,1,180,180,0,3,0`,
 	},
 	"recordings_v": {
 		// app_id, session_id, kind, url, started_at, duration_seconds
@@ -121,8 +139,11 @@ var expected = map[string][]string{
 		"m3\tmeeting\tlive\t2023-10-11 09:00:00\tNULL\t600\t1\t1\t600\t0",
 		"c2\tcall\tended\t2023-10-11 13:00:00\t2023-10-11 13:00:00\t0\t0\t0\t0\t0",
 	},
-	"Recordings/A":    {"2023-10-10 10:05:00\tm1\trecording\t1234.5\thttps://rec.example/m1.mp4"},
-	"Call outcomes/A": {"answered\t1", "unanswered\t1"},
+	"Recordings/A":                {"2023-10-10 10:05:00\tm1\trecording\t1234.5\thttps://rec.example/m1.mp4"},
+	"Call outcomes/A":             {"answered\t1", "unanswered\t1"},
+	"Minutes by medium per day/A": {"2023-10-10 00:00:00\t52\t162", "2023-10-11 00:00:00\t4\t1"},
+	// 56 audio minutes × 0.001 and 163 video minutes × 0.003 USD.
+	"Estimated cost per month/A": {"2023-10-01\t56\t163\t0.056\t0.489"},
 }
 
 // clickhouseConn connects to MEETINGD_TEST_CLICKHOUSE, in database db when

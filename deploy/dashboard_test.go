@@ -193,15 +193,15 @@ func TestDashboardQueries(t *testing.T) {
 			}
 		})
 	}
-	for _, v := range []string{"meetings_v", "attendance_v", "daily_durations_v", "recordings_v"} {
+	for _, v := range []string{"meetings_v", "attendance_v", "daily_durations_v", "recordings_v", "usage_v"} {
 		if !viewsUsed[v] {
 			t.Errorf("no panel reads %s", v)
 		}
 	}
 }
 
-// TestDashboardCoversReports checks that the dashboard has the charts issue 4
-// asks for, each reading the view that holds its figures.
+// TestDashboardCoversReports checks that the dashboard has the charts issues
+// 4 and 18 ask for, each reading the view that holds its figures.
 func TestDashboardCoversReports(t *testing.T) {
 	byTitle := map[string]query{}
 	for _, q := range dashboardQueries(t) {
@@ -221,6 +221,8 @@ func TestDashboardCoversReports(t *testing.T) {
 		{"Peak concurrency per day", "timeseries", "meetings_v", "peak_concurrent"},
 		{"Top participants by attended time", "table", "attendance_v", "attended_seconds"},
 		{"Recordings", "table", "recordings_v", "url"},
+		{"Minutes by medium per day", "timeseries", "usage_v", "billable_audio_minutes"},
+		{"Estimated cost per month", "barchart", "usage_v", "${video_price_usd:singlequote}"},
 	} {
 		q, ok := byTitle[c.title]
 		if !ok {
@@ -385,5 +387,24 @@ func TestGrafanaProvisioning(t *testing.T) {
 		return ok && id == pluginID && rePinnedTag.MatchString(version)
 	}) {
 		t.Errorf("GF_PLUGINS_PREINSTALL_SYNC %q: want %s@<pinned version>", g.Environment["GF_PLUGINS_PREINSTALL_SYNC"], pluginID)
+	}
+}
+
+// TestPriceVariables: the cost panel's prices are text box variables that
+// default to CometChat's published prices per participant-minute, and the
+// ClickHouse tests run with those defaults.
+func TestPriceVariables(t *testing.T) {
+	vars := map[string]variable{}
+	for _, v := range loadDashboard(t).Templating.List {
+		vars[v.Name] = v
+	}
+	for name, want := range map[string]string{"audio_price_usd": "0.001", "video_price_usd": "0.003"} {
+		v, ok := vars[name]
+		if !ok || v.Type != "textbox" || v.Query != want || v.Current["value"] != want {
+			t.Errorf("variable %s %+v: want a text box defaulting to %s", name, v, want)
+		}
+		if prices[name] != want {
+			t.Errorf("the ClickHouse tests price %s at %q, the dashboard at %s", name, prices[name], want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -22,7 +23,14 @@ var sqlFunctions = map[string]bool{
 	"count": true, "sum": true, "avg": true, "max": true, "min": true, "uniqExact": true,
 	"argMax": true, "toDateTime": true, "toStartOfDay": true, "toDate": true, "concat": true,
 	"toString": true, "toUInt8": true, "toUInt32": true, "least": true, "greatest": true,
-	"floor": true, "round": true, "intDiv": true, "if": true,
+	"floor": true, "round": true, "intDiv": true, "if": true, "toStartOfMonth": true, "toFloat64OrZero": true,
+}
+
+// templateVars are the variables a query may interpolate: quoted and
+// escaped by Grafana (:singlequote), the prices converted by
+// toFloat64OrZero, so no value can change the SQL.
+var templateVars = map[string]bool{
+	"${app_id:singlequote}": true, "${audio_price_usd:singlequote}": true, "${video_price_usd:singlequote}": true,
 }
 
 var (
@@ -48,15 +56,14 @@ type lintResult struct {
 
 // lintSQL checks a dashboard query against the view contract: it may read
 // only contract views, name only their columns (or aliases it defines), call
-// only sqlFunctions, use only the template variable ${app_id:singlequote}
-// and the time macros, and must filter as opts says.
+// only sqlFunctions, use only templateVars and the time macros, and must filter as opts says.
 func lintSQL(sql string, opts lintOptions) lintResult {
 	var r lintResult
 	bad := func(format string, a ...any) { r.problems = append(r.problems, fmt.Sprintf(format, a...)) }
 
 	for _, v := range reTemplateVar.FindAllString(sql, -1) {
-		if v != "${app_id:singlequote}" {
-			bad("template variable %s: only ${app_id:singlequote} (quoted and escaped) may be interpolated", v)
+		if !templateVars[v] {
+			bad("template variable %s: only %v (quoted and escaped) may be interpolated", v, slices.Sorted(maps.Keys(templateVars)))
 		}
 	}
 	if opts.appFilter && !reAppFilter.MatchString(sql) {

@@ -92,6 +92,7 @@ func MeetingdPlan(o Options) Plan {
 			Prepare: share},
 		{Pkg: "clickhouse", Bench: "^BenchmarkSinkFlush$", Benchtime: "1x", Count: 1, Timeout: 10 * time.Minute, Needs: ClickHouseEnv},
 		{Pkg: "clickhouse", Bench: "^Benchmark(Durations30Days1M|RoundTrip)$", Benchtime: z.chReportN, Count: 1, Timeout: 10 * time.Minute, Needs: ClickHouseEnv},
+		{Pkg: "clickhouse", Bench: "^BenchmarkZoneReports1M$", Benchtime: z.chReportN, Count: 1, Timeout: 10 * time.Minute, Needs: ClickHouseEnv},
 	}
 	p.Figures = meetingdFigures(z)
 	return p
@@ -152,6 +153,9 @@ var (
 	clientRate   = Metric{Pkg: "clickhouse", Bench: "SinkFlush", Unit: "client-rows/s", As: "rows/s"}
 	chDurations  = Metric{Pkg: "clickhouse", Bench: "Durations30Days1M", Unit: "ms/report", As: "ms"}
 	chRoundTrip  = Metric{Pkg: "clickhouse", Bench: "RoundTrip", Unit: "ms/query", As: "ms"}
+	chZoneUTC    = Metric{Pkg: "clickhouse", Bench: "ZoneReports1M", Unit: "utc-ms", As: "ms"}
+	chZone       = Metric{Pkg: "clickhouse", Bench: "ZoneReports1M", Unit: "kolkata-ms", As: "ms"}
+	chUsage      = Metric{Pkg: "clickhouse", Bench: "ZoneReports1M", Unit: "usage-ms", As: "ms"}
 )
 
 func readmodelP99(bench string) Metric {
@@ -216,6 +220,10 @@ func meetingdFigures(z sizes) []Figure {
 			BaselineName: "clickhouse-client inserting the same rows as TSV", Target: ratio(0.5), Unmet: flushNote},
 		{Name: "ClickHouse 30-day duration report over 1,000,000 meetings (mean)", Value: chDurations, Baseline: chRoundTrip,
 			BaselineName: "`SELECT 1` round trip", Target: under(200), Unmet: chReportNote},
+		{Name: "ClickHouse 30-day usage report in Asia/Kolkata over 1,000,000 meetings (mean)", Value: chUsage, Baseline: chRoundTrip,
+			BaselineName: "`SELECT 1` round trip", Target: under(50), Unmet: chZoneNote},
+		{Name: "ClickHouse 30-day duration report in Asia/Kolkata ÷ the same in UTC (1,000,000 meetings)", Value: chZone, Baseline: chZoneUTC,
+			BaselineName: "the UTC report of the same run", Target: Target{OnRatio: true, Limit: 2}, Unmet: chZoneNote},
 		{Name: "Peak RSS of `meetingd serve` under the load generator (empty store)", Value: lgServeHWM, Baseline: lgServeIdle,
 			BaselineName: "RSS of the same serve before the load", Target: under(512), Unmet: memoryNote},
 		{Name: "Peak RSS of `meetingd serve`, " + meetings + " meetings stored, after the report queries", Value: serveMetric("hwm-queried-MiB", "MiB"), Baseline: serveIdleRSS,

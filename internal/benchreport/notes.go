@@ -211,6 +211,13 @@ func chReportNote(l Lookup, r Row) string {
 		"(OPTIMIZE … FINAL on a schedule, or a longer flush age) and an idle server."
 }
 
+func chZoneNote(l Lookup, r Row) string {
+	return shortBy(r) + " A report in a zone other than UTC reads the 2,880 quarter-hour roll-up rows of 30 days and " +
+		"cuts the day rows' per-participant quarter-hour masks (about 135,000 entries) into local days, where the UTC " +
+		"report reads 30 day rows with their distinct counts precomputed (docs/adr/0016)." + contention(l) +
+		" What would meet it: day rows per zone offset in use, recomputed by the sink like the UTC ones."
+}
+
 func memoryNote(l Lookup, r Row) string {
 	note := shortBy(r) + " The baseline is " + formatNumber(r.Baseline.Median) + " MiB (" + r.Figure.BaselineName + ")."
 	anon, okA := l.Median(serveMetric("anon-intake-MiB", "MiB"))
