@@ -3,6 +3,7 @@ package reports_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/reports"
@@ -88,7 +89,8 @@ func TestDurationQueryNormalize(t *testing.T) {
 		{"day", reports.DurationQuery{AppID: "a", Bucket: "day"}, ""},
 		{"week", reports.DurationQuery{AppID: "a", Bucket: "week"}, ""},
 		{"no bucket", reports.DurationQuery{AppID: "a"}, "bucket"},
-		{"month", reports.DurationQuery{AppID: "a", Bucket: "month"}, "bucket"},
+		{"month", reports.DurationQuery{AppID: "a", Bucket: "month"}, ""},
+		{"fortnight", reports.DurationQuery{AppID: "a", Bucket: "fortnight"}, "bucket"},
 		{"Day", reports.DurationQuery{AppID: "a", Bucket: "Day"}, "bucket"},
 		{"no app", reports.DurationQuery{Bucket: reports.Day}, "app"},
 	} {
@@ -96,6 +98,9 @@ func TestDurationQueryNormalize(t *testing.T) {
 		checkQueryErr(t, tc.name, err, tc.wantParam)
 		if err == nil && got.Bucket != tc.in.Bucket {
 			t.Errorf("%s: bucket %q", tc.name, got.Bucket)
+		}
+		if err == nil && got.Location != time.UTC {
+			t.Errorf("%s: a nil Location normalises to %v, want UTC", tc.name, got.Location)
 		}
 	}
 }
