@@ -13,7 +13,7 @@
 // organiser's schedule, roster, series and thresholds, and the stream
 // revision it was appended at; the fold keeps the plan with the greatest
 // revision (the latest in the log) and Meeting derives every verdict from it
-// and the intervals at read time (docs/adr/0016).
+// and the intervals at read time (docs/adr/0020).
 //
 // Guarantees: folding any permutation of a session's events, with
 // duplicates, gives the same Meeting (each interval's audio/video medium

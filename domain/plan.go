@@ -57,7 +57,7 @@ type RosterEntry struct {
 // plans of one session the one later in the log has the greater Revision.
 // The fold, which sees no log positions, keeps the plan with the greatest
 // Revision; that is exactly "the plan with the greatest log position wins",
-// whatever order the events are folded in (docs/adr/0016).
+// whatever order the events are folded in (docs/adr/0020).
 type PlanSet struct {
 	Revision uint64 `json:"revision"`
 	// ScheduledStart and ScheduledEnd are Unix seconds.

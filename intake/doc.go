@@ -11,7 +11,7 @@
 // appended on condition of that revision (an append that loses a race with
 // another writer reads what it missed and checks again). combine.go appends
 // the interval-adding webhooks of one session that wait at the same time in
-// one conditional append, checked together in order (docs/adr/0016).
+// one conditional append, checked together in order (docs/adr/0019).
 //
 // The HTTP handler (api, through its own narrow api.Ingester) and `meetingd
 // import` both go through Service.Ingest, so a webhook is treated the same

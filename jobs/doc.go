@@ -9,7 +9,7 @@
 //     what the API knows that the webhooks did not tell (the end, missing
 //     joins and leaves, recordings) is appended as domain.SessionReconciled,
 //     with CometChat's per-participant audio/video minutes as provider facts
-//     (compared with meetingd's, never replacing them; docs/adr/0017).
+//     (compared with meetingd's, never replacing them; docs/adr/0016).
 //
 // Both find their candidates in the read models' open-meeting index
 // (OpenMeetings, implemented by projections/readmodel) but decide on the

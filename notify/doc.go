@@ -47,7 +47,7 @@
 // proxies from the environment are not used.
 //
 // One deliverer: the Notifier runs in the replica configured to own
-// notifications (MEETINGD_NOTIFY=on, the default; docs/adr/0016). With the
+// notifications (MEETINGD_NOTIFY=on, the default; docs/adr/0021). With the
 // embedded log there is one process; with KurrentDB, exactly one replica
 // runs with it on. No leader election.
 package notify

@@ -17,7 +17,7 @@ import (
 )
 
 // Store is the notifier's durable state, one bbolt file beside the read
-// models (docs/adr/0016): the checkpoint of its projection, each session's
+// models (docs/adr/0021): the checkpoint of its projection, each session's
 // quiet time and last notified report, the subscriptions it has seen, and
 // every delivery with its attempts.
 //

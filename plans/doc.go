@@ -4,7 +4,7 @@
 // every field (domain.PlanSet.Validate), and appends it as a
 // domain.PlanSet event to the session's own stream, on condition of the
 // stream's revision, which the event carries: the fold keeps the plan with
-// the greatest revision, so the plan latest in the log wins (docs/adr/0016).
+// the greatest revision, so the plan latest in the log wins (docs/adr/0020).
 // It also reads the current plan back from the stream.
 //
 // Errors: a plan that breaks a rule is a *domain.PlanError (Field, Reason);

@@ -16,7 +16,7 @@ import (
 // notifyConfig is the configuration of the outgoing webhooks.
 type notifyConfig struct {
 	// Enabled runs the notifier in this process (MEETINGD_NOTIFY=on): the
-	// one replica that delivers notifications (docs/adr/0016).
+	// one replica that delivers notifications (docs/adr/0021).
 	Enabled bool
 	// FinalAfter is the quiet time after which a meeting is final.
 	FinalAfter time.Duration

@@ -66,7 +66,7 @@
 //   - Durations and Usage: one ascending range scan of the app's idx_time
 //     entries in [From, To): O(log n + r), r the meetings that started in
 //     the range, reading only the index values; buckets of any zone, their
-//     bounds computed once per bucket (docs/adr/0018).
+//     bounds computed once per bucket (docs/adr/0017).
 //   - Write: per session one record read and write, one row and 1 + p
 //     index writes (p its participants; deletes too when started_at moved),
 //     O((1 + p)·log n); one fsync per batch (sequential on an empty store).
