@@ -41,12 +41,10 @@
 //     backoff, holding the read models (not the webhook intake) back while
 //     ClickHouse is down. Reset (meetingd rebuild) truncates every table, the
 //     roll-up included.
-//   - Reports answer as the embedded store does (reports/reportstest);
-//     GET /v1/meetings/{id} equals it byte for byte. UTC durations read the
-//     hour and day roll-up rows; other zones, months and usage read the
-//     quarter-hour rows and the day rows' participant masks, cut into the
-//     buckets of reports.BucketStart (zones.go); the meetings table only for
-//     the partial unit at an unaligned edge.
+//   - Reports answer as the embedded store does (reports/reportstest). UTC
+//     durations read hour and day roll-up rows; other zones, months and usage
+//     cut quarter-hour rows and day participant masks into the buckets of
+//     reports.BucketStart (zones.go).
 //
 // # BI views
 //
@@ -76,9 +74,6 @@
 //	recordings_v       app_id, session_id, kind (recording|transcription), url, started_at (epoch when
 //	                   unknown), duration_seconds Float64 (a transcript's end − start)
 //
-// Tests that need ClickHouse run against the server of
-// MEETINGD_TEST_CLICKHOUSE (scripts/clickhouse.sh start prints it; make test
-// and .ci/run set it), each in a database of its own (clickhousetest), and
-// skip only when it is unset. Why the tables, keys, intents and roll-ups are
-// as they are: docs/adr/0008 to 0010 and 0018 in the repository.
+// Tests run against MEETINGD_TEST_CLICKHOUSE (make test sets it), a database
+// each (clickhousetest). Why: docs/adr/0008 to 0010 and 0018.
 package clickhouse
