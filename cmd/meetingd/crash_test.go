@@ -234,6 +234,7 @@ func leftBody(session, name string, joinedAt, leftAt int64) []byte {
 func runRebuild(t *testing.T, dataDir string, env []string, killAfter time.Duration) {
 	t.Helper()
 	cmd := exec.Command(meetingdBinary(t), "rebuild")
+	dieWithTest(cmd)
 	cmd.Env = append(os.Environ(), "MEETINGD_DATA_DIR="+dataDir, "MEETINGD_LOG_LEVEL=warn")
 	cmd.Env = append(cmd.Env, env...)
 	var out lockedWriter

@@ -81,6 +81,7 @@ func TestServeJobSettings(t *testing.T) {
 		t.Skip("runs meetingd serve as a child process")
 	}
 	cmd := exec.Command(meetingdBinary(t), "serve")
+	dieWithTest(cmd)
 	cmd.Env = append(os.Environ(), "MEETINGD_INSECURE_DEV=1", "MEETINGD_DATA_DIR="+t.TempDir(),
 		"MEETINGD_STALE_SCHEDULE=every five minutes", "MEETINGD_RECONCILE_AFTER=-1m",
 		"MEETINGD_COMETCHAT_APPS=app1:us:sekrit-key-1,app2:?:sekrit-key-2,app3:eu:@"+filepath.Join(t.TempDir(), "missing"),

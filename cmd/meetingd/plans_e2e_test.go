@@ -57,6 +57,7 @@ func TestEndToEndPlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(meetingdBinary(t), "import", file)
+	dieWithTest(cmd)
 	cmd.Env = append(os.Environ(), "MEETINGD_DATA_DIR="+filepath.Join(dir, "data"), "MEETINGD_LOG_LEVEL=warn")
 	out, err := cmd.CombinedOutput()
 	imported := term.count("import")

@@ -74,6 +74,7 @@ func freeAddr(t testing.TB) string {
 func startServe(t testing.TB, dataDir, addr string, extraEnv ...string) *child {
 	t.Helper()
 	cmd := exec.Command(meetingdBinary(t), "serve")
+	dieWithTest(cmd)
 	cmd.Env = append(os.Environ(),
 		"MEETINGD_ADDR="+addr, "MEETINGD_DATA_DIR="+dataDir,
 		"MEETINGD_WEBHOOK_USER="+testUser, "MEETINGD_WEBHOOK_PASSWORD="+testPass,
