@@ -116,6 +116,10 @@ func (s *scanner) row(r *domain.Attendance, a *slabs) {
 		}
 		s.expect(']')
 	}
+	o.field(`"audio_seconds":`)
+	r.AudioSeconds = s.int()
+	o.field(`"video_seconds":`)
+	r.VideoSeconds = s.int()
 	if o.optional(`"audio_only":`) {
 		r.AudioOnly = s.boolPtr()
 	}
