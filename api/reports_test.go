@@ -167,7 +167,6 @@ var v1Paths = []struct {
 	{"/v1/quarantine", "/v1/quarantine", false},
 }
 
-
 func TestV1PathsCoverRoutes(t *testing.T) {
 	h := newReportHarness(t)
 	var routes, table []string
