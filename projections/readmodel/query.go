@@ -283,6 +283,60 @@ func (b *bucketer) of(sec int64) (time.Time, bool) {
 	return start, true
 }
 
+// scanEnded walks the time index of app over [from, to) in ascending order
+// (one range scan) and hands each ended or abandoned meeting's summary to
+// add; when a bucket of bk ends, flush gets its start and the number of
+// distinct participants of its meetings. Durations and Usage are this scan
+// with their own sums.
+func (s *Store) scanEnded(ctx context.Context, appID string, from, to time.Time, bk bucketer,
+	add func(sum *summary), flush func(start time.Time, participants int64)) error {
+	prefix := appPrefix(appID)
+	r := rangeOf(prefix, from, to)
+	return s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketByTime).Cursor()
+		var (
+			seen    idSet
+			sum     summary
+			n       int
+			open    bool
+			current time.Time
+		)
+		for k, v := c.Seek(r.lo); k != nil && bytes.HasPrefix(k, prefix) && (r.hi == nil || bytes.Compare(k, r.hi) < 0); k, v = c.Next() {
+			if n++; n%ctxEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				s.trim()
+			}
+			if len(v) < 1 {
+				return errCorrupt
+			}
+			if v[0] != codeEnded && v[0] != codeAbandoned {
+				continue
+			}
+			if err := decodeSummary(v, &sum); err != nil {
+				return err
+			}
+			started, _ := suffix(k, prefix)
+			if at, changed := bk.of(started); !open || changed {
+				if open {
+					flush(current, int64(seen.len()))
+				}
+				seen.reset()
+				open, current = true, at
+			}
+			add(&sum)
+			for _, h := range sum.hashes {
+				seen.add(h)
+			}
+		}
+		if open {
+			flush(current, int64(seen.len()))
+		}
+		return nil
+	})
+}
+
 // Durations aggregates the ended and abandoned meetings that started in
 // [q.From, q.To) into buckets of q.Location, reading only the time index:
 // one ascending range scan whose values carry status, duration, attendance
@@ -295,59 +349,22 @@ func (s *Store) Durations(ctx context.Context, q reports.DurationQuery) ([]repor
 	if err != nil {
 		return nil, fmt.Errorf("readmodel: durations: %w", err)
 	}
-	bk := bucketer{width: q.Bucket, loc: q.Location}
-	prefix := appPrefix(q.AppID)
-	r := rangeOf(prefix, q.From, q.To)
 	out := []reports.DurationBucket{}
-	err = s.view(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketByTime).Cursor()
-		var (
-			cur    *reports.DurationBucket
-			seen   idSet
-			sum    summary
-			n      int
-			finish = func() {
-				if cur != nil {
-					cur.AvgDurationSeconds = float64(cur.TotalDurationSeconds) / float64(cur.Meetings)
-					cur.UniqueParticipants = int64(seen.len())
-					out = append(out, *cur)
-					cur = nil
-				}
-			}
-		)
-		for k, v := c.Seek(r.lo); k != nil && bytes.HasPrefix(k, prefix) && (r.hi == nil || bytes.Compare(k, r.hi) < 0); k, v = c.Next() {
-			if n++; n%ctxEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				s.trim()
-			}
-			if len(v) < 1 {
-				return errCorrupt
-			}
-			if v[0] != codeEnded && v[0] != codeAbandoned {
-				continue
-			}
-			if err := decodeSummary(v, &sum); err != nil {
-				return err
-			}
-			started, _ := suffix(k, prefix)
-			if at, changed := bk.of(started); cur == nil || changed {
-				finish()
-				seen.reset()
-				cur = &reports.DurationBucket{Start: at}
-			}
+	var cur reports.DurationBucket
+	err = s.scanEnded(ctx, q.AppID, q.From, q.To, bucketer{width: q.Bucket, loc: q.Location},
+		func(sum *summary) {
 			cur.Meetings++
 			cur.TotalDurationSeconds += sum.duration
 			cur.MaxDurationSeconds = max(cur.MaxDurationSeconds, sum.duration)
 			cur.AttendanceSeconds += sum.attendance
-			for _, h := range sum.hashes {
-				seen.add(h)
-			}
-		}
-		finish()
-		return nil
-	})
+		},
+		func(start time.Time, participants int64) {
+			cur.Start = start
+			cur.AvgDurationSeconds = float64(cur.TotalDurationSeconds) / float64(cur.Meetings)
+			cur.UniqueParticipants = participants
+			out = append(out, cur)
+			cur = reports.DurationBucket{}
+		})
 	if err != nil {
 		return nil, fmt.Errorf("readmodel: durations: %w", err)
 	}
@@ -356,8 +373,8 @@ func (s *Store) Durations(ctx context.Context, q reports.DurationQuery) ([]repor
 
 // Usage sums the media seconds and billable minutes of the ended and
 // abandoned meetings that started in [q.From, q.To) into buckets of
-// q.Location: like Durations, one ascending range scan of the time index,
-// whose values carry the sums (see summary).
+// q.Location: the same scan as Durations, whose values carry the sums (see
+// summary).
 func (s *Store) Usage(ctx context.Context, q reports.UsageQuery) ([]reports.UsageBucket, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("readmodel: usage: %w", err)
@@ -366,60 +383,23 @@ func (s *Store) Usage(ctx context.Context, q reports.UsageQuery) ([]reports.Usag
 	if err != nil {
 		return nil, fmt.Errorf("readmodel: usage: %w", err)
 	}
-	bk := bucketer{width: q.Bucket, loc: q.Location}
-	prefix := appPrefix(q.AppID)
-	r := rangeOf(prefix, q.From, q.To)
 	out := []reports.UsageBucket{}
-	err = s.view(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketByTime).Cursor()
-		var (
-			cur    *reports.UsageBucket
-			seen   idSet
-			sum    summary
-			n      int
-			finish = func() {
-				if cur != nil {
-					cur.Participants = int64(seen.len())
-					out = append(out, *cur)
-					cur = nil
-				}
-			}
-		)
-		for k, v := c.Seek(r.lo); k != nil && bytes.HasPrefix(k, prefix) && (r.hi == nil || bytes.Compare(k, r.hi) < 0); k, v = c.Next() {
-			if n++; n%ctxEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				s.trim()
-			}
-			if len(v) < 1 {
-				return errCorrupt
-			}
-			if v[0] != codeEnded && v[0] != codeAbandoned {
-				continue
-			}
-			if err := decodeSummary(v, &sum); err != nil {
-				return err
-			}
-			started, _ := suffix(k, prefix)
-			if at, changed := bk.of(started); cur == nil || changed {
-				finish()
-				seen.reset()
-				cur = &reports.UsageBucket{Start: at}
-			}
+	var cur reports.UsageBucket
+	err = s.scanEnded(ctx, q.AppID, q.From, q.To, bucketer{width: q.Bucket, loc: q.Location},
+		func(sum *summary) {
 			cur.Meetings++
 			cur.AttendanceSeconds += sum.attendance
 			cur.AudioSeconds += sum.audio
 			cur.VideoSeconds += sum.video
 			cur.BillableAudioMinutes += sum.billAudio
 			cur.BillableVideoMinutes += sum.billVideo
-			for _, h := range sum.hashes {
-				seen.add(h)
-			}
-		}
-		finish()
-		return nil
-	})
+		},
+		func(start time.Time, participants int64) {
+			cur.Start = start
+			cur.Participants = participants
+			out = append(out, cur)
+			cur = reports.UsageBucket{}
+		})
 	if err != nil {
 		return nil, fmt.Errorf("readmodel: usage: %w", err)
 	}
