@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"strings"
 	"time"
 
 	"github.com/meetingd/meetingd/domain"
@@ -132,20 +133,32 @@ func (q DurationQuery) Normalize() (DurationQuery, error) {
 	if q.AppID == "" {
 		return q, errNoApp()
 	}
-	switch q.Bucket {
-	case Hour:
-		q.Bucket = Hour
-	case Day:
-		q.Bucket = Day
-	case Week:
-		q.Bucket = Week
-	case Month:
-		q.Bucket = Month
-	default:
-		return q, &QueryError{Param: "bucket", Value: string(q.Bucket), Reason: "must be hour, day, week or month"}
+	var err error
+	if q.Bucket, err = bucketOf(q.Bucket, Hour, Day, Week, Month); err != nil {
+		return q, err
 	}
-	if q.Location == nil {
-		q.Location = time.UTC
-	}
+	q.Location = locationOf(q.Location)
 	return q, nil
+}
+
+// bucketOf returns the constant among allowed that equals b (a string of its
+// own, whatever memory b was in), or a *QueryError for "bucket" naming them.
+func bucketOf(b Bucket, allowed ...Bucket) (Bucket, error) {
+	names := make([]string, len(allowed))
+	for i, a := range allowed {
+		if b == a {
+			return a, nil
+		}
+		names[i] = string(a)
+	}
+	reason := "must be " + strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	return b, &QueryError{Param: "bucket", Value: string(b), Reason: reason}
+}
+
+// locationOf is loc, UTC when nil.
+func locationOf(loc *time.Location) *time.Location {
+	if loc == nil {
+		return time.UTC
+	}
+	return loc
 }

@@ -21,19 +21,11 @@ func (q UsageQuery) Normalize() (UsageQuery, error) {
 	if q.AppID == "" {
 		return q, errNoApp()
 	}
-	switch q.Bucket {
-	case Day:
-		q.Bucket = Day
-	case Week:
-		q.Bucket = Week
-	case Month:
-		q.Bucket = Month
-	default:
-		return q, &QueryError{Param: "bucket", Value: string(q.Bucket), Reason: "must be day, week or month"}
+	var err error
+	if q.Bucket, err = bucketOf(q.Bucket, Day, Week, Month); err != nil {
+		return q, err
 	}
-	if q.Location == nil {
-		q.Location = time.UTC
-	}
+	q.Location = locationOf(q.Location)
 	return q, nil
 }
 
