@@ -22,7 +22,7 @@ type dispatcher struct {
 	n       *Notifier
 	client  *http.Client
 	global  chan struct{}
-	results chan result
+	results chan result // the committer's queue of the current run (set by run)
 
 	mu    sync.Mutex
 	lanes map[string]*lane
@@ -58,9 +58,7 @@ func newDispatcher(n *Notifier) *dispatcher {
 		n:      n,
 		client: &http.Client{Transport: tr, Timeout: n.cfg.Timeout, CheckRedirect: noRedirect},
 		global: make(chan struct{}, n.cfg.MaxInFlight),
-		// The committer's queue: attempts never wait on it long.
-		results: make(chan result, n.cfg.MaxInFlight),
-		lanes:   map[string]*lane{},
+		lanes:  map[string]*lane{},
 	}
 }
 
@@ -68,26 +66,32 @@ func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastRe
 
 // run starts a lane for every subscription with pending deliveries and
 // commits results until ctx ends, then waits for the attempts in flight.
+//
+// It may run again after it returned (the Notifier restarts it after a
+// failure): every run has its own lanes and committer queue, and the
+// previous run's attempts have all ended before it returned.
 func (d *dispatcher) run(ctx context.Context) error {
+	results := make(chan result, d.n.cfg.MaxInFlight)
 	d.mu.Lock()
 	d.ctx = ctx
+	d.results = results
+	clear(d.lanes) // the previous run's lanes ended with it
 	d.mu.Unlock()
-	subs, err := d.n.deps.Store.queuedSubs()
-	if err != nil {
-		return err
-	}
-	for _, s := range subs {
-		d.wake(s)
-	}
 	done := make(chan error, 1)
-	go func() { done <- d.commit() }()
-	<-ctx.Done()
+	go func() { done <- d.commit(results) }()
+	subs, err := d.n.deps.Store.queuedSubs()
+	if err == nil {
+		for _, s := range subs {
+			d.wake(s)
+		}
+		<-ctx.Done()
+	}
 	d.mu.Lock()
 	d.ctx = nil
 	d.mu.Unlock()
 	d.wg.Wait()
-	close(d.results)
-	return <-done
+	close(results)
+	return errors.Join(err, <-done)
 }
 
 // wake starts sub's lane, or tells it to look at its queue again.
@@ -241,7 +245,10 @@ func (d *dispatcher) attempt(ctx context.Context, l *lane, id string) {
 		r.err = "status " + strconv.Itoa(code)
 	}
 	d.n.m.attempt(r, sendErr)
-	d.results <- r
+	d.mu.Lock()
+	results := d.results
+	d.mu.Unlock()
+	results <- r
 }
 
 // release frees a slot and its claim without a result.
@@ -292,14 +299,14 @@ func (d *dispatcher) send(ctx context.Context, x sendable, at time.Time) (int, e
 }
 
 // commit writes results in groups, then frees their slots.
-func (d *dispatcher) commit() error {
+func (d *dispatcher) commit(results <-chan result) error {
 	var failed error
-	for r := range d.results {
+	for r := range results {
 		batch := []result{r}
 	more:
 		for len(batch) < 1000 {
 			select {
-			case r, ok := <-d.results:
+			case r, ok := <-results:
 				if !ok {
 					break more
 				}

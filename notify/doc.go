@@ -29,6 +29,9 @@
 // notification (the due index survives) nor repeats a decision (the hash).
 // A delivery's id is its webhook-id, the same on every attempt; a delivery
 // whose attempt was cut short by a crash is attempted again with that id.
+// For the same reason a failure of the notifier's store or of the log (a
+// full disk, a lost connection) never ends Run, nor the service with it:
+// the notifier starts again from its checkpoint after a backoff.
 //
 // Delivery: each subscription (endpoint) has a lane of at most
 // Config.PerEndpoint attempts in flight, and all lanes share

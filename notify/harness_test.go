@@ -48,11 +48,20 @@ type harness struct {
 	// projected, when set, is what the read models have folded; nil: all.
 	mu        sync.Mutex
 	projected *eventstore.Position
+	// wrap, when set, stands between the notifier and the log.
+	wrap func(notify.Log) notify.Log
 }
 
 func newHarness(t testing.TB, cfg notify.Config) *harness {
 	t.Helper()
-	h := &harness{t: t, dir: t.TempDir(), clock: clockwork.NewFakeClockAt(time.Now())}
+	return newHarnessWrapped(t, cfg, nil)
+}
+
+// newHarnessWrapped is newHarness with wrap standing between the notifier
+// and the log (nil: none).
+func newHarnessWrapped(t testing.TB, cfg notify.Config, wrap func(notify.Log) notify.Log) *harness {
+	t.Helper()
+	h := &harness{t: t, dir: t.TempDir(), clock: clockwork.NewFakeClockAt(time.Now()), wrap: wrap}
 	var err error
 	if h.log, err = embedded.Open(t.Context(), embedded.Config{Dir: filepath.Join(h.dir, "events"), Now: h.clock.Now}, nil); err != nil {
 		t.Fatal(err)
@@ -89,8 +98,12 @@ func (h *harness) start() {
 	h.reg = prometheus.NewRegistry()
 	cfg := h.cfg
 	cfg.Registry = h.reg
+	var lg notify.Log = h.log
+	if h.wrap != nil {
+		lg = h.wrap(lg)
+	}
 	h.n, err = notify.New(cfg, notify.Deps{
-		Log: h.log, Store: h.store, Meetings: foldSource{h.log}, Projected: h.projectedPos,
+		Log: lg, Store: h.store, Meetings: foldSource{h.log}, Projected: h.projectedPos,
 		Render: func(m domain.Meeting) any { return m },
 	}, nil)
 	if err != nil {

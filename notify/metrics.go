@@ -16,6 +16,7 @@ type metrics struct {
 	deadLetters   prometheus.Counter
 	notifications *prometheus.CounterVec
 	skipped       prometheus.Counter
+	restarts      prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, store *Store, clock Clock) (*metrics, error) {
@@ -41,6 +42,10 @@ func newMetrics(reg prometheus.Registerer, store *Store, clock Clock) (*metrics,
 			Name: "meetingd_notify_skipped_events_total",
 			Help: "Session events the notifier could not attribute to a session (skipped).",
 		}),
+		restarts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "meetingd_notify_restarts_total",
+			Help: "Times the notifier started again from its checkpoint after a failure of its store or of the log (a full disk, a lost connection).",
+		}),
 	}
 	if reg == nil {
 		return m, nil
@@ -65,7 +70,7 @@ func newMetrics(reg prometheus.Registerer, store *Store, clock Clock) (*metrics,
 		}
 		return max(clock.Now().Sub(oldest).Seconds(), 0)
 	})
-	for _, c := range []prometheus.Collector{m.attempts, m.duration, m.deadLetters, m.notifications, m.skipped, pending, age} {
+	for _, c := range []prometheus.Collector{m.attempts, m.duration, m.deadLetters, m.notifications, m.skipped, m.restarts, pending, age} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("notify metrics: %w", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
 	"github.com/jonboulle/clockwork"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
@@ -61,6 +62,9 @@ type Config struct {
 	// events, 100ms).
 	BatchSize int
 	BatchAge  time.Duration
+	// RestartMax bounds the wait before the notifier starts again after a
+	// failure of its store or of the log (default 30s; see Run).
+	RestartMax time.Duration
 	// Clock decides finality and backoff (default: the real clock).
 	Clock Clock
 	// Jitter returns a number in [0, 1) (default math/rand/v2).
@@ -83,6 +87,7 @@ func (c *Config) setDefaults() {
 	def(&c.RetryFor, 24*time.Hour)
 	def(&c.Timeout, 10*time.Second)
 	def(&c.BatchAge, 100*time.Millisecond)
+	def(&c.RestartMax, 30*time.Second)
 	if c.PerEndpoint == 0 {
 		c.PerEndpoint = 8
 	}
@@ -103,8 +108,8 @@ func (c *Config) setDefaults() {
 // Validate reports every problem of c.
 func (c Config) Validate() error {
 	var errs []error
-	if c.FinalAfter <= 0 || c.RetryMin <= 0 || c.RetryMax < c.RetryMin || c.RetryFor <= 0 || c.Timeout <= 0 || c.BatchAge <= 0 {
-		errs = append(errs, errors.New("notify: FinalAfter, RetryMin, RetryFor, Timeout and BatchAge must be positive, RetryMax at least RetryMin"))
+	if c.FinalAfter <= 0 || c.RetryMin <= 0 || c.RetryMax < c.RetryMin || c.RetryFor <= 0 || c.Timeout <= 0 || c.BatchAge <= 0 || c.RestartMax <= 0 {
+		errs = append(errs, errors.New("notify: FinalAfter, RetryMin, RetryFor, Timeout, BatchAge and RestartMax must be positive, RetryMax at least RetryMin"))
 	}
 	if c.PerEndpoint < 1 || c.MaxInFlight < c.PerEndpoint || c.BatchSize < 1 {
 		errs = append(errs, errors.New("notify: PerEndpoint and BatchSize must be positive, MaxInFlight at least PerEndpoint"))
@@ -172,14 +177,51 @@ func New(cfg Config, deps Deps, log *slog.Logger) (*Notifier, error) {
 
 // Run follows the log and delivers until ctx ends; attempts in flight are
 // then cancelled and left pending (attempted again, with the same id, on
-// the next start).
+// the next start). It returns nil once ctx ends.
+//
+// A failure of its own store or of the log (a full disk, a lost connection
+// to KurrentDB) does not end it, and so never takes the intake down with
+// it: the failure is logged and counted (meetingd_notify_restarts_total),
+// and the notifier starts again from its committed checkpoint after a
+// backoff (100 ms doubling to RestartMax, reset once a run has lasted
+// RestartMax). Restarting is safe because the outbox's decisions and its
+// checkpoint commit together and every delivery keeps its id.
 func (n *Notifier) Run(ctx context.Context) error {
+	b := &backoff.ExponentialBackOff{
+		InitialInterval: 100 * time.Millisecond, RandomizationFactor: 0.2, Multiplier: 2,
+		MaxInterval: n.cfg.RestartMax,
+	}
+	b.Reset()
+	for {
+		started := time.Now()
+		err := n.runOnce(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if time.Since(started) >= n.cfg.RestartMax {
+			b.Reset()
+		}
+		wait := b.NextBackOff()
+		n.m.restarts.Inc()
+		n.log.Error("notifier failed; restarting from its checkpoint", "error", err, "in", wait.String())
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// runOnce runs the outbox and the dispatcher until ctx ends or one fails.
+func (n *Notifier) runOnce(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return n.runOutbox(gctx) })
 	g.Go(func() error { return n.disp.run(gctx) })
 	err := g.Wait()
-	if ctx.Err() != nil {
-		return nil
+	if err == nil && ctx.Err() == nil {
+		err = errors.New("notify: stopped without an error") // never expected: restart all the same
 	}
 	return err
 }

@@ -2,9 +2,12 @@ package notify_test
 
 import (
 	"context"
+	"errors"
+	"iter"
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
+	"github.com/meetingd/meetingd/internal/metricstest"
 	"github.com/meetingd/meetingd/notify"
 )
 
@@ -519,5 +523,68 @@ func TestRealClock(t *testing.T) {
 	eventually(t, "delivered on the real clock", func() bool { return len(h.deliveries(sub.ID, notify.StatusDelivered)) == 1 })
 	if got := rc.requests(); len(got) != 2 || got[0].id != got[1].id || got[1].verified != nil {
 		t.Fatalf("requests %d", len(got))
+	}
+}
+
+// flakyLog loses its subscription (an error after the first event) the
+// first fails times it is followed, as a lost connection to KurrentDB or a
+// failing disk would.
+type flakyLog struct {
+	notify.Log
+	mu    sync.Mutex
+	fails int
+}
+
+func (f *flakyLog) SubscribeAll(ctx context.Context, from eventstore.Position, filter eventstore.Filter) iter.Seq2[eventstore.RecordedEvent, error] {
+	f.mu.Lock()
+	fail := f.fails > 0
+	if fail {
+		f.fails--
+	}
+	f.mu.Unlock()
+	inner := f.Log.SubscribeAll(ctx, from, filter)
+	if !fail {
+		return inner
+	}
+	return func(yield func(eventstore.RecordedEvent, error) bool) {
+		for ev, err := range inner {
+			if !yield(ev, err) || err != nil {
+				return
+			}
+			yield(eventstore.RecordedEvent{}, errors.New("connection lost"))
+			return
+		}
+	}
+}
+
+// TestRestartsAfterAFailure: a failing log (or store) does not end the
+// notifier, which would take the service down with it; it starts again
+// from its checkpoint, counts the restart, and owes and delivers the same
+// notifications as if nothing had happened.
+func TestRestartsAfterAFailure(t *testing.T) {
+	flaky := &flakyLog{fails: 3}
+	h := newHarnessWrapped(t, notify.Config{FinalAfter: time.Minute}, func(l notify.Log) notify.Log {
+		flaky.Log = l
+		return flaky
+	})
+	rc := newReceiver(t, nil)
+	sub := h.subscribe("app-a", rc.srv.URL+"/hook")
+	rc.setSecret(sub.Secret)
+	h.endedMeeting("app-a", "s1")
+	h.endedMeeting("app-a", "s2")
+	h.advance(time.Minute) // settles first: past the three failures
+	eventually(t, "both finals delivered", func() bool { return len(h.deliveries(sub.ID, notify.StatusDelivered)) == 2 })
+	if got := metricstest.Find(t, h.reg, "meetingd_notify_restarts_total", nil).GetCounter().GetValue(); got != 3 {
+		t.Errorf("meetingd_notify_restarts_total = %v, want 3", got)
+	}
+	h.advance(time.Hour)
+	h.settle()
+	if n := rc.count(); n != 2 {
+		t.Fatalf("%d notifications, want 2 (one final per meeting)", n)
+	}
+	for _, g := range rc.requests() {
+		if g.verified != nil {
+			t.Fatalf("signature: %v", g.verified)
+		}
 	}
 }

@@ -237,10 +237,8 @@ func runRebuild(t *testing.T, dataDir string, env []string, killAfter time.Durat
 	dieWithTest(cmd)
 	cmd.Env = append(os.Environ(), "MEETINGD_DATA_DIR="+dataDir, "MEETINGD_LOG_LEVEL=warn")
 	cmd.Env = append(cmd.Env, env...)
-	var out lockedWriter
 	buf := &syncBuffer{}
-	out.w = buf
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Stdout, cmd.Stderr = buf, buf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -255,6 +253,7 @@ func runRebuild(t *testing.T, dataDir string, env []string, killAfter time.Durat
 	}
 }
 
+// syncBuffer is a buffer a child process writes while the test reads it.
 type syncBuffer struct {
 	mu sync.Mutex
 	b  []byte

@@ -28,9 +28,6 @@ func get(t *testing.T, url, token string) (int, string) {
 
 // log is what the child has written to stderr so far.
 func (c *child) log() string {
-	lw := c.cmd.Stderr.(*lockedWriter)
-	lw.mu.Lock()
-	defer lw.mu.Unlock()
 	return c.stderr.String()
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -56,7 +55,7 @@ func meetingdBinary(t testing.TB) string {
 type child struct {
 	cmd    *exec.Cmd
 	base   string
-	stderr *bytes.Buffer
+	stderr *syncBuffer // read it only through String: the child writes it meanwhile
 	done   chan error
 }
 
@@ -80,8 +79,8 @@ func startServe(t testing.TB, dataDir, addr string, extraEnv ...string) *child {
 		"MEETINGD_WEBHOOK_USER="+testUser, "MEETINGD_WEBHOOK_PASSWORD="+testPass,
 		"MEETINGD_API_TOKENS="+testToken+"="+testApp, "MEETINGD_LOG_LEVEL=warn")
 	cmd.Env = append(cmd.Env, extraEnv...)
-	c := &child{cmd: cmd, base: "http://" + addr, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
-	cmd.Stderr = &lockedWriter{w: c.stderr}
+	c := &child{cmd: cmd, base: "http://" + addr, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	cmd.Stderr = c.stderr
 	// Bounds Wait after the child is gone (its stderr copy), so that a
 	// cleanup never hangs a failed test.
 	cmd.WaitDelay = 10 * time.Second
@@ -107,17 +106,6 @@ func startServe(t testing.TB, dataDir, addr string, extraEnv ...string) *child {
 	}
 	t.Fatalf("meetingd serve not ready after 30s\n%s", c.stderr)
 	return nil
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 func (c *child) kill(t *testing.T) {
