@@ -184,6 +184,12 @@ func parseFormat(v string, acceptsCSV bool) (csv bool, err error) {
 	return false, badParam("format", "must be json or csv")
 }
 
+// wantsCSV reads a report request's format: ?format, else its Accept header
+// (parseFormat).
+func wantsCSV(c *fiber.Ctx) (bool, error) {
+	return parseFormat(query(c, "format"), c.Accepts(fiber.MIMEApplicationJSON, mimeCSV) == mimeCSV)
+}
+
 // parseID validates an identifier with the rules the webhook decoder uses
 // (domain.CheckID): a stream identifier (app or session id) follows
 // domain.StreamIDRules (no control or format characters, no path

@@ -25,7 +25,7 @@ func (r *Reports) series(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	asCSV, err := parseFormat(query(c, "format"), c.Accepts(fiber.MIMEApplicationJSON, mimeCSV) == mimeCSV)
+	asCSV, err := wantsCSV(c)
 	if err != nil {
 		return err
 	}
