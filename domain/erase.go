@@ -5,8 +5,9 @@ import (
 	"encoding/hex"
 )
 
-// Pseudonymise returns the facts with one participant's identity, and every
-// display name attached to it, replaced by pseudonym: the people and the
+// Pseudonymise returns the facts with the identity of one participant (the
+// ids for which match is true), and every display name attached to it,
+// replaced by pseudonym: the people and the
 // REST API's unmatched occupants with that id (id and name), the REST usage
 // of that participant, the ringing initiator or receiver (and the
 // initiator's name), and the plan's roster entries with that uid. It is what
@@ -17,15 +18,13 @@ import (
 //
 // A participant whose id already is pseudonym (erased before) is merged
 // with the renamed one, as the fold would merge them.
-func (s FactsState) Pseudonymise(participant, pseudonym string) (FactsState, bool) {
-	if participant == "" || participant == pseudonym {
-		return s, false
-	}
+func (s FactsState) Pseudonymise(match func(id string) bool, pseudonym string) (FactsState, bool) {
 	changed := false
+	is := func(id string) bool { return id != "" && id != pseudonym && match(id) }
 	people := func(in []PersonState) []PersonState {
 		out := make([]PersonState, 0, len(in))
 		for _, p := range in {
-			if p.ID == participant {
+			if is(p.ID) {
 				p.ID, p.Name, changed = pseudonym, pseudonym, true
 			}
 			out = append(out, p)
@@ -36,7 +35,7 @@ func (s FactsState) Pseudonymise(participant, pseudonym string) (FactsState, boo
 	if len(s.ProviderUsage) > 0 {
 		usage := make([]ProviderUsageState, len(s.ProviderUsage))
 		for i, u := range s.ProviderUsage {
-			if u.Participant == participant {
+			if is(u.Participant) {
 				u.Participant, changed = pseudonym, true
 			}
 			usage[i] = u
@@ -48,7 +47,7 @@ func (s FactsState) Pseudonymise(participant, pseudonym string) (FactsState, boo
 		for k, v := range r.Attrs {
 			attrs[k] = v
 		}
-		if p, ok := attrs["initiator"]; ok && p.Val == participant {
+		if p, ok := attrs["initiator"]; ok && is(p.Val) {
 			p.Val, changed = pseudonym, true
 			attrs["initiator"] = p
 			if n, ok := attrs["initiator_name"]; ok {
@@ -56,7 +55,7 @@ func (s FactsState) Pseudonymise(participant, pseudonym string) (FactsState, boo
 				attrs["initiator_name"] = n
 			}
 		}
-		if p, ok := attrs["receiver"]; ok && p.Val == participant {
+		if p, ok := attrs["receiver"]; ok && is(p.Val) {
 			p.Val, changed = pseudonym, true
 			attrs["receiver"] = p
 		}
@@ -68,7 +67,7 @@ func (s FactsState) Pseudonymise(participant, pseudonym string) (FactsState, boo
 		pc := *p
 		pc.Roster = make([]RosterEntry, len(p.Roster))
 		for i, e := range p.Roster {
-			if e.Participant == participant {
+			if is(e.Participant) {
 				e.Participant, e.Name, changed = pseudonym, pseudonym, true
 			}
 			pc.Roster[i] = e
@@ -76,6 +75,13 @@ func (s FactsState) Pseudonymise(participant, pseudonym string) (FactsState, boo
 		s.Plan = &pc
 	}
 	return s, changed
+}
+
+// PseudonymOf returns a match function for Pseudonymise: the ids of app
+// whose Pseudonym is pseudonym. It needs no identity: an erasure names its
+// subject only by the pseudonym.
+func PseudonymOf(app, pseudonym string) func(id string) bool {
+	return func(id string) bool { return Pseudonym(app, id) == pseudonym }
 }
 
 // Pseudonym is what erased data shows instead of participant of app:

@@ -7,6 +7,7 @@ import (
 	"iter"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -126,6 +127,10 @@ type Runner struct {
 
 	mu        sync.Mutex
 	committed Checkpoint
+
+	// running is set while Run runs; excl hands it Exclusive's functions.
+	running atomic.Bool
+	excl    chan exclusive
 }
 
 // New returns a Runner that reads src and writes to sinks, then store. A nil
@@ -148,7 +153,7 @@ func New(cfg Config, src Log, store StateStore, sinks []Sink, m *Metrics, log *s
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Runner{cfg: cfg, log: log, src: src, store: store, sinks: sinks, cache: cache, m: m}, nil
+	return &Runner{cfg: cfg, log: log, src: src, store: store, sinks: sinks, cache: cache, m: m, excl: make(chan exclusive)}, nil
 }
 
 // Progress is the runner's view of the lag behind the log.
@@ -187,6 +192,8 @@ func (r *Runner) Run(ctx context.Context) error {
 		return err
 	}
 	r.log.Info("projections starting", "from", cp.Position.String(), "events", cp.Events)
+	r.running.Store(true)
+	defer r.running.Store(false)
 
 	type item struct {
 		ev  eventstore.RecordedEvent
@@ -268,6 +275,10 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 		case <-timer.C:
 			if err := flush(ctx); err != nil {
+				return r.stopped(ctx, err, flush)
+			}
+		case job := <-r.excl:
+			if err := r.runExclusive(ctx, job, flush); err != nil {
 				return r.stopped(ctx, err, flush)
 			}
 		case <-ctx.Done():

@@ -3,12 +3,10 @@ package readmodel
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"unicode/utf8"
 
 	"github.com/klauspost/compress/s2"
 	bolt "go.etcd.io/bbolt"
@@ -21,8 +19,8 @@ import (
 // pseudonymiseChunk bounds the sessions rewritten in one transaction.
 const pseudonymiseChunk = 4096
 
-// Pseudonymise rewrites every session of app whose fold state names
-// participant (as a person, an unmatched REST occupant, a REST usage row,
+// Pseudonymise rewrites every session of app whose fold state names a
+// participant for which match is true (domain.PseudonymOf: as a person, an unmatched REST occupant, a REST usage row,
 // the ringing initiator or receiver, or a roster member) with the
 // participant and every name they had replaced by pseudonym
 // (domain.FactsState.Pseudonymise): its record, meeting row, attendance
@@ -32,16 +30,11 @@ const pseudonymiseChunk = 4096
 // updates written (for the other sinks). Freed pages of the file still hold
 // the old bytes until Compact.
 //
-// Cost: one scan of the app's session records, decompressing each record's
-// facts and searching it for the identity's stored form (decoding only
-// those that hold it), then one rewrite per matching session.
-func (s *Store) Pseudonymise(ctx context.Context, app, participant, pseudonym string) ([]projections.SessionUpdate, error) {
-	if app == "" || participant == "" || pseudonym == "" {
-		return nil, errors.New("readmodel: pseudonymise: empty app, participant or pseudonym")
-	}
-	needle := []byte(participant)
-	if quoted, err := json.Marshal(participant); err != nil || !bytes.Equal(quoted[1:len(quoted)-1], needle) || !utf8.ValidString(participant) {
-		needle = nil // escaped in the stored JSON: decode every record
+// Cost: one scan of the app's session records, decoding each record's facts
+// and testing each identity in them, then one rewrite per matching session.
+func (s *Store) Pseudonymise(ctx context.Context, app string, match func(id string) bool, pseudonym string) ([]projections.SessionUpdate, error) {
+	if app == "" || match == nil || pseudonym == "" {
+		return nil, errors.New("readmodel: pseudonymise: empty app, match or pseudonym")
 	}
 	var all []projections.SessionUpdate
 	var after []byte
@@ -56,7 +49,7 @@ func (s *Store) Pseudonymise(ctx context.Context, app, participant, pseudonym st
 		)
 		err := s.view(func(tx *bolt.Tx) error {
 			var err error
-			ups, versions, next, err = findSubject(tx, app, participant, pseudonym, needle, after)
+			ups, versions, next, err = findSubject(tx, app, match, pseudonym, after)
 			return err
 		})
 		if err != nil {
@@ -79,7 +72,7 @@ func (s *Store) Pseudonymise(ctx context.Context, app, participant, pseudonym st
 // the first) and returns, for up to pseudonymiseChunk sessions naming
 // participant, the pseudonymised update and the stored version, and the
 // key to continue after (nil at the end of the app).
-func findSubject(tx *bolt.Tx, app, participant, pseudonym string, needle, after []byte) ([]projections.SessionUpdate, []uint64, []byte, error) {
+func findSubject(tx *bolt.Tx, app string, match func(string) bool, pseudonym string, after []byte) ([]projections.SessionUpdate, []uint64, []byte, error) {
 	prefix := appPrefix(app)
 	c := tx.Bucket(bucketSessions).Cursor()
 	var k, v []byte
@@ -104,9 +97,6 @@ func findSubject(tx *bolt.Tx, app, participant, pseudonym string, needle, after 
 		if buf, err = s2.Decode(buf[:cap(buf)], rec.facts); err != nil {
 			return nil, nil, nil, err
 		}
-		if needle != nil && !bytes.Contains(buf, needle) {
-			continue
-		}
 		key, err := parseSessionKey(k)
 		if err != nil {
 			return nil, nil, nil, err
@@ -115,7 +105,7 @@ func findSubject(tx *bolt.Tx, app, participant, pseudonym string, needle, after 
 		if err := codec.UnmarshalFacts(buf, f); err != nil {
 			return nil, nil, nil, fmt.Errorf("session %s/%s: %w", key.AppID, key.SessionID, err)
 		}
-		st, changed := f.State().Pseudonymise(participant, pseudonym)
+		st, changed := f.State().Pseudonymise(match, pseudonym)
 		if !changed {
 			continue
 		}

@@ -62,7 +62,7 @@ func TestPseudonymiseRewritesAndCompactScrubs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Pseudonymise(ctx, "app1", subject, pseudonym)
+	got, err := s.Pseudonymise(ctx, "app1", domain.PseudonymOf("app1", pseudonym), pseudonym)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,12 +114,12 @@ func TestPseudonymiseRewritesAndCompactScrubs(t *testing.T) {
 		t.Errorf("another app's namesake changed: %+v", other.Participants)
 	}
 	// Pseudonymising again changes nothing.
-	if again, err := s.Pseudonymise(ctx, "app1", subject, pseudonym); err != nil || len(again) != 0 {
+	if again, err := s.Pseudonymise(ctx, "app1", domain.PseudonymOf("app1", pseudonym), pseudonym); err != nil || len(again) != 0 {
 		t.Fatalf("second pseudonymise: %d sessions, %v", len(again), err)
 	}
 	// Only app2's namesake is left once app2's subject is erased too; then
 	// the file, compacted, holds the identity nowhere.
-	if _, err := s.Pseudonymise(ctx, "app2", subject, domain.Pseudonym("app2", subject)); err != nil {
+	if _, err := s.Pseudonymise(ctx, "app2", domain.PseudonymOf("app2", domain.Pseudonym("app2", subject)), domain.Pseudonym("app2", subject)); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Compact(ctx); err != nil {
