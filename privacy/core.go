@@ -186,14 +186,33 @@ func (c *core) newKey(m mac) (*key, error) {
 }
 
 func (c *core) Open(ctx context.Context, s Subject, ciphertext, aad []byte) ([]byte, error) {
+	k, err := c.keyOf(ctx, ciphertext)
+	if err != nil {
+		return nil, err
+	}
+	if k.owner != c.subjectMAC(s) {
+		return nil, fmt.Errorf("%w: not this subject's key", ErrCiphertext)
+	}
+	return c.open(k, ciphertext, aad)
+}
+
+func (c *core) OpenByKey(ctx context.Context, ciphertext, aad []byte) ([]byte, error) {
+	k, err := c.keyOf(ctx, ciphertext)
+	if err != nil {
+		return nil, err
+	}
+	return c.open(k, ciphertext, aad)
+}
+
+// keyOf returns the key that sealed ciphertext.
+func (c *core) keyOf(ctx context.Context, ciphertext []byte) (*key, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	if len(ciphertext) < Overhead || ciphertext[0] != version {
 		return nil, fmt.Errorf("%w: %d bytes", ErrCiphertext, len(ciphertext))
 	}
-	var id kid
-	copy(id[:], ciphertext[1:])
+	id := kid(ciphertext[1 : 1+kidLen])
 	c.mu.RLock()
 	k := c.byID[id]
 	_, erased := c.erasedIDs[id]
@@ -209,9 +228,13 @@ func (c *core) Open(ctx context.Context, s Subject, ciphertext, aad []byte) ([]b
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	if k.err != nil || k.owner != c.subjectMAC(s) {
-		return nil, fmt.Errorf("%w: not this subject's key", ErrCiphertext)
+	if k.err != nil {
+		return nil, fmt.Errorf("%w: unknown key", ErrCiphertext)
 	}
+	return k, nil
+}
+
+func (c *core) open(k *key, ciphertext, aad []byte) ([]byte, error) {
 	pt, err := k.cipher().Open(nil, ciphertext[1+kidLen:headerLen], ciphertext[headerLen:], aad)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCiphertext, err)
@@ -276,7 +299,4 @@ func NewMemory() *Memory {
 	return &Memory{newCore(secret, nil)}
 }
 
-var (
-	_ Keyring = (*Memory)(nil)
-	_ Hasher  = (*Memory)(nil)
-)
+var _ Ring = (*Memory)(nil)

@@ -35,10 +35,7 @@ type Embedded struct {
 	file *ringFile
 }
 
-var (
-	_ Keyring = (*Embedded)(nil)
-	_ Hasher  = (*Embedded)(nil)
-)
+var _ Ring = (*Embedded)(nil)
 
 // OpenEmbedded opens dir/keys.ring, creating it (with a new random secret)
 // when it does not exist. A record torn by a crash at the end of the file

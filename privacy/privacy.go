@@ -41,3 +41,17 @@ type Keyring interface {
 type Hasher interface {
 	KeyedHash(data []byte) [32]byte
 }
+
+// KeyOpener opens a ciphertext by the key id it carries, without being told
+// its subject (the reader of an event does not know whose sealed name it
+// holds until it has opened it). ErrErased and ErrCiphertext as Open.
+type KeyOpener interface {
+	OpenByKey(ctx context.Context, ciphertext, aad []byte) ([]byte, error)
+}
+
+// Ring is everything a writer and reader of sealed events needs of a keyring.
+type Ring interface {
+	Keyring
+	Hasher
+	KeyOpener
+}
