@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meetingd/meetingd/api"
+	"github.com/meetingd/meetingd/clickhouse"
 	"github.com/meetingd/meetingd/projections"
 	"github.com/meetingd/meetingd/projections/readmodel"
 	"github.com/meetingd/meetingd/reports"
@@ -24,7 +25,9 @@ type pipeline struct {
 	models  *readmodel.Store
 	reports reports.Store
 	runner  *projections.Runner
-	ready   []api.Pinger
+	// clickhouse is the ClickHouse sink, nil without one.
+	clickhouse *clickhouse.Sink
+	ready      []api.Pinger
 	// live is what /healthz checks: the event log's fail-stop state (the
 	// embedded store's Health; a KurrentDB cluster has none to report).
 	live    []api.HealthChecker

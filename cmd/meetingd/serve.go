@@ -60,6 +60,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 	if err != nil {
 		return err
 	}
+	keys, err := openKeyring(cfg)
+	if err != nil {
+		return err
+	}
+	defer keys.Close()
+	er, err := newErasures(p, keys, in.Forget, log)
+	if err != nil {
+		return err
+	}
 	reports, err := api.NewReportRoutes(p.reports, p.runner, api.WithPrices(cfg.prices))
 	if err != nil {
 		return err
@@ -78,7 +87,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 		WebhookRate: cfg.WebhookRate, TrustedProxies: cfg.trustedProxies, SeparateMetrics: cfg.MetricsAddr != "",
 	}, api.Deps{
 		Intake: in, Events: p.store, Reports: reports, Plans: planRoutes, Ready: p.ready, Live: p.live, Registry: reg, Gatherer: reg,
-		Subscriptions: nt.subs, Deliveries: nt.deliveries,
+		Subscriptions: nt.subs, Deliveries: nt.deliveries, Erasures: er.svc,
 	}, log)
 	if err != nil {
 		return err
@@ -104,7 +113,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 	}
 	log.Info("meetingd serving", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "eventstore", storeKind(cfg))
 
-	err = service{srv: srv, ln: ln, metricsLn: metricsLn, p: p, sched: sched, notifier: nt.n, shutdown: cfg.jobs.ShutdownTimeout, log: log}.run(ctx)
+	err = service{srv: srv, ln: ln, metricsLn: metricsLn, p: p, sched: sched, notifier: nt.n, erasures: er.proc, shutdown: cfg.jobs.ShutdownTimeout, log: log}.run(ctx)
 	log.Info("meetingd stopped", "error", err)
 	return err
 }
