@@ -88,7 +88,7 @@ func (s *Server) mountErasures(v1 fiber.Router) {
 		}
 		ctx, cancel := context.WithTimeout(c.UserContext(), s.cfg.QueryTimeout)
 		defer cancel()
-		e, err := svc.Get(ctx, app, c.Params("id"))
+		e, err := svc.Get(ctx, app, param(c, "id"))
 		if err != nil {
 			return err
 		}

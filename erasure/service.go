@@ -28,10 +28,15 @@ func (e *InvalidError) Error() string { return e.Field + ": " + e.Reason }
 // webhook decoder bounds ids).
 const MaxParticipant = 1024
 
-// Log is the part of the event log the service and the processor use.
-type Log interface {
+// StreamLog is the part of the event log the service uses.
+type StreamLog interface {
 	Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.Event) (eventstore.AppendResult, error)
 	ReadStream(ctx context.Context, stream string, from uint64) iter.Seq2[eventstore.RecordedEvent, error]
+}
+
+// Log is the part of the event log the processor uses.
+type Log interface {
+	StreamLog
 	ReadAll(ctx context.Context, from eventstore.Position, filter eventstore.Filter) iter.Seq2[eventstore.RecordedEvent, error]
 }
 
@@ -43,7 +48,7 @@ type KeyEraser interface {
 // Service takes erasure requests and answers their state. Safe for
 // concurrent use.
 type Service struct {
-	log  Log
+	log  StreamLog
 	keys KeyEraser
 	now  func() time.Time
 	rand io.Reader
@@ -53,7 +58,7 @@ type Service struct {
 
 // NewService returns the service. A nil now is time.Now, a nil random
 // crypto/rand; wake (may be nil) is called after each accepted request.
-func NewService(log Log, keys KeyEraser, now func() time.Time, random io.Reader, wake func()) (*Service, error) {
+func NewService(log StreamLog, keys KeyEraser, now func() time.Time, random io.Reader, wake func()) (*Service, error) {
 	if log == nil || keys == nil {
 		return nil, errors.New("erasure: the service needs a log and a keyring")
 	}
@@ -117,7 +122,7 @@ func (s *Service) Get(ctx context.Context, app, id string) (Erasure, error) {
 }
 
 // load folds app's erasure stream.
-func load(ctx context.Context, log Log, app string) (map[string]*Erasure, []string, error) {
+func load(ctx context.Context, log StreamLog, app string) (map[string]*Erasure, []string, error) {
 	byID := map[string]*Erasure{}
 	var order []string
 	for ev, err := range log.ReadStream(ctx, Stream(app), 0) {
