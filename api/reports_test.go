@@ -163,17 +163,20 @@ var v1Paths = []struct {
 	{"/v1/meetings/:sessionId/plan", "/v1/meetings/class-0/plan", true},
 	{"/v1/subscriptions", "/v1/subscriptions", true},
 	{"/v1/subscriptions/:id/deliveries", "/v1/subscriptions/sub_none/deliveries", true},
+	{"/v1/erasures/:id", "/v1/erasures/none", true},
 	{"/v1/status", "/v1/status", false},
 	{"/v1/quarantine", "/v1/quarantine", false},
 }
 
 // writeRoutes are the /v1 routes other than GET whose auth is tested by
-// their own tests (TestPlanNotFoundAndTenancy, TestSubscriptionLifecycleAndIsolation).
+// their own tests (TestPlanNotFoundAndTenancy, TestSubscriptionLifecycleAndIsolation,
+// TestErasureRequestAndTenancy).
 var writeRoutes = map[string]bool{
 	"PUT /v1/meetings/:sessionId/plan":                        true,
 	"POST /v1/subscriptions":                                  true,
 	"DELETE /v1/subscriptions/:id":                            true,
 	"POST /v1/subscriptions/:id/deliveries/:deliveryId/retry": true,
+	"POST /v1/erasures": true,
 }
 
 func TestV1PathsCoverRoutes(t *testing.T) {
@@ -218,6 +221,8 @@ func TestV1AuthEveryEndpoint(t *testing.T) {
 			ok = 404 // past auth, it reads the harness's empty event log
 		case "/v1/subscriptions/:id/deliveries":
 			ok = 404 // past auth: the app has no such subscription
+		case "/v1/erasures/:id":
+			ok = 404 // past auth: the app has no such erasure
 		}
 		cases := []authCase{
 			{name: "no token", path: p.path, status: 401, errHas: "bearer"},
@@ -547,7 +552,7 @@ func TestReportStoreErrors(t *testing.T) {
 			for _, p := range v1Paths {
 				switch p.route {
 				case "/v1/quarantine", "/v1/meetings/:sessionId/events", "/v1/meetings/:sessionId/plan",
-					"/v1/subscriptions", "/v1/subscriptions/:id/deliveries":
+					"/v1/subscriptions", "/v1/subscriptions/:id/deliveries", "/v1/erasures/:id":
 					continue // served from the event log or the notifier, not the report store
 				}
 				status, _, body := h.get(t, p.path, tokenApp1)
