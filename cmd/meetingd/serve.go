@@ -56,7 +56,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 	if _, err := intake.MigrateQuarantine(ctx, p.store, log); err != nil {
 		return err
 	}
-	in, err := intake.New(intake.Config{}, p.store, log)
+	in, err := intake.New(intake.Config{Sealer: p.env}, p.store, log)
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 	if err != nil {
 		return err
 	}
-	planRoutes, err := newPlanRoutes(p.store, reg, log)
+	planRoutes, err := newPlanRoutes(p.sealed, reg, log)
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 		InsecureDev: cfg.InsecureDev, Tokens: cfg.tokens, ShutdownTimeout: cfg.jobs.ShutdownTimeout / 2,
 		WebhookRate: cfg.WebhookRate, TrustedProxies: cfg.trustedProxies, SeparateMetrics: cfg.MetricsAddr != "",
 	}, api.Deps{
-		Intake: in, Events: p.store, Reports: reports, Plans: planRoutes, Ready: p.ready, Live: p.live, Registry: reg, Gatherer: reg,
+		Intake: in, Events: p.sealed, Reports: reports, Plans: planRoutes, Ready: p.ready, Live: p.live, Registry: reg, Gatherer: reg,
 		Subscriptions: nt.subs, Deliveries: nt.deliveries,
 	}, log)
 	if err != nil {
