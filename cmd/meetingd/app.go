@@ -48,15 +48,18 @@ func openPipeline(ctx context.Context, cfg config, reg prometheus.Registerer, lo
 			err = errors.Join(err, p.Close())
 		}
 	}()
+	if p.ring, p.env, err = openKeyring(cfg); err != nil {
+		return p, err
+	}
+	p.closers = append(p.closers, p.ring.Close)
+	if err = sealLog(ctx, cfg, p.env, log); err != nil {
+		return p, err
+	}
 	if p.store, err = openStore(ctx, cfg, log); err != nil {
 		return p, err
 	}
 	p.closers = append(p.closers, p.store.Close)
 	p.ready = append(p.ready, p.store)
-	if p.ring, p.env, err = openKeyring(cfg); err != nil {
-		return p, err
-	}
-	p.closers = append(p.closers, p.ring.Close)
 	p.sealed = envelope.NewLog(p.store, p.env)
 	if h, ok := p.store.(api.HealthChecker); ok {
 		p.live = append(p.live, h)

@@ -91,16 +91,19 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 	defer in.Close()
 
 	log := quietLogger(stderr)
-	store, err := openStore(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
 	ring, env, err := openKeyring(cfg)
 	if err != nil {
 		return err
 	}
 	defer ring.Close()
+	if err := sealLog(ctx, cfg, env, log); err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
 	svc, err := intake.New(intake.Config{Sealer: env}, store, log)
 	if err != nil {
 		return err
