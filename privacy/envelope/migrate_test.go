@@ -212,4 +212,3 @@ func holdsAny(t *testing.T, dir string, names map[string]bool) bool {
 	}
 	return found
 }
-
