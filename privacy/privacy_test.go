@@ -181,3 +181,32 @@ func dirFiles(t *testing.T, dir string) []string {
 	}
 	return out
 }
+
+// FuzzOpenEmbedded: any bytes in keys.ring open or fail with an error, never
+// a panic.
+func FuzzOpenEmbedded(f *testing.F) {
+	dir := f.TempDir()
+	k, err := privacy.OpenEmbedded(dir)
+	if err != nil {
+		f.Fatal(err)
+	}
+	if _, err := k.Seal(context.Background(), privacy.Subject{AppID: "a", Participant: "p"}, []byte("x"), nil); err != nil {
+		f.Fatal(err)
+	}
+	k.Close()
+	good, err := os.ReadFile(filepath.Join(dir, privacy.FileName))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add(good[:40])
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d := t.TempDir()
+		if err := os.WriteFile(filepath.Join(d, privacy.FileName), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if k, err := privacy.OpenEmbedded(d); err == nil {
+			k.Close()
+		}
+	})
+}

@@ -67,6 +67,16 @@ type Config struct {
 	RetryMax time.Duration
 	// ShutdownTimeout bounds the final flush when Run's ctx ends (default 10s).
 	ShutdownTimeout time.Duration
+	// Opener, when set, opens the sealed personal data of every event read
+	// (package privacy/envelope): the fold sees the plaintext, or the
+	// subject's pseudonym once it is erased, so a rebuild pseudonymises by
+	// itself. nil folds the events as stored.
+	Opener Opener
+}
+
+// Opener opens the sealed personal data of a decoded event in place.
+type Opener interface {
+	Open(ctx context.Context, ev *domain.Event) error
 }
 
 func (c *Config) setDefaults() {
@@ -256,7 +266,7 @@ func (r *Runner) Run(ctx context.Context) error {
 				if b.empty() {
 					timer.Reset(r.cfg.BatchAge)
 				}
-				dec = r.decode(recs, dec[:0])
+				dec = r.decode(ctx, recs, dec[:0])
 				clear(recs)
 				if err := r.apply(ctx, b, dec); err != nil {
 					return r.stopped(ctx, err, flush)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/meetingd/meetingd/api"
 	"github.com/meetingd/meetingd/clickhouse"
+	"github.com/meetingd/meetingd/privacy"
+	"github.com/meetingd/meetingd/privacy/envelope"
 	"github.com/meetingd/meetingd/projections"
 	"github.com/meetingd/meetingd/projections/readmodel"
 	"github.com/meetingd/meetingd/reports"
@@ -32,6 +34,12 @@ type pipeline struct {
 	// embedded store's Health; a KurrentDB cluster has none to report).
 	live    []api.HealthChecker
 	closers []func() error
+	// ring holds the data subjects' keys; env seals and opens the personal
+	// data of the log with it, and sealed is the log seen through env (for
+	// the jobs, the plans and the audit trail of /v1).
+	ring   *privacy.Embedded
+	env    *envelope.Envelope
+	sealed *envelope.Log
 }
 
 // openPipeline opens the event log and the read models and assembles the
@@ -43,11 +51,19 @@ func openPipeline(ctx context.Context, cfg config, reg prometheus.Registerer, lo
 			err = errors.Join(err, p.Close())
 		}
 	}()
+	if p.ring, p.env, err = openKeyring(cfg); err != nil {
+		return p, err
+	}
+	p.closers = append(p.closers, p.ring.Close)
+	if err = sealLog(ctx, cfg, p.env, log); err != nil {
+		return p, err
+	}
 	if p.store, err = openStore(ctx, cfg, log); err != nil {
 		return p, err
 	}
 	p.closers = append(p.closers, p.store.Close)
 	p.ready = append(p.ready, p.store)
+	p.sealed = envelope.NewLog(p.store, p.env)
 	if h, ok := p.store.(api.HealthChecker); ok {
 		p.live = append(p.live, h)
 	}
@@ -88,7 +104,7 @@ func openPipeline(ctx context.Context, cfg config, reg prometheus.Registerer, lo
 	if err != nil {
 		return p, err
 	}
-	p.runner, err = projections.New(projections.Config{}, p.store, state, sinks, m, log.With("component", "projections"))
+	p.runner, err = projections.New(projections.Config{Opener: p.env}, p.store, state, sinks, m, log.With("component", "projections"))
 	if err != nil {
 		return p, err
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 
 	"github.com/meetingd/meetingd/clickhouse"
 	"github.com/meetingd/meetingd/domain"
@@ -15,19 +13,6 @@ import (
 	"github.com/meetingd/meetingd/projections/readmodel"
 	"github.com/meetingd/meetingd/reports"
 )
-
-// openKeyring opens the embedded keyring in DataDir/keys (privacy.Embedded).
-func openKeyring(cfg config) (*privacy.Embedded, error) {
-	dir := filepath.Join(cfg.DataDir, "keys")
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("keyring: %w", err)
-	}
-	k, err := privacy.OpenEmbedded(dir)
-	if err != nil {
-		return nil, fmt.Errorf("keyring in %s: %w", dir, err)
-	}
-	return k, nil
-}
 
 // erasures is the erasure service of /v1/erasures and its processor.
 type erasures struct {

@@ -19,6 +19,7 @@ import (
 	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/intake"
 	"github.com/meetingd/meetingd/plans"
+	"github.com/meetingd/meetingd/privacy/envelope"
 )
 
 // importWorkers is how many lines are stored concurrently, so that the
@@ -90,16 +91,24 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 	defer in.Close()
 
 	log := quietLogger(stderr)
+	ring, env, err := openKeyring(cfg)
+	if err != nil {
+		return err
+	}
+	defer ring.Close()
+	if err := sealLog(ctx, cfg, env, log); err != nil {
+		return err
+	}
 	store, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	svc, err := intake.New(intake.Config{}, store, log)
+	svc, err := intake.New(intake.Config{Sealer: env}, store, log)
 	if err != nil {
 		return err
 	}
-	planSvc, err := plans.New(plans.Config{}, store, log)
+	planSvc, err := plans.New(plans.Config{}, envelope.NewLog(store, env), log)
 	if err != nil {
 		return err
 	}

@@ -56,16 +56,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 	if _, err := intake.MigrateQuarantine(ctx, p.store, log); err != nil {
 		return err
 	}
-	in, err := intake.New(intake.Config{}, p.store, log)
+	in, err := intake.New(intake.Config{Sealer: p.env}, p.store, log)
 	if err != nil {
 		return err
 	}
-	keys, err := openKeyring(cfg)
-	if err != nil {
-		return err
-	}
-	defer keys.Close()
-	er, err := newErasures(p, keys, in.Forget, log)
+	er, err := newErasures(p, p.ring, in.Forget, log)
 	if err != nil {
 		return err
 	}
@@ -77,7 +72,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 	if err != nil {
 		return err
 	}
-	planRoutes, err := newPlanRoutes(p.store, reg, log)
+	planRoutes, err := newPlanRoutes(p.sealed, reg, log)
 	if err != nil {
 		return err
 	}
@@ -86,7 +81,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 		InsecureDev: cfg.InsecureDev, Tokens: cfg.tokens, ShutdownTimeout: cfg.jobs.ShutdownTimeout / 2,
 		WebhookRate: cfg.WebhookRate, TrustedProxies: cfg.trustedProxies, SeparateMetrics: cfg.MetricsAddr != "",
 	}, api.Deps{
-		Intake: in, Events: p.store, Reports: reports, Plans: planRoutes, Ready: p.ready, Live: p.live, Registry: reg, Gatherer: reg,
+		Intake: in, Events: p.sealed, Reports: reports, Plans: planRoutes, Ready: p.ready, Live: p.live, Registry: reg, Gatherer: reg,
 		Subscriptions: nt.subs, Deliveries: nt.deliveries, Erasures: er.svc,
 	}, log)
 	if err != nil {

@@ -94,7 +94,9 @@ func MeetingdPlan(o Options) Plan {
 		{Pkg: "clickhouse", Bench: "^Benchmark(Durations30Days1M|RoundTrip)$", Benchtime: z.chReportN, Count: 1, Timeout: 10 * time.Minute, Needs: ClickHouseEnv},
 	}
 	p.Invocations = append(p.Invocations, planInvocations(o.Quick)...)
+	p.Invocations = append(p.Invocations, privacyInvocations(z, logDir, share)...)
 	p.Figures = append(meetingdFigures(z), planFigures()...)
+	p.Figures = append(p.Figures, privacyFigures(z)...)
 	return p
 }
 

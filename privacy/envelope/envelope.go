@@ -1,6 +1,7 @@
 package envelope
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -10,12 +11,18 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/privacy"
 )
 
-// prefix starts every sealed string (see the package doc).
-const prefix = "\uFFFD1"
+// prefix starts every sealed string of a subject's identity and names,
+// prefixNested (below) one sealed under several subjects, and mark both
+// (see the package doc).
+const (
+	mark   = "\uFFFD"
+	prefix = mark + "1"
+)
 
 const (
 	maskLen = 6
@@ -34,7 +41,7 @@ type Envelope struct {
 func New(ring privacy.Ring) *Envelope { return &Envelope{ring: ring} }
 
 // IsSealed reports whether s is a sealed string.
-func IsSealed(s string) bool { return strings.HasPrefix(s, prefix) }
+func IsSealed(s string) bool { return strings.HasPrefix(s, mark) }
 
 func aad(app, session string) []byte {
 	b := make([]byte, 0, 16+len(app)+len(session))
@@ -74,7 +81,7 @@ func (e *Envelope) sealPair(ctx context.Context, app string, ad []byte, id, name
 // when the key is erased. A string that is not sealed is returned as name
 // with the id given.
 func (e *Envelope) openPair(ctx context.Context, ad []byte, id, sealed string) (string, string, error) {
-	if !IsSealed(sealed) {
+	if !strings.HasPrefix(sealed, prefix) {
 		return id, sealed, nil
 	}
 	raw, err := b64.DecodeString(sealed[len(prefix):])
@@ -117,8 +124,8 @@ func (e *Envelope) sealOccupants(ctx context.Context, app string, ad []byte, os 
 }
 
 func (e *Envelope) sealOccupant(ctx context.Context, app string, ad []byte, o *domain.Occupant) error {
-	if o.UID == "" && o.Name == "" {
-		return nil
+	if o.UID == "" && (o.Name == "" || IsSealed(o.Name)) {
+		return nil // nothing to seal, or sealed already
 	}
 	s, err := e.sealPair(ctx, app, ad, o.UID, o.Name)
 	if err != nil {
@@ -149,8 +156,55 @@ func (e *Envelope) openOccupant(ctx context.Context, ad []byte, o *domain.Occupa
 	return nil
 }
 
+// prefixNested starts a string sealed under several subjects' keys in turn
+// (a conversation id, which names both parties of a call): erasing any of
+// them makes it unreadable.
+const prefixNested = "\uFFFD2"
+
+func (e *Envelope) sealNested(ctx context.Context, app string, ad []byte, v string, idents ...string) (string, error) {
+	b := []byte(v)
+	n := 0
+	for _, id := range idents {
+		if id == "" {
+			continue
+		}
+		ct, err := e.ring.Seal(ctx, privacy.Subject{AppID: app, Participant: id}, b, ad)
+		if err != nil {
+			return "", fmt.Errorf("seal: %w", err)
+		}
+		b, n = ct, n+1
+	}
+	if n == 0 {
+		return v, nil
+	}
+	return prefixNested + string(rune('0'+n)) + b64.EncodeToString(b), nil
+}
+
+// openNested opens what sealNested sealed: "" once any of its keys is erased.
+func (e *Envelope) openNested(ctx context.Context, ad []byte, v string) (string, error) {
+	if !strings.HasPrefix(v, prefixNested) || len(v) < len(prefixNested)+1 {
+		return v, nil
+	}
+	n := int(v[len(prefixNested)] - '0')
+	b, err := b64.DecodeString(v[len(prefixNested)+1:])
+	if err != nil || n < 1 || n > 9 {
+		return "", fmt.Errorf("open: %w: not a sealed string", privacy.ErrCiphertext)
+	}
+	for range n {
+		b, err = e.ring.OpenByKey(ctx, b, ad)
+		if errors.Is(err, privacy.ErrErased) {
+			return "", nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("open: %w", err)
+		}
+	}
+	return string(b), nil
+}
+
 // Seal returns ev with its personal data sealed (ev and its slices are not
-// changed). Events without personal data are returned as they are.
+// changed). Events without personal data are returned as they are, and
+// strings sealed already are kept: Seal is idempotent.
 func (e *Envelope) Seal(ctx context.Context, ev domain.Event) (domain.Event, error) {
 	ad := aad(ev.AppID, ev.SessionID)
 	app := ev.AppID
@@ -173,7 +227,7 @@ func (e *Envelope) Seal(ctx context.Context, ev domain.Event) (domain.Event, err
 			u := make([]domain.ParticipantUsage, len(p.Usage))
 			copy(u, p.Usage)
 			for i := range u {
-				if u[i].Participant == "" {
+				if u[i].Participant == "" || IsSealed(u[i].Participant) {
 					continue
 				}
 				if u[i].Participant, err = e.sealPair(ctx, app, ad, u[i].Participant, ""); err != nil {
@@ -184,11 +238,18 @@ func (e *Envelope) Seal(ctx context.Context, ev domain.Event) (domain.Event, err
 		}
 		ev.Payload = p
 	case domain.CallRinging:
-		if p.Sender != "" || p.SenderName != "" {
+		sender := p.Sender
+		if sender == "" {
+			sender = p.SenderName
+		}
+		if p.ConversationID != "" && !IsSealed(p.ConversationID) {
+			p.ConversationID, err = e.sealNested(ctx, app, ad, p.ConversationID, p.Receiver, sender)
+		}
+		if err == nil && (p.Sender != "" || p.SenderName != "") && !IsSealed(p.Sender) {
 			p.Sender, err = e.sealPair(ctx, app, ad, p.Sender, p.SenderName)
 			p.SenderName = ""
 		}
-		if err == nil && p.Receiver != "" {
+		if err == nil && p.Receiver != "" && !IsSealed(p.Receiver) {
 			p.Receiver, err = e.sealPair(ctx, app, ad, p.Receiver, "")
 		}
 		ev.Payload = p
@@ -196,6 +257,10 @@ func (e *Envelope) Seal(ctx context.Context, ev domain.Event) (domain.Event, err
 		if len(p.Roster) > 0 {
 			r := make([]domain.RosterEntry, len(p.Roster))
 			for i, x := range p.Roster {
+				if IsSealed(x.Participant) {
+					r[i] = x
+					continue
+				}
 				if r[i].Participant, err = e.sealPair(ctx, app, ad, x.Participant, x.Name); err != nil {
 					break
 				}
@@ -240,6 +305,9 @@ func (e *Envelope) Open(ctx context.Context, ev *domain.Event) error {
 	case domain.CallRinging:
 		if IsSealed(p.Sender) {
 			p.Sender, p.SenderName, err = e.openPair(ctx, ad, "", p.Sender)
+		}
+		if err == nil && IsSealed(p.ConversationID) {
+			p.ConversationID, err = e.openNested(ctx, ad, p.ConversationID)
 		}
 		if err == nil && IsSealed(p.Receiver) {
 			p.Receiver, _, err = e.openPair(ctx, ad, "", p.Receiver)
@@ -300,4 +368,32 @@ func (e *Envelope) OpenBody(ctx context.Context, app string, id uuid.UUID, seale
 		return nil, fmt.Errorf("envelope: quarantine body: %w", err)
 	}
 	return pt, nil
+}
+
+// bodyNamespace is the UUIDv5 namespace of the keyed quarantine record ids.
+var bodyNamespace = uuid.MustParse("7a3f0c52-1d84-5e6b-9c07-626f64796964")
+
+// BodyID is the quarantine record id of body: a UUIDv5 of the keyring's
+// keyed hash of the body (the same body quarantined twice is one record),
+// never a plain hash of a body that names people.
+func (e *Envelope) BodyID(body []byte) uuid.UUID {
+	h := e.ring.KeyedHash(append([]byte("quarantine\x00"), body...))
+	return uuid.NewSHA1(bodyNamespace, h[:])
+}
+
+// OpenData returns a stored event's data with its sealed strings opened
+// (or pseudonymised), in the stored form; data that holds nothing sealed,
+// or that is not an event this version decodes, is returned as it is.
+func (e *Envelope) OpenData(ctx context.Context, eventType string, data []byte) ([]byte, error) {
+	if !bytes.Contains(data, []byte(mark)) {
+		return data, nil
+	}
+	ev, err := codec.UnmarshalEvent(eventType, data)
+	if err != nil {
+		return data, nil //nolint:nilerr // not ours to judge: shown as stored
+	}
+	if err := e.Open(ctx, &ev); err != nil {
+		return nil, err
+	}
+	return codec.MarshalEvent(ev)
 }

@@ -35,7 +35,7 @@ func events() []domain.Event {
 		ev(domain.ParticipantJoined{Occupant: bob}),
 		ev(domain.ParticipantLeft{Occupant: left}),
 		ev(domain.SessionEnded{CreatedAt: 90, DestroyedAt: 400, AllOccupants: []domain.Occupant{left, bob}}),
-		ev(domain.CallRinging{Action: domain.RingInitiated, CallID: "s-1", Sender: "alice-42", SenderName: "Alice Zoë",
+		ev(domain.CallRinging{Action: domain.RingInitiated, CallID: "s-1", ConversationID: "alice-42_user_bob", Sender: "alice-42", SenderName: "Alice Zoë",
 			Receiver: "bob", ReceiverType: "user", Media: "video", SentAt: 95}),
 		ev(domain.SessionReconciled{FetchedAt: 500, Intervals: []domain.Occupant{left}, Unmatched: []domain.Occupant{bob},
 			Usage: []domain.ParticipantUsage{{Participant: "alice-42", AudioMinutes: 1.5, VideoMinutes: 2}}}),

@@ -1,5 +1,3 @@
-// Package privacytest is the contract suite of privacy.Keyring: every
-// implementation runs Run.
 package privacytest
 
 import (
