@@ -27,7 +27,8 @@
 //     rewritten are appended as erasure.progress.v1, so that a resumed
 //     erasure still knows them once the read models no longer show them;
 //  2. every Rewriter rewrites its copy of those sessions (ClickHouse rows
-//     by mutations, the notification outbox, the intake's cache);
+//     by mutations, the intake's cache) or erases what it cannot rewrite
+//     (Quarantine: the keys of the quarantined bodies naming the subject);
 //  3. every Scrubber removes the freed bytes (the read-model file compacted);
 //  4. erasure.done.v1 records the sessions and the time.
 //

@@ -231,6 +231,11 @@ func TestEndToEndErasure(t *testing.T) {
 	postSession(t, srv.base, erasureApp, "er-3", t0+2*86400, ann, zelda, bob)
 	postSession(t, srv.base, erasureApp, "er-4", t0+3*86400, ann, bob)
 	postSession(t, srv.base, erasureApp2, "er-other", t0, zelda)
+	// A quarantined webhook naming her (a join without joined_at).
+	bad := []byte(`{"trigger":"meeting_participant_joined","data":{"occupant":{"uid":"` + zeldaUID + `","name":"Zélda \"Q\" Quux"},"sessionId":"er-1"},"type":"meet","appId":"` + erasureApp + `","region":"us","webhook":"wh"}`)
+	if status, ans, err := postWebhook(t.Context(), srv.base, bad); err != nil || status != 202 {
+		t.Fatalf("post the quarantined webhook: %d %v %v", status, ans, err)
+	}
 	waitCaughtUp(t, srv.base)
 	before := figures(t, srv.base, sessions)
 	logEncrypted := !fileHolds(t, filepath.Join(dir, "eventstore", embedded.FileName), zeldaUID)
