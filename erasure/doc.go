@@ -29,7 +29,8 @@
 //  2. every Rewriter rewrites its copy of those sessions (ClickHouse rows
 //     by mutations, the intake's cache) or erases what it cannot rewrite
 //     (Quarantine: the keys of the quarantined bodies naming the subject);
-//  3. every Scrubber removes the freed bytes (the read-model file compacted);
+//  3. every Scrubber removes the freed bytes (the free pages of the
+//     read-model file overwritten with zeros);
 //  4. erasure.done.v1 records the sessions and the time.
 //
 // Each step is idempotent, so a step repeated after a crash is harmless.

@@ -28,9 +28,10 @@ type Rewriter interface {
 	Rewrite(ctx context.Context, app, pseudonym string, sessions []string) error
 }
 
-// Scrubber removes the bytes a rewrite left in free space (a file compacted).
+// Scrubber removes the bytes a rewrite left in free space (the free pages
+// of a file overwritten).
 type Scrubber interface {
-	Compact(ctx context.Context) error
+	Scrub(ctx context.Context) error
 }
 
 // Config configures the Processor.
@@ -172,7 +173,7 @@ func (p *Processor) process(ctx context.Context, e *Erasure) error {
 		}
 	}
 	for _, s := range p.scrubbers {
-		if err := s.Compact(ctx); err != nil {
+		if err := s.Scrub(ctx); err != nil {
 			return err
 		}
 	}

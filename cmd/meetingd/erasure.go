@@ -23,8 +23,8 @@ type erasures struct {
 // newErasures assembles the erasure service and processor over the
 // pipeline: the read models rewritten through the runner, then ClickHouse
 // (when configured), the quarantined bodies naming the subject (their keys
-// erased) and the intake's cache (forget, may be nil); the read-model file
-// compacted. keys is the keyring the intake seals with.
+// erased) and the intake's cache (forget, may be nil); the read-model
+// file's free pages scrubbed. keys is the keyring the intake seals with.
 func newErasures(p *pipeline, keys privacy.Keyring, forget func(), log *slog.Logger) (*erasures, error) {
 	models := modelsEraser{runner: p.runner, models: p.models}
 	rewriters := []erasure.Rewriter{erasure.Quarantine{Log: p.sealed, Keys: keys}}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/klauspost/compress/s2"
 	bolt "go.etcd.io/bbolt"
@@ -30,8 +31,11 @@ const pseudonymiseChunk = 4096
 // updates written (for the other sinks). Freed pages of the file still hold
 // the old bytes until Compact.
 //
-// Cost: one scan of the app's session records, decoding each record's facts
-// and testing each identity in them, then one rewrite per matching session.
+// Cost: one scan of the app's session records, testing each record's
+// indexed attendees (a SHA-256 each, no decoding) and decoding the facts
+// only of a record where one matches or whose facts hold a role outside
+// the attendees (REST occupants, ringing, REST usage, a plan's roster);
+// then one rewrite per matching session.
 func (s *Store) Pseudonymise(ctx context.Context, app string, match func(id string) bool, pseudonym string) ([]projections.SessionUpdate, error) {
 	if app == "" || match == nil || pseudonym == "" {
 		return nil, errors.New("readmodel: pseudonymise: empty app, match or pseudonym")
@@ -94,8 +98,15 @@ func findSubject(tx *bolt.Tx, app string, match func(string) bool, pseudonym str
 		if len(rec.facts) == 0 {
 			continue
 		}
+		named, err := namesAny(&rec, match)
+		if err != nil {
+			return nil, nil, nil, err
+		}
 		if buf, err = s2.Decode(buf[:cap(buf)], rec.facts); err != nil {
 			return nil, nil, nil, err
+		}
+		if !named && !hasOtherRoles(buf) {
+			continue // no attendee matches, and no other role could
 		}
 		key, err := parseSessionKey(k)
 		if err != nil {
@@ -120,6 +131,29 @@ func findSubject(tx *bolt.Tx, app string, match func(string) bool, pseudonym str
 		}
 	}
 	return ups, versions, nil, nil
+}
+
+// otherRoles are the keys of the stored facts (domain.FactsState) that can
+// name a participant who is not among the record's indexed attendees.
+var otherRoles = [][]byte{[]byte(`"unmatched"`), []byte(`"ringing"`), []byte(`"provider_usage"`), []byte(`"plan"`)}
+
+// hasOtherRoles reports whether the stored facts hold any of otherRoles.
+func hasOtherRoles(facts []byte) bool {
+	for _, k := range otherRoles {
+		if bytes.Contains(facts, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// namesAny reports whether one of the record's indexed attendees matches.
+func namesAny(rec *record, match func(string) bool) (bool, error) {
+	ids, err := rec.participantIDs()
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(ids, match), nil
 }
 
 // rewrite writes updates, each at its stored version, in one transaction.
@@ -168,14 +202,22 @@ func (s *Store) Compact(ctx context.Context) error {
 	if err := os.Remove(tmp); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("readmodel: compact: %w", err)
 	}
-	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{FreelistType: bolt.FreelistMapType, NoFreelistSync: false})
+	// The copy is synced once, at the end (it is not the store until the
+	// rename), and mapped at the source's size from the start: growing
+	// the mapping copies every node of the open transaction each time.
+	src, err := os.Stat(s.path)
 	if err != nil {
 		return fmt.Errorf("readmodel: compact: %w", err)
 	}
-	if err := bolt.Compact(dst, s.db, 64<<20); err != nil {
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{FreelistType: bolt.FreelistMapType, NoSync: true, NoGrowSync: true,
+		InitialMmapSize: int(min(src.Size(), 64<<30))})
+	if err != nil {
+		return fmt.Errorf("readmodel: compact: %w", err)
+	}
+	if err := bolt.Compact(dst, s.db, 256<<20); err != nil {
 		return errors.Join(fmt.Errorf("readmodel: compact: %w", err), dst.Close(), os.Remove(tmp))
 	}
-	if err := dst.Close(); err != nil {
+	if err := errors.Join(dst.Sync(), dst.Close()); err != nil {
 		return errors.Join(fmt.Errorf("readmodel: compact: %w", err), os.Remove(tmp))
 	}
 	if err := errors.Join(s.db.Close(), s.rel.Close()); err != nil {
@@ -201,4 +243,65 @@ func syncDir(path string) error {
 		return err
 	}
 	return errors.Join(d.Sync(), d.Close())
+}
+
+// Scrub overwrites every free page of the file with zeros, in place, then
+// fsyncs it: bbolt keeps the bytes of every value it replaced or deleted
+// in the pages it freed (and reuses them only as it needs them), so after
+// Pseudonymise the freed pages still hold the identities it replaced. It
+// waits for running queries and writes, and holds bbolt's writer lock
+// while it writes, so no page it zeroes is read or reused meanwhile; the
+// pages it zeroes are those bbolt itself would overwrite when reusing them.
+// Cost: one read of every page header (the file's pages, not its data)
+// and one write per free page: far less than Compact, which copies every
+// key and value into a new file.
+func (s *Store) Scrub(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("readmodel: scrub: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, err := os.OpenFile(s.path, os.O_WRONLY, 0)
+	if err != nil {
+		return fmt.Errorf("readmodel: scrub: %w", err)
+	}
+	pageSize := s.db.Info().PageSize
+	zero := make([]byte, pageSize)
+	zeroed := 0
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		for id := 2; ; {
+			if id%65536 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			info, err := tx.Page(id)
+			if err != nil {
+				return err
+			}
+			if info == nil {
+				return nil // past the last page
+			}
+			if info.Type == "free" {
+				if _, err := f.WriteAt(zero, int64(id)*int64(pageSize)); err != nil {
+					return err
+				}
+				zeroed++
+				id++
+				continue
+			}
+			id += 1 + info.OverflowCount
+		}
+	})
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("readmodel: scrub: %w", err)
+	}
+	s.log.Info("read-model free pages scrubbed", "pages", zeroed)
+	return nil
 }

@@ -38,7 +38,7 @@ func scanDir(t *testing.T, dir string, needles ...string) {
 	}
 }
 
-func TestPseudonymiseRewritesAndCompactScrubs(t *testing.T) {
+func TestPseudonymiseRewritesAndScrubAndCompactLeaveNoBytes(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s := open(t, dir)
@@ -121,6 +121,16 @@ func TestPseudonymiseRewritesAndCompactScrubs(t *testing.T) {
 	// the file, compacted, holds the identity nowhere.
 	if _, err := s.Pseudonymise(ctx, "app2", domain.PseudonymOf("app2", domain.Pseudonym("app2", subject)), domain.Pseudonym("app2", subject)); err != nil {
 		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(filepath.Join(dir, readmodel.FileName)); err != nil || !bytes.Contains(data, []byte(subject)) {
+		t.Fatalf("before Scrub the free pages hold no identity (%v): the scan would prove nothing", err)
+	}
+	if err := s.Scrub(ctx); err != nil {
+		t.Fatal(err)
+	}
+	scanDir(t, dir, subject)
+	if _, err := s.Meeting(ctx, reports.SessionKey{AppID: "app2", SessionID: "other"}); err != nil {
+		t.Fatalf("after scrub: %v", err)
 	}
 	if err := s.Compact(ctx); err != nil {
 		t.Fatal(err)
