@@ -95,8 +95,10 @@ func MeetingdPlan(o Options) Plan {
 	}
 	p.Invocations = append(p.Invocations, planInvocations(o.Quick)...)
 	p.Invocations = append(p.Invocations, privacyInvocations(z, logDir, share)...)
+	p.Invocations = append(p.Invocations, erasureInvocations(z, o.DataDir)...)
 	p.Figures = append(meetingdFigures(z), planFigures()...)
 	p.Figures = append(p.Figures, privacyFigures(z)...)
+	p.Figures = append(p.Figures, erasureFigures(z)...)
 	return p
 }
 
