@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/meetingd/meetingd/clickhouse"
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/erasure"
+	"github.com/meetingd/meetingd/notify"
 	"github.com/meetingd/meetingd/privacy"
 	"github.com/meetingd/meetingd/projections"
 	"github.com/meetingd/meetingd/projections/readmodel"
@@ -23,13 +26,17 @@ type erasures struct {
 // newErasures assembles the erasure service and processor over the
 // pipeline: the read models rewritten through the runner, then ClickHouse
 // (when configured), the quarantined bodies naming the subject (their keys
-// erased) and the intake's cache (forget, may be nil); the read-model
+// erased), the notification outbox (outbox, nil when another replica
+// delivers) and the intake's cache (forget, may be nil); the read-model
 // file's free pages scrubbed. keys is the keyring the intake seals with.
-func newErasures(p *pipeline, keys privacy.Keyring, forget func(), log *slog.Logger) (*erasures, error) {
+func newErasures(p *pipeline, keys privacy.Keyring, outbox *notify.Store, forget func(), log *slog.Logger) (*erasures, error) {
 	models := modelsEraser{runner: p.runner, models: p.models}
 	rewriters := []erasure.Rewriter{erasure.Quarantine{Log: p.sealed, Keys: keys}}
 	if p.clickhouse != nil {
 		rewriters = append(rewriters, clickhouseEraser{runner: p.runner, models: p.models, sink: p.clickhouse})
+	}
+	if outbox != nil {
+		rewriters = append(rewriters, outboxEraser{store: outbox})
 	}
 	if forget != nil {
 		rewriters = append(rewriters, forgetter(forget))
@@ -102,4 +109,35 @@ type forgetter func()
 func (f forgetter) Rewrite(context.Context, string, string, []string) error {
 	f()
 	return nil
+}
+
+// outboxEraser pseudonymises the bodies of the sessions' notifications in
+// the outbox, then zeroes the outbox file's free pages (retrying while a
+// read transaction of the notifier is open).
+type outboxEraser struct{ store *notify.Store }
+
+func (o outboxEraser) Rewrite(ctx context.Context, app, pseudonym string, sessions []string) error {
+	set := make(map[string]bool, len(sessions))
+	for _, s := range sessions {
+		set[s] = true
+	}
+	_, err := o.store.RewriteBodies(ctx, set, func(body []byte) ([]byte, bool) {
+		return erasure.PseudonymiseJSON(body, app, pseudonym)
+	})
+	if err != nil {
+		return err
+	}
+	wait := 10 * time.Millisecond
+	for {
+		err := o.store.Scrub(ctx)
+		if !errors.Is(err, notify.ErrBusy) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
 }

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -216,13 +218,27 @@ func TestEndToEndErasure(t *testing.T) {
 	dir, addr := t.TempDir(), freeAddr(t)
 	// testToken (of another app) is what waitCaughtUp asks /v1/status with.
 	env := []string{"MEETINGD_API_TOKENS=" + erasureToken + "=" + erasureApp + "," + erasureTok2 + "=" + erasureApp2 + "," + testToken + "=" + testApp,
-		"MEETINGD_STALE_AFTER=876000h"}
+		"MEETINGD_STALE_AFTER=876000h", "MEETINGD_FINAL_AFTER=1s", "MEETINGD_NOTIFY_ALLOW_HTTP=1", "MEETINGD_NOTIFY_ALLOW_PRIVATE=1"}
 	var chDSN string
 	if os.Getenv(clickhousetest.EnvVar) != "" {
 		chDSN = clickhousetest.DSN(t)
 		env = append(env, "MEETINGD_CLICKHOUSE_DSN="+chDSN)
 	}
 	srv := startServe(t, dir, addr, env...)
+	// A subscriber, so that the outbox holds notifications naming her.
+	var mu sync.Mutex
+	var received [][]byte
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		received = append(received, body)
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	if status, body := request(t, http.MethodPost, srv.base+"/v1/subscriptions", erasureToken,
+		[]byte(`{"url":"`+hook.URL+`","events":["meeting.final"]}`)); status != http.StatusCreated {
+		t.Fatalf("subscribe: %d %s", status, body)
+	}
 	t0 := int64(1_700_000_000) // 2023-11-14
 	zelda, ann, bob := [2]string{zeldaUID, zeldaName}, [2]string{"u-ann", "Ann"}, [2]string{"u-bob", "Bob"}
 	sessions := []string{"er-1", "er-2", "er-3", "er-4"}
@@ -237,6 +253,23 @@ func TestEndToEndErasure(t *testing.T) {
 		t.Fatalf("post the quarantined webhook: %d %v %v", status, ans, err)
 	}
 	waitCaughtUp(t, srv.base)
+	// Every meeting of the app notified, her name in some of the bodies.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		n, named := len(received), 0
+		for _, b := range received {
+			if bytes.Contains(b, []byte(zeldaUID)) {
+				named++
+			}
+		}
+		mu.Unlock()
+		if n >= len(sessions) && named == 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d notifications (%d naming her) after 60s", n, named)
+		}
+	}
 	before := figures(t, srv.base, sessions)
 	logEncrypted := !fileHolds(t, filepath.Join(dir, "eventstore", embedded.FileName), zeldaUID)
 	if !logEncrypted {

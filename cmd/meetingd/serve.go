@@ -60,15 +60,15 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 	if err != nil {
 		return err
 	}
-	er, err := newErasures(p, p.ring, in.Forget, log)
-	if err != nil {
-		return err
-	}
 	reports, err := api.NewReportRoutes(p.reports, p.runner, api.WithPrices(cfg.prices))
 	if err != nil {
 		return err
 	}
 	nt, err := openNotifier(cfg, p, reg, log)
+	if err != nil {
+		return err
+	}
+	er, err := newErasures(p, p.ring, nt.store, in.Forget, log)
 	if err != nil {
 		return err
 	}
