@@ -24,6 +24,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 	if err != nil {
 		return err
 	}
+	if err := refuseRetention(lookupEnv); err != nil {
+		return err
+	}
 	log := newLogger(stderr, cfg.LogLevel)
 	if cfg.InsecureDev {
 		log.Warn("INSECURE DEVELOPMENT MODE: webhooks are accepted without credentials; never run this in production")
