@@ -176,7 +176,7 @@ var writeRoutes = map[string]bool{
 	"POST /v1/subscriptions":                                  true,
 	"DELETE /v1/subscriptions/:id":                            true,
 	"POST /v1/subscriptions/:id/deliveries/:deliveryId/retry": true,
-	"POST /v1/erasures": true,
+	"POST /v1/erasures":                                       true,
 }
 
 func TestV1PathsCoverRoutes(t *testing.T) {

@@ -39,7 +39,8 @@
 //     only after; a failed flush fails the Writes and the runner retries with
 //     backoff, holding the read models (not the webhook intake) back while
 //     ClickHouse is down. Reset (meetingd rebuild) truncates every table, the
-//     roll-up included.
+//     roll-up included. Erase (an erasure) deletes sessions' rows with DELETE
+//     mutations, awaited, and writes them again pseudonymised (docs/adr/0019).
 //   - Reports answer as the embedded store does (reports/reportstest);
 //     GET /v1/meetings/{id} equals it byte for byte. Reports.Durations reads
 //     the hour and day roll-ups for whole buckets and the meetings table only

@@ -22,4 +22,6 @@
 // import` both go through Service.Ingest, so a webhook is treated the same
 // whichever way it arrives. The package knows no HTTP: it imports the
 // domain and the event store's contract only.
+//
+// Forget drops the cached interval keys of every session (an erasure).
 package intake
