@@ -2,6 +2,7 @@ package privacy
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -182,7 +183,7 @@ func tombstoneRecord(m mac, id kid) []byte {
 	return r
 }
 
-func (f *ringFile) addKey(k *key) error {
+func (f *ringFile) addKey(_ context.Context, k *key) error {
 	rec := keyRecord(k)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -216,6 +217,8 @@ func (f *ringFile) addKey(k *key) error {
 	}
 	return f.failed
 }
+
+func (f *ringFile) erase(_ context.Context, c *core, _ mac, _ []kid) error { return f.rewrite(c) }
 
 // rewrite writes the whole keyring, from c's state, to a new file that
 // replaces the old one: the old file's bytes (the erased keys) leave the

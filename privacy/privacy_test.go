@@ -210,3 +210,17 @@ func FuzzOpenEmbedded(f *testing.F) {
 		}
 	})
 }
+
+func TestExternal(t *testing.T) {
+	privacytest.Run(t, func(t *testing.T) (privacy.Keyring, func() privacy.Keyring) {
+		ks := privacy.NewMemoryKeyStore()
+		open := func() privacy.Keyring {
+			k, err := privacy.OpenExternal(context.Background(), ks)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return k
+		}
+		return open(), open
+	})
+}
