@@ -38,10 +38,13 @@ type Embedded struct {
 
 var _ Ring = (*Embedded)(nil)
 
-// OpenEmbedded opens dir/keys.ring, creating it (with a new random secret)
-// when it does not exist. A record torn by a crash at the end of the file
+// OpenEmbedded opens dir/keys.ring, creating it (with a new random secret,
+// and dir) when it does not exist. A record torn by a crash at the end of the file
 // (never acknowledged) is cut off; any other damage is ErrKeyringCorrupt.
 func OpenEmbedded(dir string) (*Embedded, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("privacy: keyring directory: %w", err)
+	}
 	path := filepath.Join(dir, FileName)
 	data, err := os.ReadFile(path)
 	switch {

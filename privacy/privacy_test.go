@@ -224,3 +224,14 @@ func TestExternal(t *testing.T) {
 		return open(), open
 	})
 }
+
+func TestEmbeddedCreatesItsDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	k := openEmbedded(t, dir)
+	if _, err := k.Seal(context.Background(), privacy.Subject{AppID: "a", Participant: "p"}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, privacy.FileName)); err != nil {
+		t.Fatal(err)
+	}
+}
