@@ -50,13 +50,14 @@ func (k *key) cipher() cipher.AEAD {
 	return k.aead
 }
 
-// persister makes the core's changes durable (nil: memory only).
+// persister makes the core's changes durable (nil: memory only). Both are
+// called without core.mu held.
 type persister interface {
-	// addKey makes k durable; it is called without core.mu held.
-	addKey(k *key) error
-	// rewrite replaces everything stored by the snapshot that core takes
-	// under its lock.
-	rewrite(c *core) error
+	// addKey makes k durable.
+	addKey(ctx context.Context, k *key) error
+	// erase makes the erasure of subject m (whose keys ids were, and which
+	// c no longer holds) durable, leaving no copy of the keys behind.
+	erase(ctx context.Context, c *core, m mac, ids []kid) error
 }
 
 // core is the state every Keyring implementation shares: the keys by id, the
@@ -123,7 +124,7 @@ func (c *core) Seal(ctx context.Context, s Subject, plaintext, aad []byte) ([]by
 	c.mu.RUnlock()
 	if k == nil {
 		var err error
-		if k, err = c.newKey(m); err != nil {
+		if k, err = c.newKey(ctx, m); err != nil {
 			return nil, err
 		}
 	}
@@ -146,7 +147,7 @@ func (c *core) Seal(ctx context.Context, s Subject, plaintext, aad []byte) ([]by
 
 // newKey creates the subject's current key (or returns the one another Seal
 // just created) and makes it durable.
-func (c *core) newKey(m mac) (*key, error) {
+func (c *core) newKey(ctx context.Context, m mac) (*key, error) {
 	k := &key{owner: m, ready: make(chan struct{})}
 	if _, err := rand.Read(k.raw[:]); err != nil {
 		return nil, fmt.Errorf("privacy: new key: %w", err)
@@ -171,7 +172,7 @@ func (c *core) newKey(m mac) (*key, error) {
 	c.byID[k.id] = k
 	c.mu.Unlock()
 	if c.store != nil {
-		k.err = c.store.addKey(k)
+		k.err = c.store.addKey(ctx, k)
 	}
 	if k.err != nil {
 		c.mu.Lock()
@@ -272,7 +273,7 @@ func (c *core) Erase(ctx context.Context, s Subject) error {
 	if c.store == nil {
 		return nil
 	}
-	return c.store.rewrite(c)
+	return c.store.erase(ctx, c, m, ids)
 }
 
 func (c *core) Erased(ctx context.Context, s Subject) (bool, error) {

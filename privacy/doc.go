@@ -41,8 +41,10 @@
 //     TestEmbeddedEraseLeavesNoBytes scans the file). The file never names
 //     a subject in the clear.
 //   - Memory (NewMemory): the same contract in memory, for tests.
-//   - External key stores (a KMS, a KurrentDB stream per subject) implement
-//     Keyring through KeyStore (kms.go): only the key storage differs.
+//   - External (OpenExternal): the same over a KeyStore, the interface that
+//     a KMS or key vault, or a KurrentDB stream per subject, implements for
+//     production (external.go says what each must guarantee);
+//     MemoryKeyStore is its fake. No adapter to a real KMS is built yet.
 //
 // privacytest.Run is the contract suite every implementation passes.
 package privacy

@@ -2,6 +2,7 @@ package privacy
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -37,10 +38,13 @@ type Embedded struct {
 
 var _ Ring = (*Embedded)(nil)
 
-// OpenEmbedded opens dir/keys.ring, creating it (with a new random secret)
-// when it does not exist. A record torn by a crash at the end of the file
+// OpenEmbedded opens dir/keys.ring, creating it (with a new random secret,
+// and dir) when it does not exist. A record torn by a crash at the end of the file
 // (never acknowledged) is cut off; any other damage is ErrKeyringCorrupt.
 func OpenEmbedded(dir string) (*Embedded, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("privacy: keyring directory: %w", err)
+	}
 	path := filepath.Join(dir, FileName)
 	data, err := os.ReadFile(path)
 	switch {
@@ -182,7 +186,7 @@ func tombstoneRecord(m mac, id kid) []byte {
 	return r
 }
 
-func (f *ringFile) addKey(k *key) error {
+func (f *ringFile) addKey(_ context.Context, k *key) error {
 	rec := keyRecord(k)
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -216,6 +220,8 @@ func (f *ringFile) addKey(k *key) error {
 	}
 	return f.failed
 }
+
+func (f *ringFile) erase(_ context.Context, c *core, _ mac, _ []kid) error { return f.rewrite(c) }
 
 // rewrite writes the whole keyring, from c's state, to a new file that
 // replaces the old one: the old file's bytes (the erased keys) leave the

@@ -143,7 +143,8 @@ func TestEmbeddedTornTail(t *testing.T) {
 func TestKeyedHash(t *testing.T) {
 	a, b := privacy.NewMemory(), privacy.NewMemory()
 	x := []byte("app-1/alice")
-	if a.KeyedHash(x) != a.KeyedHash(x) {
+	h1 := a.KeyedHash(x)
+	if h2 := a.KeyedHash(bytes.Clone(x)); h1 != h2 {
 		t.Fatal("not stable")
 	}
 	if a.KeyedHash(x) == b.KeyedHash(x) {
@@ -209,4 +210,29 @@ func FuzzOpenEmbedded(f *testing.F) {
 			k.Close()
 		}
 	})
+}
+
+func TestExternal(t *testing.T) {
+	privacytest.Run(t, func(t *testing.T) (privacy.Keyring, func() privacy.Keyring) {
+		ks := privacy.NewMemoryKeyStore()
+		open := func() privacy.Keyring {
+			k, err := privacy.OpenExternal(context.Background(), ks)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return k
+		}
+		return open(), open
+	})
+}
+
+func TestEmbeddedCreatesItsDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	k := openEmbedded(t, dir)
+	if _, err := k.Seal(context.Background(), privacy.Subject{AppID: "a", Participant: "p"}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, privacy.FileName)); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -12,7 +12,9 @@
 //     reconciliation's intervals and unmatched participants): uid and name;
 //   - a reconciliation's usage rows: the participant;
 //   - a ringing step: sender with sender_name, and receiver (each its own
-//     subject);
+//     subject); its conversation id, which names both, sealed under the
+//     receiver's key and then the sender's ("\uFFFD2" + the number of
+//     layers + base64url): erasing either makes it unreadable (shown empty);
 //   - a plan's roster entries: participant with name.
 //
 // Times, intervals, flags, ids of apps, sessions and calls, recordings'

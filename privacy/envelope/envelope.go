@@ -106,7 +106,8 @@ func (e *Envelope) openPair(ctx context.Context, ad []byte, id, sealed string) (
 	if i < 0 {
 		return "", "", fmt.Errorf("open: %w: no separator", privacy.ErrCiphertext)
 	}
-	return string(pt[:i]), string(pt[i+1:]), nil
+	all := string(pt) // one allocation for both
+	return all[:i], all[i+1:], nil
 }
 
 func (e *Envelope) sealOccupants(ctx context.Context, app string, ad []byte, os []domain.Occupant) ([]domain.Occupant, error) {
@@ -279,6 +280,19 @@ func (e *Envelope) Seal(ctx context.Context, ev domain.Event) (domain.Event, err
 // by the subject's pseudonym when its key is erased. ev's slices are
 // changed: pass an event that the caller owns (a decoded one).
 func (e *Envelope) Open(ctx context.Context, ev *domain.Event) error {
+	switch p := ev.Payload.(type) {
+	case domain.ParticipantJoined:
+		if !IsSealed(p.Occupant.Name) {
+			return nil
+		}
+	case domain.ParticipantLeft:
+		if !IsSealed(p.Occupant.Name) {
+			return nil
+		}
+	case domain.SessionEnded, domain.SessionReconciled, domain.CallRinging, domain.PlanSet:
+	default:
+		return nil // no personal data
+	}
 	ad := aad(ev.AppID, ev.SessionID)
 	var err error
 	switch p := ev.Payload.(type) {

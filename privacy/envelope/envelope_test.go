@@ -259,3 +259,21 @@ func FuzzOpen(f *testing.F) {
 		_ = env.Open(context.Background(), &ev) // an error, never a panic
 	})
 }
+
+// BenchmarkOpen is the rebuild's cost of sealing: opening one join.
+func BenchmarkOpen(b *testing.B) {
+	ctx := context.Background()
+	env := envelope.New(privacy.NewMemory())
+	ev := events()[1]
+	sealed, err := env.Seal(ctx, ev)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		e := sealed
+		if err := env.Open(ctx, &e); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
