@@ -31,7 +31,7 @@
 //     (Quarantine: the keys of the quarantined bodies naming the subject);
 //  3. every Scrubber removes the freed bytes (the free pages of the
 //     read-model file overwritten with zeros);
-//  4. erasure.done.v1 records the sessions and the time.
+//  4. erasure.done.v1 records the time it ended.
 //
 // Each step is idempotent, so a step repeated after a crash is harmless.
 // Matching by pseudonym (48 bits of SHA-256 of app and identity) can in

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -189,3 +190,36 @@ func TestRunWakesOnRequest(t *testing.T) {
 type rewriterFunc func()
 
 func (f rewriterFunc) Rewrite(context.Context, string, string, []string) error { f(); return nil }
+
+func TestProgressInChunks(t *testing.T) {
+	ctx := context.Background()
+	log := openLog(t, t.TempDir())
+	svc, _ := erasure.NewService(log, privacy.NewMemory(), nil, nil, nil)
+	p := privacy.Subject{AppID: "app1", Participant: "many"}.Pseudonym()
+	var sessions []string
+	for i := range 4500 {
+		sessions = append(sessions, fmt.Sprintf("s-%05d", i))
+	}
+	derived := &fakeDerived{named: map[string][]string{p: sessions}}
+	e, err := svc.Request(ctx, "app1", "many", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	proc, _ := erasure.NewProcessor(erasure.Config{}, log, derived, nil, nil, nil)
+	if n, err := proc.ProcessPending(ctx); err != nil || n != 1 {
+		t.Fatalf("%d %v", n, err)
+	}
+	events := 0
+	for ev, err := range log.ReadStream(ctx, erasure.Stream("app1"), 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Type == erasure.TypeProgress {
+			events++
+		}
+	}
+	got, err := svc.Get(ctx, "app1", e.ID)
+	if err != nil || got.Status != erasure.StatusDone || !slices.Equal(got.Sessions, sessions) || events != 3 {
+		t.Fatalf("%d progress events, %d sessions, %s, %v", events, len(got.Sessions), got.Status, err)
+	}
+}

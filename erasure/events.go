@@ -33,7 +33,8 @@ type requested struct {
 	RequestedAt time.Time `json:"requested_at"`
 }
 
-// progress is the payload of erasure.progress.v1 and erasure.done.v1.
+// progress is the payload of erasure.progress.v1 (sessions rewritten, at
+// most progressChunk) and erasure.done.v1 (no sessions: the end).
 type progress struct {
 	ID       string    `json:"id"`
 	Sessions []string  `json:"sessions"`

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -150,6 +151,9 @@ func (p *Processor) pending(ctx context.Context) ([]*Erasure, error) {
 	return out, nil
 }
 
+// progressChunk bounds the sessions of one erasure.progress.v1 event.
+const progressChunk = 2000
+
 // process carries out one erasure (steps of the package doc).
 func (p *Processor) process(ctx context.Context, e *Erasure) error {
 	start := p.cfg.Now()
@@ -158,8 +162,10 @@ func (p *Processor) process(ctx context.Context, e *Erasure) error {
 		return fmt.Errorf("read models: %w", err)
 	}
 	sessions := union(e.Sessions, found)
-	if len(found) > 0 {
-		ev, err := event(TypeProgress, e.ID, strings.Join(found, "\x00"), progress{ID: e.ID, Sessions: found, At: p.cfg.Now().UTC()})
+	// In chunks, so that each event stays far below a store's event size
+	// limit (KurrentDB: 1 MiB) whatever the number of sessions.
+	for chunk := range slices.Chunk(found, progressChunk) {
+		ev, err := event(TypeProgress, e.ID, strings.Join(chunk, "\x00"), progress{ID: e.ID, Sessions: chunk, At: p.cfg.Now().UTC()})
 		if err != nil {
 			return err
 		}
@@ -177,7 +183,8 @@ func (p *Processor) process(ctx context.Context, e *Erasure) error {
 			return err
 		}
 	}
-	ev, err := event(TypeDone, e.ID, "", progress{ID: e.ID, Sessions: sessions, At: p.cfg.Now().UTC().Truncate(time.Second)})
+	// The sessions are in the progress events; done marks the end.
+	ev, err := event(TypeDone, e.ID, "", progress{ID: e.ID, Sessions: []string{}, At: p.cfg.Now().UTC().Truncate(time.Second)})
 	if err != nil {
 		return err
 	}
