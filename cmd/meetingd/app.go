@@ -11,6 +11,7 @@ import (
 
 	"github.com/meetingd/meetingd/api"
 	"github.com/meetingd/meetingd/clickhouse"
+	"github.com/meetingd/meetingd/intake"
 	"github.com/meetingd/meetingd/privacy"
 	"github.com/meetingd/meetingd/privacy/envelope"
 	"github.com/meetingd/meetingd/projections"
@@ -39,7 +40,9 @@ type pipeline struct {
 	// the jobs, the plans and the audit trail of /v1).
 	ring   *privacy.Embedded
 	env    *envelope.Envelope
-	sealed *envelope.Log
+	sealed logRW
+	sealer intake.Sealer
+	opener projections.Opener
 }
 
 // openPipeline opens the event log and the read models and assembles the
@@ -54,7 +57,9 @@ func openPipeline(ctx context.Context, cfg config, reg prometheus.Registerer, lo
 	if p.ring, p.env, err = openKeyring(cfg); err != nil {
 		return p, err
 	}
-	p.closers = append(p.closers, p.ring.Close)
+	if p.ring != nil {
+		p.closers = append(p.closers, p.ring.Close)
+	}
 	if err = sealLog(ctx, cfg, p.env, log); err != nil {
 		return p, err
 	}
@@ -63,7 +68,7 @@ func openPipeline(ctx context.Context, cfg config, reg prometheus.Registerer, lo
 	}
 	p.closers = append(p.closers, p.store.Close)
 	p.ready = append(p.ready, p.store)
-	p.sealed = envelope.NewLog(p.store, p.env)
+	p.sealed, p.sealer, p.opener = sealing(p.store, p.env)
 	if h, ok := p.store.(api.HealthChecker); ok {
 		p.live = append(p.live, h)
 	}
@@ -104,7 +109,7 @@ func openPipeline(ctx context.Context, cfg config, reg prometheus.Registerer, lo
 	if err != nil {
 		return p, err
 	}
-	p.runner, err = projections.New(projections.Config{Opener: p.env}, p.store, state, sinks, m, log.With("component", "projections"))
+	p.runner, err = projections.New(projections.Config{Opener: p.opener}, p.store, state, sinks, m, log.With("component", "projections"))
 	if err != nil {
 		return p, err
 	}

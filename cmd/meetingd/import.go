@@ -19,7 +19,6 @@ import (
 	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/intake"
 	"github.com/meetingd/meetingd/plans"
-	"github.com/meetingd/meetingd/privacy/envelope"
 )
 
 // importWorkers is how many lines are stored concurrently, so that the
@@ -95,7 +94,9 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 	if err != nil {
 		return err
 	}
-	defer ring.Close()
+	if ring != nil {
+		defer ring.Close()
+	}
 	if err := sealLog(ctx, cfg, env, log); err != nil {
 		return err
 	}
@@ -104,11 +105,12 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 		return err
 	}
 	defer store.Close()
-	svc, err := intake.New(intake.Config{Sealer: env}, store, log)
+	planLog, sealer, _ := sealing(store, env)
+	svc, err := intake.New(intake.Config{Sealer: sealer}, store, log)
 	if err != nil {
 		return err
 	}
-	planSvc, err := plans.New(plans.Config{}, envelope.NewLog(store, env), log)
+	planSvc, err := plans.New(plans.Config{}, planLog, log)
 	if err != nil {
 		return err
 	}

@@ -59,7 +59,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 	if _, err := intake.MigrateQuarantine(ctx, p.store, log); err != nil {
 		return err
 	}
-	in, err := intake.New(intake.Config{Sealer: p.env}, p.store, log)
+	in, err := intake.New(intake.Config{Sealer: p.sealer}, p.store, log)
 	if err != nil {
 		return err
 	}
