@@ -11,6 +11,7 @@ import (
 
 	"github.com/meetingd/meetingd/cometchat"
 	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/erasure"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/intake"
 	"github.com/meetingd/meetingd/notify"
@@ -51,7 +52,12 @@ func statusOf(err error) (int, string) {
 	var queryErr *reports.QueryError
 	var notifyErr *notify.InvalidError
 	var planErr *domain.PlanError
+	var erasureErr *erasure.InvalidError
 	switch {
+	case errors.As(err, &erasureErr):
+		return fiber.StatusBadRequest, erasureErr.Error()
+	case errors.Is(err, erasure.ErrNotFound):
+		return fiber.StatusNotFound, "not found"
 	case errors.As(err, &planErr):
 		// A plan field that breaks a rule (plans.Decode, PlanSet.Validate).
 		return fiber.StatusBadRequest, planErr.Error()

@@ -113,6 +113,11 @@ func TestOpenAPIResponses(t *testing.T) {
 		return r
 	}
 
+	post := func(path, body string) *http.Request {
+		r := put(path, body)
+		r.Method = http.MethodPost
+		return r
+	}
 	tests := []struct {
 		name   string
 		req    *http.Request
@@ -153,6 +158,9 @@ func TestOpenAPIResponses(t *testing.T) {
 		{"series", getReq("/v1/series/maths-7b/attendance", tokenApp1), 200},
 		{"series csv", getReq("/v1/series/maths-7b/attendance?format=csv", tokenApp1), 200},
 		{"series 404", getReq("/v1/series/nope/attendance", tokenApp1), 404},
+		{"erasure", post("/v1/erasures", `{"participant":"uid-9"}`), 202},
+		{"erasure 400", post("/v1/erasures", `{"participant":""}`), 400},
+		{"erasure 404", getReq("/v1/erasures/nope", tokenApp1), 404},
 		{"healthz", getReq("/healthz", ""), 200},
 		{"readyz", getReq("/readyz", ""), 200},
 		{"metrics", getReq("/metrics", ""), 200},

@@ -13,8 +13,10 @@ import (
 
 	"github.com/meetingd/meetingd/api"
 	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/erasure"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/intake"
+	"github.com/meetingd/meetingd/privacy"
 	"github.com/meetingd/meetingd/projections"
 	"github.com/meetingd/meetingd/reports"
 )
@@ -207,9 +209,13 @@ func newReportHarness(t testing.TB) *reportHarness {
 	subs, deliveries := subscriptionDeps(t, store)
 	planRoutes := newPlanRoutes(t, store, reg)
 	seedPlans(t, store, fr)
+	erasures, err := erasure.NewService(store, privacy.NewMemory(), nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := api.New(api.Config{WebhookUser: hookUser, WebhookPassword: hookPass, Tokens: tokens},
 		api.Deps{Intake: in, Events: store, Reports: routes, Plans: planRoutes, Ready: []api.Pinger{store}, Registry: reg, Gatherer: reg,
-			Subscriptions: subs, Deliveries: deliveries}, log)
+			Subscriptions: subs, Deliveries: deliveries, Erasures: erasures}, log)
 	if err != nil {
 		t.Fatal(err)
 	}

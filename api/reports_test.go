@@ -163,6 +163,7 @@ var v1Paths = []struct {
 	{"/v1/meetings/:sessionId/plan", "/v1/meetings/class-0/plan", true},
 	{"/v1/subscriptions", "/v1/subscriptions", true},
 	{"/v1/subscriptions/:id/deliveries", "/v1/subscriptions/sub_none/deliveries", true},
+	{"/v1/erasures/:id", "/v1/erasures/none", true},
 	{"/v1/status", "/v1/status", false},
 	{"/v1/quarantine", "/v1/quarantine", false},
 }
@@ -209,6 +210,8 @@ func TestV1AuthEveryEndpoint(t *testing.T) {
 			ok = 404 // past auth, it reads the harness's empty event log
 		case "/v1/subscriptions/:id/deliveries":
 			ok = 404 // past auth: the app has no such subscription
+		case "/v1/erasures/:id":
+			ok = 404 // past auth: the app has no such erasure
 		}
 		cases := []authCase{
 			{name: "no token", path: p.path, status: 401, errHas: "bearer"},
@@ -538,7 +541,7 @@ func TestReportStoreErrors(t *testing.T) {
 			for _, p := range v1Paths {
 				switch p.route {
 				case "/v1/quarantine", "/v1/meetings/:sessionId/events", "/v1/meetings/:sessionId/plan",
-					"/v1/subscriptions", "/v1/subscriptions/:id/deliveries":
+					"/v1/subscriptions", "/v1/subscriptions/:id/deliveries", "/v1/erasures/:id":
 					continue // served from the event log or the notifier, not the report store
 				}
 				status, _, body := h.get(t, p.path, tokenApp1)

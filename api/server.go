@@ -111,6 +111,8 @@ type Deps struct {
 	Deliveries    DeliveryLog
 	// Plans serves the attendance plans (PlanRoutes); nil leaves them out.
 	Plans ReportRoutes
+	// Erasures serves /v1/erasures; nil leaves those routes out.
+	Erasures ErasureService
 	// Ready lists what /readyz checks.
 	Ready []Pinger
 	// Live lists what /healthz (and /readyz) check: failures that only a
@@ -257,6 +259,9 @@ func (s *Server) routes() {
 	}
 	if s.deps.Plans != nil {
 		s.deps.Plans.Mount(v1)
+	}
+	if s.deps.Erasures != nil {
+		s.mountErasures(v1)
 	}
 }
 

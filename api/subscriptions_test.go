@@ -264,12 +264,14 @@ func TestOpenAPISubscriptionResponses(t *testing.T) {
 
 // v1Writes are the /v1 routes other than GET (TestV1PathsCoverRoutes
 // checks every /v1 route is in v1Paths or here); TestV1WritesAuth checks
-// their authentication.
+// their authentication (their own tests too: TestPlanNotFoundAndTenancy,
+// TestSubscriptionLifecycleAndIsolation, TestErasureRequestAndTenancy).
 var v1Writes = map[string]bool{
 	"PUT /v1/meetings/:sessionId/plan":                        true,
 	"POST /v1/subscriptions":                                  true,
 	"DELETE /v1/subscriptions/:id":                            true,
 	"POST /v1/subscriptions/:id/deliveries/:deliveryId/retry": true,
+	"POST /v1/erasures":                                       true,
 }
 
 func TestV1WritesAuth(t *testing.T) {
@@ -279,6 +281,7 @@ func TestV1WritesAuth(t *testing.T) {
 		"POST /v1/subscriptions":                                  "/v1/subscriptions",
 		"DELETE /v1/subscriptions/:id":                            "/v1/subscriptions/no-such",
 		"POST /v1/subscriptions/:id/deliveries/:deliveryId/retry": "/v1/subscriptions/no-such/deliveries/msg_1/retry",
+		"POST /v1/erasures":                                       "/v1/erasures",
 	}
 	for route := range v1Writes {
 		method, path := strings.Fields(route)[0], paths[route]

@@ -40,7 +40,8 @@
 //     only after; a failed flush fails the Writes and the runner retries with
 //     backoff, holding the read models (not the webhook intake) back while
 //     ClickHouse is down. Reset (meetingd rebuild) truncates every table, the
-//     roll-up included.
+//     roll-up included. Erase (an erasure) deletes sessions' rows with DELETE
+//     mutations, awaited, and writes them again pseudonymised (docs/adr/0024).
 //   - Reports answer as the embedded store does (reports/reportstest). UTC
 //     durations read hour and day roll-up rows; other zones, months and usage
 //     cut quarter-hour rows and day participant masks into the buckets of

@@ -13,8 +13,15 @@
 // the interval-adding webhooks of one session that wait at the same time in
 // one conditional append, checked together in order (docs/adr/0019).
 //
+// With Config.Sealer (privacy/envelope), every name and identity of an event
+// and every quarantined body is sealed under its data subject's key before
+// it is stored, and the ids an identity determines are keyed hashes
+// (PRIVACY.md); the interval keys are read back through it.
+//
 // The HTTP handler (api, through its own narrow api.Ingester) and `meetingd
 // import` both go through Service.Ingest, so a webhook is treated the same
 // whichever way it arrives. The package knows no HTTP: it imports the
 // domain and the event store's contract only.
+//
+// Forget drops the cached interval keys of every session (an erasure).
 package intake

@@ -80,8 +80,13 @@ type QuarantineRecord struct {
 	Field      string    `json:"field,omitempty"`
 	Reason     string    `json:"reason"`
 	ReceivedAt time.Time `json:"received_at"`
-	// Body is the webhook body as received.
+	// Body is the webhook body as received (not stored when the intake
+	// seals bodies: BodySealed holds it).
 	Body json.RawMessage `json:"body,omitempty"`
+	// BodySealed is the body sealed under the record's own key (see
+	// Sealer.SealBody), gzip-compressed first when BodySealedGzip is set.
+	BodySealed     []byte `json:"body_sealed,omitempty"`
+	BodySealedGzip bool   `json:"body_sealed_gzip,omitempty"`
 	// BodyGzip replaces Body in a record that would not fit the store with
 	// the body as it is: the whole body, gzip-compressed (base64 in JSON).
 	// Expand restores Body.
@@ -91,6 +96,31 @@ type QuarantineRecord struct {
 // maxExpanded bounds what Expand decompresses: far more than any body the
 // intake takes (1 MiB).
 const maxExpanded = 16 << 20
+
+// BodyOpener opens a body that Sealer.SealBody sealed.
+type BodyOpener interface {
+	OpenBody(ctx context.Context, app string, id uuid.UUID, sealed []byte) ([]byte, error)
+}
+
+// Unseal restores Body from BodySealed (record id, of the record's app),
+// expanded. It returns an error wrapping privacy.ErrErased once the
+// record's key is erased; Body stays empty then.
+func (r *QuarantineRecord) Unseal(ctx context.Context, open BodyOpener, id uuid.UUID) error {
+	if len(r.BodySealed) == 0 {
+		return nil
+	}
+	body, err := open.OpenBody(ctx, r.AppID, id, r.BodySealed)
+	if err != nil {
+		return err
+	}
+	r.BodySealed = nil
+	if r.BodySealedGzip {
+		r.BodyGzip, r.BodySealedGzip = body, false
+		return r.Expand()
+	}
+	r.Body = body
+	return nil
+}
 
 // Expand restores Body from BodyGzip, if the record holds it compressed.
 func (r *QuarantineRecord) Expand() error {
@@ -127,6 +157,20 @@ type Config struct {
 	// between webhooks (least recently used sessions are read again from
 	// their streams). Default DefaultSessionCacheBytes.
 	SessionCacheBytes int64
+	// Sealer, when set, seals the personal data of every event and
+	// quarantined body before it is stored, and derives the ids that an
+	// identity determines with a keyed hash (package privacy/envelope). nil
+	// stores them as they are.
+	Sealer Sealer
+}
+
+// Sealer is what the intake needs of privacy/envelope.Envelope.
+type Sealer interface {
+	Seal(ctx context.Context, ev domain.Event) (domain.Event, error)
+	Open(ctx context.Context, ev *domain.Event) error
+	EventID(ev domain.Event) uuid.UUID
+	BodyID(body []byte) uuid.UUID
+	SealBody(ctx context.Context, app string, id uuid.UUID, body []byte) ([]byte, error)
 }
 
 func (c *Config) setDefaults() {
@@ -182,8 +226,12 @@ func New(cfg Config, store Log, log *slog.Logger) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, log: log, store: store, dec: cometchat.Decoder{Now: cfg.Now, MaxFuture: cfg.MaxFuture},
-		sessions: newSessions(store, cfg.MaxSessionIntervals, cfg.SessionCacheBytes, log)}, nil
+	s := &Service{cfg: cfg, log: log, store: store, dec: cometchat.Decoder{Now: cfg.Now, MaxFuture: cfg.MaxFuture},
+		sessions: newSessions(store, cfg.MaxSessionIntervals, cfg.SessionCacheBytes, log)}
+	if cfg.Sealer != nil {
+		s.sessions.open = cfg.Sealer.Open
+	}
+	return s, nil
 }
 
 // Ingest stores one webhook body. source names the way it arrived ("http",
@@ -201,7 +249,15 @@ func (s *Service) Ingest(ctx context.Context, body []byte, source string) (Resul
 		return Result{}, err
 	}
 	ev := wh.Event
-	data, err := codec.MarshalEvent(ev)
+	id := domain.EventID(ev)
+	toStore := ev
+	if s.cfg.Sealer != nil {
+		id = s.cfg.Sealer.EventID(ev)
+		if toStore, err = s.cfg.Sealer.Seal(ctx, ev); err != nil {
+			return Result{}, fmt.Errorf("ingest: %w", err)
+		}
+	}
+	data, err := codec.MarshalEvent(toStore)
 	if err != nil {
 		return Result{}, fmt.Errorf("ingest: %w", err)
 	}
@@ -209,7 +265,6 @@ func (s *Service) Ingest(ctx context.Context, body []byte, source string) (Resul
 	if err != nil {
 		return Result{}, fmt.Errorf("ingest: %w", err)
 	}
-	id := domain.EventID(ev)
 	stream := domain.StreamName(ev.AppID, ev.SessionID)
 	stored := eventstore.Event{ID: id, Type: ev.Type(), Data: data, Metadata: meta}
 	if err := s.store.Limits().Check(stream, []eventstore.Event{stored}); err != nil {
@@ -264,15 +319,31 @@ func (s *Service) quarantine(ctx context.Context, body []byte, c cause, now time
 	sum := sha256.Sum256(body)
 	e := eventstore.Event{ID: uuid.NewSHA1(quarantineNamespace, sum[:]), Type: TypeQuarantined}
 	var err error
+	if s.cfg.Sealer != nil {
+		e.ID = s.cfg.Sealer.BodyID(body)
+		rec.Body = nil
+		if rec.BodySealed, err = s.cfg.Sealer.SealBody(ctx, c.app, e.ID, body); err != nil {
+			return Result{}, fmt.Errorf("quarantine: %w", err)
+		}
+	}
 	if e.Data, err = json.Marshal(rec); err != nil {
 		return Result{}, fmt.Errorf("quarantine: %w", err)
 	}
 	limits := s.store.Limits()
 	if limits.Check(stream, []eventstore.Event{e}) != nil {
-		if rec.BodyGzip, err = compress(body); err != nil {
+		z, err := compress(body)
+		if err != nil {
 			return Result{}, fmt.Errorf("quarantine: %w", err)
 		}
 		rec.Body = nil
+		if s.cfg.Sealer != nil {
+			if rec.BodySealed, err = s.cfg.Sealer.SealBody(ctx, c.app, e.ID, z); err != nil {
+				return Result{}, fmt.Errorf("quarantine: %w", err)
+			}
+			rec.BodySealedGzip = true
+		} else {
+			rec.BodyGzip = z
+		}
 		if e.Data, err = json.Marshal(rec); err != nil {
 			return Result{}, fmt.Errorf("quarantine: %w", err)
 		}

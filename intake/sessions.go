@@ -80,6 +80,9 @@ type sessions struct {
 	log   *slog.Logger
 	max   int   // intervals per session
 	cap   int64 // bytes of all cached sets
+	// open, when set, opens the sealed personal data of a stored event
+	// (Config.Sealer) before its interval keys are taken.
+	open func(context.Context, *domain.Event) error
 
 	mu    sync.Mutex
 	lru   list.List // of *session, most recent first
@@ -300,6 +303,9 @@ func (s *sessions) readKeys(ctx context.Context, stream string, from uint64) (go
 		}
 		k := keyed{rev: rec.Revision}
 		ev, err := codec.UnmarshalEvent(rec.Type, rec.Data)
+		if err == nil && s.open != nil {
+			err = s.open(ctx, &ev)
+		}
 		switch {
 		case err == nil:
 			k.keys = domain.AppendIntervalKeys(nil, ev)

@@ -53,4 +53,7 @@
 // notifications (MEETINGD_NOTIFY=on, the default; docs/adr/0021). With the
 // embedded log there is one process; with KurrentDB, exactly one replica
 // runs with it on. No leader election.
+//
+// Erasure: RewriteBodies pseudonymises the stored bodies of sessions'
+// deliveries and Scrub zeroes the file's free pages (docs/adr/0024).
 package notify

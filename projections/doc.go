@@ -12,6 +12,14 @@
 // written again, which the idempotent sinks absorb. Rebuild drops every read
 // model and folds the log again from the start.
 //
+// With Config.Opener (privacy/envelope), every decoded event's sealed names
+// are opened before the fold: the plaintext, or the subject's pseudonym once
+// its key is erased, so a rebuild after an erasure pseudonymises by itself
+// and every count and duration stays the same.
+//
+// Exclusive runs a rewrite of the read models (an erasure) between two
+// batches and then drops the cached fold state.
+//
 // What the read models answer is not defined here: the read contract — the
 // report-store interface, its queries, cursors and errors, and the suite that
 // every store passes — is package reports (reports/reportstest). The embedded

@@ -49,8 +49,11 @@ type undecodable struct {
 	typ      string
 }
 
-func decodeOne(rec *eventstore.RecordedEvent, d *decoded) {
+func decodeOne(ctx context.Context, open Opener, rec *eventstore.RecordedEvent, d *decoded) {
 	ev, err := codec.UnmarshalEvent(rec.Type, rec.Data)
+	if err == nil && open != nil {
+		err = open.Open(ctx, &ev)
+	}
 	d.pos, d.ev, d.facts, d.bad = rec.Position, ev, nil, nil
 	if err != nil {
 		d.bad = &undecodable{err: err, stream: rec.Stream, revision: rec.Revision, typ: rec.Type}
@@ -59,19 +62,19 @@ func decodeOne(rec *eventstore.RecordedEvent, d *decoded) {
 
 // decodeAll decodes recs into out (len(out) == len(recs)), in parallel
 // slices when there are enough of them.
-func decodeAll(recs []eventstore.RecordedEvent, out []decoded) {
+func decodeAll(ctx context.Context, open Opener, recs []eventstore.RecordedEvent, out []decoded) {
 	parallel(len(recs), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			decodeOne(&recs[i], &out[i])
+			decodeOne(ctx, open, &recs[i], &out[i])
 		}
 	})
 }
 
 // decode appends the decoded recs to dst.
-func (r *Runner) decode(recs []eventstore.RecordedEvent, dst []decoded) []decoded {
+func (r *Runner) decode(ctx context.Context, recs []eventstore.RecordedEvent, dst []decoded) []decoded {
 	n := len(dst)
 	dst = append(dst, make([]decoded, len(recs))...)
-	decodeAll(recs, dst[n:])
+	decodeAll(ctx, r.cfg.Opener, recs, dst[n:])
 	return dst
 }
 
@@ -144,7 +147,7 @@ func (r *Runner) readAhead(ctx context.Context, seq iter.Seq2[eventstore.Recorde
 		wg.Go(func() {
 			for j := range jobs {
 				for i := range j.recs {
-					decodeOne(&j.recs[i], &j.c.events[i])
+					decodeOne(ctx, r.cfg.Opener, &j.recs[i], &j.c.events[i])
 				}
 				close(j.c.done)
 				clear(j.recs) // drop the references to the log's buffers

@@ -7,6 +7,7 @@ import (
 	"iter"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -66,6 +67,16 @@ type Config struct {
 	RetryMax time.Duration
 	// ShutdownTimeout bounds the final flush when Run's ctx ends (default 10s).
 	ShutdownTimeout time.Duration
+	// Opener, when set, opens the sealed personal data of every event read
+	// (package privacy/envelope): the fold sees the plaintext, or the
+	// subject's pseudonym once it is erased, so a rebuild pseudonymises by
+	// itself. nil folds the events as stored.
+	Opener Opener
+}
+
+// Opener opens the sealed personal data of a decoded event in place.
+type Opener interface {
+	Open(ctx context.Context, ev *domain.Event) error
 }
 
 func (c *Config) setDefaults() {
@@ -126,6 +137,10 @@ type Runner struct {
 
 	mu        sync.Mutex
 	committed Checkpoint
+
+	// running is set while Run runs; excl hands it Exclusive's functions.
+	running atomic.Bool
+	excl    chan exclusive
 }
 
 // New returns a Runner that reads src and writes to sinks, then store. A nil
@@ -148,7 +163,7 @@ func New(cfg Config, src Log, store StateStore, sinks []Sink, m *Metrics, log *s
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Runner{cfg: cfg, log: log, src: src, store: store, sinks: sinks, cache: cache, m: m}, nil
+	return &Runner{cfg: cfg, log: log, src: src, store: store, sinks: sinks, cache: cache, m: m, excl: make(chan exclusive)}, nil
 }
 
 // Progress is the runner's view of the lag behind the log.
@@ -187,6 +202,8 @@ func (r *Runner) Run(ctx context.Context) error {
 		return err
 	}
 	r.log.Info("projections starting", "from", cp.Position.String(), "events", cp.Events)
+	r.running.Store(true)
+	defer r.running.Store(false)
 
 	type item struct {
 		ev  eventstore.RecordedEvent
@@ -249,7 +266,7 @@ func (r *Runner) Run(ctx context.Context) error {
 				if b.empty() {
 					timer.Reset(r.cfg.BatchAge)
 				}
-				dec = r.decode(recs, dec[:0])
+				dec = r.decode(ctx, recs, dec[:0])
 				clear(recs)
 				if err := r.apply(ctx, b, dec); err != nil {
 					return r.stopped(ctx, err, flush)
@@ -268,6 +285,10 @@ func (r *Runner) Run(ctx context.Context) error {
 			}
 		case <-timer.C:
 			if err := flush(ctx); err != nil {
+				return r.stopped(ctx, err, flush)
+			}
+		case job := <-r.excl:
+			if err := r.runExclusive(ctx, job, flush); err != nil {
 				return r.stopped(ctx, err, flush)
 			}
 		case <-ctx.Done():

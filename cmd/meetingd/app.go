@@ -10,6 +10,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/meetingd/meetingd/api"
+	"github.com/meetingd/meetingd/clickhouse"
+	"github.com/meetingd/meetingd/intake"
+	"github.com/meetingd/meetingd/privacy"
+	"github.com/meetingd/meetingd/privacy/envelope"
 	"github.com/meetingd/meetingd/projections"
 	"github.com/meetingd/meetingd/projections/readmodel"
 	"github.com/meetingd/meetingd/reports"
@@ -24,11 +28,21 @@ type pipeline struct {
 	models  *readmodel.Store
 	reports reports.Store
 	runner  *projections.Runner
-	ready   []api.Pinger
+	// clickhouse is the ClickHouse sink, nil without one.
+	clickhouse *clickhouse.Sink
+	ready      []api.Pinger
 	// live is what /healthz checks: the event log's fail-stop state (the
 	// embedded store's Health; a KurrentDB cluster has none to report).
 	live    []api.HealthChecker
 	closers []func() error
+	// ring holds the data subjects' keys; env seals and opens the personal
+	// data of the log with it, and sealed is the log seen through env (for
+	// the jobs, the plans and the audit trail of /v1).
+	ring   *privacy.Embedded
+	env    *envelope.Envelope
+	sealed logRW
+	sealer intake.Sealer
+	opener projections.Opener
 }
 
 // openPipeline opens the event log and the read models and assembles the
@@ -40,11 +54,21 @@ func openPipeline(ctx context.Context, cfg config, reg prometheus.Registerer, lo
 			err = errors.Join(err, p.Close())
 		}
 	}()
+	if p.ring, p.env, err = openKeyring(cfg); err != nil {
+		return p, err
+	}
+	if p.ring != nil {
+		p.closers = append(p.closers, p.ring.Close)
+	}
+	if err = sealLog(ctx, cfg, p.env, log); err != nil {
+		return p, err
+	}
 	if p.store, err = openStore(ctx, cfg, log); err != nil {
 		return p, err
 	}
 	p.closers = append(p.closers, p.store.Close)
 	p.ready = append(p.ready, p.store)
+	p.sealed, p.sealer, p.opener = sealing(p.store, p.env)
 	if h, ok := p.store.(api.HealthChecker); ok {
 		p.live = append(p.live, h)
 	}
@@ -85,7 +109,7 @@ func openPipeline(ctx context.Context, cfg config, reg prometheus.Registerer, lo
 	if err != nil {
 		return p, err
 	}
-	p.runner, err = projections.New(projections.Config{}, p.store, state, sinks, m, log.With("component", "projections"))
+	p.runner, err = projections.New(projections.Config{Opener: p.opener}, p.store, state, sinks, m, log.With("component", "projections"))
 	if err != nil {
 		return p, err
 	}

@@ -66,6 +66,7 @@ func (p *pipeline) openClickHouse(ctx context.Context, cfg config, sinks []proje
 		return sinks, err
 	}
 	p.ready = append(p.ready, sink)
+	p.clickhouse = sink
 	if cfg.reportsFromClickHouse() {
 		p.reports = clickhouse.NewReports(conn)
 	}

@@ -90,16 +90,27 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 	defer in.Close()
 
 	log := quietLogger(stderr)
+	ring, env, err := openKeyring(cfg)
+	if err != nil {
+		return err
+	}
+	if ring != nil {
+		defer ring.Close()
+	}
+	if err := sealLog(ctx, cfg, env, log); err != nil {
+		return err
+	}
 	store, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	svc, err := intake.New(intake.Config{}, store, log)
+	planLog, sealer, _ := sealing(store, env)
+	svc, err := intake.New(intake.Config{Sealer: sealer}, store, log)
 	if err != nil {
 		return err
 	}
-	planSvc, err := plans.New(plans.Config{}, store, log)
+	planSvc, err := plans.New(plans.Config{}, planLog, log)
 	if err != nil {
 		return err
 	}

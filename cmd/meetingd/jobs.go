@@ -100,7 +100,7 @@ func newScheduler(cfg config, p *pipeline, reg prometheus.Registerer, log *slog.
 	}
 	n := 0
 	if jc.StaleSchedule != "off" {
-		closer, err := jobs.NewStaleCloser(jobs.StaleConfig{After: cfg.StaleAfter}, p.store, p.models, m, log)
+		closer, err := jobs.NewStaleCloser(jobs.StaleConfig{After: cfg.StaleAfter}, p.sealed, p.models, m, log)
 		if err != nil {
 			return nil, err
 		}
@@ -129,7 +129,7 @@ func newScheduler(cfg config, p *pipeline, reg prometheus.Registerer, log *slog.
 			calls = append(calls, c)
 			ids = append(ids, a.AppID+" ("+a.Region+")")
 		}
-		rec, err := jobs.NewReconciler(jobs.ReconcileConfig{After: jc.ReconcileAfter, MaxAge: jc.ReconcileMaxAge}, calls, p.store, p.models, m, log)
+		rec, err := jobs.NewReconciler(jobs.ReconcileConfig{After: jc.ReconcileAfter, MaxAge: jc.ReconcileMaxAge}, calls, p.sealed, p.models, m, log)
 		if err != nil {
 			return nil, err
 		}

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/meetingd/meetingd/api"
+	"github.com/meetingd/meetingd/erasure"
 	"github.com/meetingd/meetingd/jobs"
 	"github.com/meetingd/meetingd/notify"
 )
@@ -28,6 +29,8 @@ type service struct {
 	// notifier delivers notifications; nil: another replica does. It
 	// stops with the jobs.
 	notifier *notify.Notifier
+	// erasures carries out erasure requests; it stops with the jobs.
+	erasures *erasure.Processor
 	// shutdown bounds the whole graceful shutdown.
 	shutdown time.Duration
 	log      *slog.Logger
@@ -99,6 +102,13 @@ func (s service) run(ctx context.Context) error {
 				stopIntake()
 			}
 			s.log.Info("shutdown: notifier stopped", "error", errString(err))
+			return err
+		})
+	}
+	if s.erasures != nil {
+		g.Go(func() error {
+			err := s.erasures.Run(jobsCtx)
+			s.log.Info("shutdown: erasures stopped", "error", errString(err))
 			return err
 		})
 	}

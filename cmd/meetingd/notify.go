@@ -83,6 +83,8 @@ type notifier struct {
 	n    *notify.Notifier // nil: another replica delivers
 	// deliveries is n as the API's delivery log (nil with n).
 	deliveries api.DeliveryLog
+	// store is n's outbox (nil with n), which erasures rewrite.
+	store *notify.Store
 }
 
 // openNotifier assembles the notification side over p; its store is
@@ -116,6 +118,6 @@ func openNotifier(cfg config, p *pipeline, reg prometheus.Registerer, log *slog.
 	if err != nil {
 		return nil, err
 	}
-	out.n, out.deliveries = n, n
+	out.n, out.deliveries, out.store = n, n, store
 	return out, nil
 }

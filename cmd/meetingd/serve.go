@@ -24,6 +24,9 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 	if err != nil {
 		return err
 	}
+	if err := refuseRetention(lookupEnv); err != nil {
+		return err
+	}
 	log := newLogger(stderr, cfg.LogLevel)
 	if cfg.InsecureDev {
 		log.Warn("INSECURE DEVELOPMENT MODE: webhooks are accepted without credentials; never run this in production")
@@ -56,7 +59,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 	if _, err := intake.MigrateQuarantine(ctx, p.store, log); err != nil {
 		return err
 	}
-	in, err := intake.New(intake.Config{}, p.store, log)
+	in, err := intake.New(intake.Config{Sealer: p.sealer}, p.store, log)
 	if err != nil {
 		return err
 	}
@@ -68,7 +71,11 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 	if err != nil {
 		return err
 	}
-	planRoutes, err := newPlanRoutes(p.store, reg, log)
+	er, err := newErasures(p, p.ring, nt.store, in.Forget, log)
+	if err != nil {
+		return err
+	}
+	planRoutes, err := newPlanRoutes(p.sealed, reg, log)
 	if err != nil {
 		return err
 	}
@@ -77,8 +84,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 		InsecureDev: cfg.InsecureDev, Tokens: cfg.tokens, ShutdownTimeout: cfg.jobs.ShutdownTimeout / 2,
 		WebhookRate: cfg.WebhookRate, TrustedProxies: cfg.trustedProxies, SeparateMetrics: cfg.MetricsAddr != "",
 	}, api.Deps{
-		Intake: in, Events: p.store, Reports: reports, Plans: planRoutes, Ready: p.ready, Live: p.live, Registry: reg, Gatherer: reg,
-		Subscriptions: nt.subs, Deliveries: nt.deliveries,
+		Intake: in, Events: p.sealed, Reports: reports, Plans: planRoutes, Ready: p.ready, Live: p.live, Registry: reg, Gatherer: reg,
+		Subscriptions: nt.subs, Deliveries: nt.deliveries, Erasures: er.svc,
 	}, log)
 	if err != nil {
 		return err
@@ -104,7 +111,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 	}
 	log.Info("meetingd serving", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "eventstore", storeKind(cfg))
 
-	err = service{srv: srv, ln: ln, metricsLn: metricsLn, p: p, sched: sched, notifier: nt.n, shutdown: cfg.jobs.ShutdownTimeout, log: log}.run(ctx)
+	err = service{srv: srv, ln: ln, metricsLn: metricsLn, p: p, sched: sched, notifier: nt.n, erasures: er.proc, shutdown: cfg.jobs.ShutdownTimeout, log: log}.run(ctx)
 	log.Info("meetingd stopped", "error", err)
 	return err
 }

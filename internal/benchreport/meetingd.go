@@ -96,7 +96,11 @@ func MeetingdPlan(o Options) Plan {
 	}
 	p.Invocations = append(p.Invocations, planInvocations(o.Quick)...)
 	p.Invocations = append(p.Invocations, notifyInvocations...)
+	p.Invocations = append(p.Invocations, privacyInvocations(z, logDir, share)...)
+	p.Invocations = append(p.Invocations, erasureInvocations(z, o.DataDir)...)
 	p.Figures = append(append(meetingdFigures(z), planFigures()...), notifyFigures()...)
+	p.Figures = append(p.Figures, privacyFigures(z)...)
+	p.Figures = append(p.Figures, erasureFigures(z)...)
 	return p
 }
 

@@ -71,7 +71,7 @@
 //     index writes (p its participants; deletes too when started_at moved),
 //     O((1 + p)·log n); one fsync per batch (sequential on an empty store).
 //   - Series: one range scan of the series' idx_series entries, O(log n + k).
-//   - LoadFacts: one point lookup per key, and the facts' decoding.
+//   - LoadFacts: a lookup per key. Erasure (erase.go, docs/adr/0024): Pseudonymise scans the app's records, Scrub zeroes free pages.
 //   - Reset: waits for running queries and writes, removes the file and
 //     creates an empty one: O(1) (docs/adr/0012). Open empties a store
 //     written with another layout (all buckets dropped in one transaction,
