@@ -8,11 +8,12 @@
 //
 //   - privacy-keys-secret: one event, the keyring's HMAC secret (32 random
 //     bytes), written once with NoStream by the first process that needs it.
-//   - privacy-keys-k-<subject>-<key id>: one stream per key generation of a
-//     subject, holding one event (type privacy.key.v1) with the key.
-//     <subject> is the hex of the keyring's keyed hash of the subject, never
-//     the identity; <key id> the hex of the key's random id. A subject who
-//     reappears after an erasure gets a new key, hence a new stream.
+//   - privacy-keys-k-<key id>: one stream per key generation of a subject
+//     (<key id>: the hex of the key's 8 random bytes), holding one event
+//     (type privacy.key.v1): the subject's keyed hash (the keyring's HMAC,
+//     never the identity), the key id and the key. A subject who reappears
+//     after an erasure gets a new key, hence a new stream; the id alone
+//     finds a key (FindKey).
 //   - privacy-keys-erased: one event per erasure (privacy.keys-erased.v1):
 //     the subject's keyed hash and the ids of the keys it had, no key.
 //
@@ -31,6 +32,11 @@
 //     Until a scavenge, $all keeps the bytes of tombstoned streams: Keys
 //     skips them by the erasure record, and an operator's scheduled
 //     scavenge removes them from disk (PRIVACY.md).
+//   - FindKey (privacy.KeyFinder) reads one key by id: a replica finds the
+//     keys another replica created after it opened, and learns of the
+//     erasure of a key it never loaded. A key a replica loaded before
+//     another erased it stays usable in that replica until it restarts
+//     (PRIVACY.md §7).
 //   - Every method honours ctx and is durable when it returns (the log's
 //     quorum acknowledgement).
 //

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"strings"
 
 	"github.com/google/uuid"
@@ -44,7 +45,7 @@ type Store struct {
 	secretStream, erasedStream, keyPrefix string
 }
 
-var _ privacy.KeyStore = (*Store)(nil)
+var _ privacy.KeyFinder = (*Store)(nil)
 
 // New returns the key store on log whose streams begin with prefix (Prefix
 // when empty; the tests on a shared server give each store its own).
@@ -70,9 +71,10 @@ type erasedData struct {
 	IDs     []string `json:"ids"`
 }
 
-// KeyStream is the stream of one key generation of a subject.
-func (s *Store) KeyStream(subject [32]byte, id [8]byte) string {
-	return s.keyPrefix + hex.EncodeToString(subject[:]) + "-" + hex.EncodeToString(id[:])
+// KeyStream is the stream of the key with id (one key generation of one
+// subject).
+func (s *Store) KeyStream(id [8]byte) string {
+	return s.keyPrefix + hex.EncodeToString(id[:])
 }
 
 // eventID derives an event's id from its content, so that a retried append
@@ -125,7 +127,7 @@ func (s *Store) readSecret(ctx context.Context) (sec [32]byte, ok bool, err erro
 // PutKey stores k in a stream of its own.
 func (s *Store) PutKey(ctx context.Context, k privacy.StoredKey) error {
 	data, _ := json.Marshal(keyData{Subject: hex.EncodeToString(k.Subject[:]), ID: hex.EncodeToString(k.ID[:]), Key: k.Key[:]})
-	stream := s.KeyStream(k.Subject, k.ID)
+	stream := s.KeyStream(k.ID)
 	ev := eventstore.Event{ID: eventID(keyType, []byte(stream)), Type: keyType, Data: data}
 	if _, err := s.log.Append(ctx, stream, eventstore.NoStream, ev); err != nil {
 		return fmt.Errorf("esdbkeys: put key: %w", err)
@@ -145,7 +147,7 @@ func (s *Store) EraseKeys(ctx context.Context, t privacy.Tombstone) error {
 		return fmt.Errorf("esdbkeys: record the erasure: %w", err)
 	}
 	for _, id := range t.IDs {
-		if err := s.log.Tombstone(ctx, s.KeyStream(t.Subject, id)); err != nil {
+		if err := s.log.Tombstone(ctx, s.KeyStream(id)); err != nil {
 			return fmt.Errorf("esdbkeys: delete a key: %w", err)
 		}
 	}
@@ -256,9 +258,35 @@ func (s *Store) decodeKey(ev eventstore.RecordedEvent) (privacy.StoredKey, error
 	var d keyData
 	var k privacy.StoredKey
 	if json.Unmarshal(ev.Data, &d) != nil || decodeHex(k.Subject[:], d.Subject) != nil ||
-		decodeHex(k.ID[:], d.ID) != nil || len(d.Key) != len(k.Key) || s.KeyStream(k.Subject, k.ID) != ev.Stream {
+		decodeHex(k.ID[:], d.ID) != nil || len(d.Key) != len(k.Key) || s.KeyStream(k.ID) != ev.Stream {
 		return privacy.StoredKey{}, fmt.Errorf("esdbkeys: %s: event %d is not a key", ev.Stream, ev.Revision)
 	}
 	copy(k.Key[:], d.Key)
 	return k, nil
+}
+
+// FindKey reads the key with id, stored by any process: privacy.ErrErased
+// when an erasure names it, privacy.ErrKeyNotFound when no key has it.
+func (s *Store) FindKey(ctx context.Context, id [8]byte) (privacy.StoredKey, error) {
+	for ev, err := range s.log.ReadStream(ctx, s.KeyStream(id), 0) {
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			break
+		}
+		if err != nil {
+			return privacy.StoredKey{}, fmt.Errorf("esdbkeys: find key: %w", err)
+		}
+		if ev.Type != keyType {
+			break
+		}
+		return s.decodeKey(ev)
+	}
+	for t, err := range s.Tombstones(ctx) {
+		if err != nil {
+			return privacy.StoredKey{}, err
+		}
+		if slices.Contains(t.IDs, id) {
+			return privacy.StoredKey{}, privacy.ErrErased
+		}
+	}
+	return privacy.StoredKey{}, privacy.ErrKeyNotFound
 }

@@ -222,3 +222,45 @@ func TestSecretRace(t *testing.T) {
 		}
 	}
 }
+
+// TestReplicasShareKeys: two keyrings on one server (two replicas of
+// meetingd) each read what the other sealed under a key created after they
+// opened, and a key the other erased before this one ever loaded it is
+// reported erased; a ciphertext of another server's keyring stays invalid.
+func TestReplicasShareKeys(t *testing.T) {
+	ctx := bounded(t)
+	conn, _ := esdbtest.StartServer(t)
+	a := openRing(t, openLog(t, conn), "")
+	b := openRing(t, openLog(t, conn), "")
+	alice := privacy.Subject{AppID: "app-1", Participant: "alice-uid"}
+	bob := privacy.Subject{AppID: "app-1", Participant: "bob-uid"}
+	ca, err := a.Seal(ctx, alice, []byte("Alice"), []byte("s1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pt, err := b.Open(ctx, alice, ca, []byte("s1")); err != nil || string(pt) != "Alice" {
+		t.Fatalf("replica b opens a's new key: %q, %v", pt, err)
+	}
+	if pt, err := b.OpenByKey(ctx, ca, []byte("s1")); err != nil || string(pt) != "Alice" {
+		t.Fatalf("replica b opens a's new key by id: %q, %v", pt, err)
+	}
+	cb, err := b.Seal(ctx, bob, []byte("Bob"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Erase(ctx, bob); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Open(ctx, bob, cb, nil); !errors.Is(err, privacy.ErrErased) {
+		t.Fatalf("replica a opens a key b erased: %v, want ErrErased", err)
+	}
+	otherConn, _ := esdbtest.StartServer(t)
+	other := openRing(t, openLog(t, otherConn), "")
+	co, err := other.Seal(ctx, alice, []byte("Alice"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Open(ctx, alice, co, nil); !errors.Is(err, privacy.ErrCiphertext) {
+		t.Fatalf("another server's ciphertext: %v, want ErrCiphertext", err)
+	}
+}
