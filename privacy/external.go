@@ -29,8 +29,8 @@ type Tombstone struct {
 // KeyStore is where an External keyring keeps its keys, for deployments
 // where the embedded file does not fit (several replicas, keys kept apart
 // from the data): a KMS or key vault (each key stored wrapped by a master
-// key that never leaves it), or a KurrentDB stream per subject (erasure:
-// delete the stream, then scavenge). Every method honours ctx and is durable
+// key that never leaves it), or KurrentDB (privacy/esdbkeys: a stream per
+// key; erasure: tombstone it, then scavenge). Every method honours ctx and is durable
 // when it returns without error. EraseKeys must leave no readable copy of
 // the keys (a KMS: schedule the key versions' destruction; KurrentDB:
 // tombstone and scavenge, PRIVACY.md). MemoryKeyStore is the fake for
