@@ -34,6 +34,7 @@ func importJSONL(t *testing.T, dataDir string, lines [][]byte, env ...string) {
 	cmd.Env = append(os.Environ(), "MEETINGD_DATA_DIR="+dataDir, "MEETINGD_LOG_LEVEL=warn")
 	cmd.Env = append(cmd.Env, env...)
 	cmd.WaitDelay = 10 * time.Second
+	dieWithTest(cmd)
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), fmt.Sprintf("%d accepted", len(lines))) {
 		t.Fatalf("meetingd import: %v\n%s", err, out)

@@ -190,6 +190,7 @@ func startUnready(t *testing.T, dataDir, addr string) (kill func(), done <-chan 
 		"MEETINGD_WEBHOOK_USER="+testUser, "MEETINGD_WEBHOOK_PASSWORD="+testPass,
 		"MEETINGD_API_TOKENS="+testToken+"="+testApp, "MEETINGD_LOG_LEVEL=warn", "MEETINGD_STALE_AFTER=876000h")
 	cmd.WaitDelay = 10 * time.Second
+	dieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
