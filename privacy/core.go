@@ -60,6 +60,14 @@ type persister interface {
 	erase(ctx context.Context, c *core, m mac, ids []kid) error
 }
 
+// finder is a persister shared with other processes, which may have stored
+// keys since this one loaded them: findKey looks up the key id that no key
+// of c has, adds it to c and returns it (ErrErased, ErrCiphertext when it
+// is erased or unknown there too). Called without core.mu held.
+type finder interface {
+	findKey(ctx context.Context, c *core, id kid) (*key, error)
+}
+
 // core is the state every Keyring implementation shares: the keys by id, the
 // current key of each subject, the erased key ids and subjects.
 type core struct {
@@ -222,7 +230,14 @@ func (c *core) keyOf(ctx context.Context, ciphertext []byte) (*key, error) {
 		if erased {
 			return nil, ErrErased
 		}
-		return nil, fmt.Errorf("%w: unknown key", ErrCiphertext)
+		f, ok := c.store.(finder)
+		if !ok {
+			return nil, fmt.Errorf("%w: unknown key", ErrCiphertext)
+		}
+		var err error
+		if k, err = f.findKey(ctx, c, id); err != nil {
+			return nil, err
+		}
 	}
 	select {
 	case <-k.ready:

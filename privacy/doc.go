@@ -42,9 +42,12 @@
 //     a subject in the clear.
 //   - Memory (NewMemory): the same contract in memory, for tests.
 //   - External (OpenExternal): the same over a KeyStore, the interface that
-//     a KMS or key vault, or a KurrentDB stream per subject, implements for
-//     production (external.go says what each must guarantee);
-//     MemoryKeyStore is its fake. No adapter to a real KMS is built yet.
+//     a KMS or key vault, or KurrentDB (privacy/esdbkeys: a stream per key,
+//     tombstoned on erasure), implements for production (external.go says
+//     what each must guarantee); MemoryKeyStore is its fake. Over a
+//     KeyFinder (a store shared by replicas), a key id it does not know is
+//     looked up in the store before a ciphertext is called invalid. No
+//     adapter to a real KMS is built yet.
 //
 // privacytest.Run is the contract suite every implementation passes.
 package privacy

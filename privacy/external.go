@@ -3,6 +3,7 @@ package privacy
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"iter"
 	"maps"
@@ -28,8 +29,8 @@ type Tombstone struct {
 // KeyStore is where an External keyring keeps its keys, for deployments
 // where the embedded file does not fit (several replicas, keys kept apart
 // from the data): a KMS or key vault (each key stored wrapped by a master
-// key that never leaves it), or a KurrentDB stream per subject (erasure:
-// delete the stream, then scavenge). Every method honours ctx and is durable
+// key that never leaves it), or KurrentDB (privacy/esdbkeys: a stream per
+// key; erasure: tombstone it, then scavenge). Every method honours ctx and is durable
 // when it returns without error. EraseKeys must leave no readable copy of
 // the keys (a KMS: schedule the key versions' destruction; KurrentDB:
 // tombstone and scavenge, PRIVACY.md). MemoryKeyStore is the fake for
@@ -45,6 +46,20 @@ type KeyStore interface {
 	// EraseKeys deletes the keys t.IDs of t.Subject and records t.
 	EraseKeys(ctx context.Context, t Tombstone) error
 }
+
+// KeyFinder is a KeyStore that other processes share (several replicas on
+// one KurrentDB): FindKey returns the key with id stored since this process
+// opened the store, ErrErased when it was erased, ErrKeyNotFound when the
+// store has no such key. An External over a KeyFinder looks up a ciphertext's
+// key id that it does not know before it reports ErrCiphertext, so that a
+// replica reads what another sealed under a key created after its start.
+type KeyFinder interface {
+	KeyStore
+	FindKey(ctx context.Context, id [8]byte) (StoredKey, error)
+}
+
+// ErrKeyNotFound: a KeyFinder has no key of that id.
+var ErrKeyNotFound = errors.New("privacy: no such key")
 
 // External is a Keyring over a KeyStore.
 type External struct {
@@ -93,6 +108,39 @@ func (s *externalStore) addKey(ctx context.Context, k *key) error {
 		return fmt.Errorf("privacy: store key: %w", err)
 	}
 	return nil
+}
+
+func (s *externalStore) findKey(ctx context.Context, c *core, id kid) (*key, error) {
+	f, ok := s.ks.(KeyFinder)
+	if !ok {
+		return nil, fmt.Errorf("%w: unknown key", ErrCiphertext)
+	}
+	sk, err := f.FindKey(ctx, id)
+	switch {
+	case errors.Is(err, ErrErased):
+		c.mu.Lock()
+		c.erasedIDs[id] = struct{}{}
+		c.mu.Unlock()
+		return nil, ErrErased
+	case errors.Is(err, ErrKeyNotFound):
+		return nil, fmt.Errorf("%w: unknown key", ErrCiphertext)
+	case err != nil:
+		return nil, fmt.Errorf("privacy: find key: %w", err)
+	case sk.ID != id:
+		return nil, fmt.Errorf("%w: the key store answered another key", ErrCiphertext)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, erased := c.erasedIDs[id]; erased {
+		return nil, ErrErased
+	}
+	if k := c.byID[id]; k != nil { // found by another call meanwhile
+		return k, nil
+	}
+	k := &key{id: sk.ID, owner: sk.Subject, raw: sk.Key, ready: make(chan struct{})}
+	close(k.ready)
+	c.byID[id] = k
+	return k, nil
 }
 
 func (s *externalStore) erase(ctx context.Context, _ *core, m mac, ids []kid) error {

@@ -38,7 +38,7 @@ type pipeline struct {
 	// ring holds the data subjects' keys; env seals and opens the personal
 	// data of the log with it, and sealed is the log seen through env (for
 	// the jobs, the plans and the audit trail of /v1).
-	ring   *privacy.Embedded
+	ring   privacy.Ring
 	env    *envelope.Envelope
 	sealed logRW
 	sealer intake.Sealer
@@ -54,19 +54,12 @@ func openPipeline(ctx context.Context, cfg config, reg prometheus.Registerer, lo
 			err = errors.Join(err, p.Close())
 		}
 	}()
-	if p.ring, p.env, err = openKeyring(cfg); err != nil {
+	var closeLog func() error
+	p.store, p.ring, p.env, closeLog, err = openSealedLog(ctx, cfg, log)
+	if err != nil {
 		return p, err
 	}
-	if p.ring != nil {
-		p.closers = append(p.closers, p.ring.Close)
-	}
-	if err = sealLog(ctx, cfg, p.env, log); err != nil {
-		return p, err
-	}
-	if p.store, err = openStore(ctx, cfg, log); err != nil {
-		return p, err
-	}
-	p.closers = append(p.closers, p.store.Close)
+	p.closers = append(p.closers, closeLog)
 	p.ready = append(p.ready, p.store)
 	p.sealed, p.sealer, p.opener = sealing(p.store, p.env)
 	if h, ok := p.store.(api.HealthChecker); ok {

@@ -90,21 +90,11 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer, loo
 	defer in.Close()
 
 	log := quietLogger(stderr)
-	ring, env, err := openKeyring(cfg)
+	store, _, env, closeLog, err := openSealedLog(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	if ring != nil {
-		defer ring.Close()
-	}
-	if err := sealLog(ctx, cfg, env, log); err != nil {
-		return err
-	}
-	store, err := openStore(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
+	defer closeLog()
 	planLog, sealer, _ := sealing(store, env)
 	svc, err := intake.New(intake.Config{Sealer: sealer}, store, log)
 	if err != nil {

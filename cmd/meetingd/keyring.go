@@ -15,24 +15,60 @@ import (
 	"github.com/meetingd/meetingd/eventstore/embedded"
 	"github.com/meetingd/meetingd/privacy"
 	"github.com/meetingd/meetingd/privacy/envelope"
+	"github.com/meetingd/meetingd/privacy/esdbkeys"
 )
 
-// openKeyring opens the keyring of the data subjects' keys, DataDir/keys.ring
-// (created on first use), and the envelope that seals and opens the
-// personal data of the log with it (PRIVACY.md). With a KurrentDB log it
-// returns neither, and the log is written as before: a data directory is
-// disposable there (read models folded afresh), and a keyring in it would
-// lose every key with it; an external privacy.KeyStore is the way (not
-// built yet, PRIVACY.md).
-func openKeyring(cfg config) (*privacy.Embedded, *envelope.Envelope, error) {
-	if cfg.EventStore != "embedded" {
-		return nil, nil, nil
+// openSealedLog opens the event log and the keyring of the data subjects'
+// keys, and the envelope that seals and opens the personal data of the log
+// with it (PRIVACY.md). With the embedded log the keyring is the file
+// DataDir/keys.ring (created on first use), opened first, and a log written
+// before sealing is migrated before the store opens (sealLog). With a
+// KurrentDB log the keys live in the cluster beside the events
+// (privacy/esdbkeys, ADR 0026): a data directory is disposable there, and a
+// keyring in it would lose every key with it. closeAll closes the store and
+// the keyring.
+func openSealedLog(ctx context.Context, cfg config, log *slog.Logger) (store eventStore, ring privacy.Ring, env *envelope.Envelope, closeAll func() error, err error) {
+	var closers []func() error
+	closeAll = func() error {
+		var errs []error
+		for i := len(closers) - 1; i >= 0; i-- {
+			errs = append(errs, closers[i]())
+		}
+		closers = nil
+		return errors.Join(errs...)
 	}
-	ring, err := privacy.OpenEmbedded(cfg.DataDir)
-	if err != nil {
-		return nil, nil, fmt.Errorf("open the keyring in %s: %w", cfg.DataDir, err)
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, closeAll())
+		}
+	}()
+	if cfg.EventStore == "embedded" {
+		emb, err := privacy.OpenEmbedded(cfg.DataDir)
+		if err != nil {
+			return nil, nil, nil, closeAll, fmt.Errorf("open the keyring in %s: %w", cfg.DataDir, err)
+		}
+		closers = append(closers, emb.Close)
+		ring, env = emb, envelope.New(emb)
+		if err := sealLog(ctx, cfg, env, log); err != nil {
+			return nil, nil, nil, closeAll, err
+		}
 	}
-	return ring, envelope.New(ring), nil
+	if store, err = openStore(ctx, cfg, log); err != nil {
+		return nil, nil, nil, closeAll, err
+	}
+	closers = append(closers, store.Close)
+	if ring == nil {
+		ks, ok := store.(esdbkeys.Log)
+		if !ok {
+			return nil, nil, nil, closeAll, fmt.Errorf("the event log %T cannot keep keys", store)
+		}
+		ext, err := privacy.OpenExternal(ctx, esdbkeys.New(ks, ""))
+		if err != nil {
+			return nil, nil, nil, closeAll, fmt.Errorf("open the keyring in the event log (streams %s*): %w", esdbkeys.Prefix, err)
+		}
+		ring, env = ext, envelope.New(ext)
+	}
+	return store, ring, env, closeAll, nil
 }
 
 // sealLog migrates an embedded log written before sealing, in place and
@@ -40,9 +76,6 @@ func openKeyring(cfg config) (*privacy.Embedded, *envelope.Envelope, error) {
 // is opened; a log migrated already costs one read of its meta bucket. A
 // KurrentDB log is not rewritten (its events are immutable: PRIVACY.md).
 func sealLog(ctx context.Context, cfg config, env *envelope.Envelope, log *slog.Logger) error {
-	if cfg.EventStore != "embedded" || env == nil {
-		return nil
-	}
 	dir := filepath.Join(cfg.DataDir, "eventstore")
 	opts := embedded.RewriteOptions{Log: log.With("component", "eventstore")}
 	_, err := embedded.Rewrite(ctx, dir, envelope.RewriteName, env.SealRecord, opts)
@@ -72,10 +105,7 @@ type logRW interface {
 }
 
 // sealing returns what the intake, the projections and the other readers
-// and writers use: the envelope's, or nothing (the log as it is).
+// and writers use: the envelope's.
 func sealing(store logRW, env *envelope.Envelope) (logRW, intake.Sealer, projections.Opener) {
-	if env == nil {
-		return store, nil, nil
-	}
 	return envelope.NewLog(store, env), env, env
 }

@@ -16,7 +16,9 @@
 // member of $ops or $admins, or granted read on $all) and to write the session
 // streams. Open pings once: an unreachable cluster is logged and left to
 // /readyz, a refused login fails Open. Ping reads the head of $all within
-// PingTimeout and is what /readyz reports.
+// PingTimeout and is what /readyz reports. Tombstone hard-deletes a stream
+// (the data subjects' keys of privacy/esdbkeys): the account then needs to
+// delete streams too.
 //
 // # Guarantees
 //

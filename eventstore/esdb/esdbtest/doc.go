@@ -4,9 +4,12 @@
 // subset of the protocol that eventstore/esdb uses: Streams.Append with
 // expected revisions and the server's idempotence, Streams.Read for counted
 // reads of a stream or of $all, and catch-up subscriptions to $all with
-// filters, confirmation, checkpoints and caught-up messages. The client's
-// other calls (server features, gossip, deletes, persistent subscriptions)
-// are answered Unimplemented, which the client accepts as an older server.
+// filters, confirmation, checkpoints and caught-up messages, and
+// Streams.Tombstone (hard deletes; Scavenge then drops the deleted streams'
+// events from $all, Records lets a test scan every stored byte). The
+// client's other calls (server features, gossip, soft deletes, persistent
+// subscriptions) are answered Unimplemented, which the client accepts as an
+// older server.
 //
 // StartServer(t) starts one on a free loopback port for the duration of a
 // test and returns its connection string (esdb://127.0.0.1:port?tls=false);
@@ -39,8 +42,8 @@
 // Only a real server shows: durability, replication and quorum
 // acknowledgement; clusters, gossip discovery, leader elections and
 // not-leader redirects; user accounts, ACLs and X.509 user certificates;
-// the idempotence cache's limits with Any; scavenging, deletion,
-// $maxAge/$maxCount and tombstones; link events and projections; the
+// the idempotence cache's limits with Any; soft deletion, $maxAge/$maxCount,
+// the real scavenge's chunk rules (it keeps the newest chunk); link events and projections; the
 // server's page sizes, its own checkpoint timing and fell-behind/too-slow
 // drops; its message-size limits; and the timing of real network failures.
 // The eventstore/esdb tests run against one as well when

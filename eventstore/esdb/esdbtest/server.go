@@ -41,6 +41,7 @@ type Server struct {
 	mu      sync.Mutex
 	log     []*record            // $all, in position order
 	streams map[string][]*record // by stream, in revision order
+	deleted map[string]bool      // tombstoned streams
 	next    uint64               // the next free log position
 	changed chan struct{}        // closed (and replaced) on every write
 	subs    map[*subscription]struct{}
@@ -165,6 +166,7 @@ func Start(addr string, opts ...Option) (*Server, error) {
 		ln:      ln,
 		tls:     o.cert != nil,
 		streams: map[string][]*record{},
+		deleted: map[string]bool{},
 		next:    1024, // the real log starts with its own records, never at 0
 		changed: make(chan struct{}),
 		subs:    map[*subscription]struct{}{},
@@ -349,6 +351,10 @@ func (s *Server) Append(srv api.Streams_AppendServer) error {
 	}
 
 	s.mu.Lock()
+	if s.deleted[stream] {
+		s.mu.Unlock()
+		return streamDeleted(srv.SetTrailer, stream)
+	}
 	s.appends++
 	var fault *appendFault
 	if len(s.fail) > 0 {
@@ -549,7 +555,11 @@ func (s *Server) readStream(srv api.Streams_ReadServer, o *api.ReadReq_Options_S
 	name := string(o.GetStreamIdentifier().GetStreamName())
 	s.mu.Lock()
 	recs := append([]*record(nil), s.streams[name]...)
+	deleted := s.deleted[name]
 	s.mu.Unlock()
+	if deleted {
+		return streamDeleted(srv.SetTrailer, name)
+	}
 	if len(recs) == 0 {
 		return srv.Send(&api.ReadResp{Content: &api.ReadResp_StreamNotFound_{StreamNotFound: &api.ReadResp_StreamNotFound{
 			StreamIdentifier: &shared.StreamIdentifier{StreamName: []byte(name)},
