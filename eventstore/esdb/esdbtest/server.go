@@ -43,9 +43,9 @@ type Server struct {
 	streams map[string][]*record // by stream, in revision order
 	// base is the first revision of a stream re-created after a soft
 	// delete (Delete): its revisions continue after the deleted ones.
-	base map[string]uint64
-	next    uint64               // the next free log position
-	changed chan struct{}        // closed (and replaced) on every write
+	base    map[string]uint64
+	next    uint64        // the next free log position
+	changed chan struct{} // closed (and replaced) on every write
 	subs    map[*subscription]struct{}
 	opened  []SubscriptionRequest
 	hook    func(Message) error
