@@ -75,5 +75,6 @@
 // MEETINGD_TEST_CLICKHOUSE (scripts/clickhouse.sh start prints it; make test
 // and .ci/run set it), each in a database of its own (clickhousetest), and
 // skip only when it is unset. Why the tables, keys, intents and roll-ups are
-// as they are: docs/adr/0008 to 0010 in the repository.
+// as they are: docs/adr/0008 to 0010; Erase and DeleteSessions (retention,
+// roll-up buckets recomputed): 0019 and 0025.
 package clickhouse

@@ -52,4 +52,5 @@
 //
 // Erasure: RewriteBodies pseudonymises the stored bodies of sessions'
 // deliveries and Scrub zeroes the file's free pages (docs/adr/0019).
+// Retention: DeleteSessions removes sessions' state and deliveries.
 package notify

@@ -43,7 +43,7 @@ func parseRetention(v string) (time.Duration, error) {
 
 // retentionChunk bounds the streams deleted (and the sessions handed to
 // each store) at once.
-const retentionChunk = 1000
+const retentionChunk = 5000
 
 // newRetention assembles the retention job over the pipeline (nil when
 // MEETINGD_RETENTION is 0): the log's streams, ClickHouse and the read

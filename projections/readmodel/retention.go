@@ -2,10 +2,12 @@ package readmodel
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -90,6 +92,7 @@ func (s *Store) DeleteSessions(ctx context.Context, keys []reports.SessionKey) (
 		sessions, byTime, rows, byPerson := tx.Bucket(bucketSessions), tx.Bucket(bucketByTime), tx.Bucket(bucketRows), tx.Bucket(bucketByPerson)
 		openSessions, open := tx.Bucket(bucketOpenSessions), tx.Bucket(bucketOpen)
 		seriesOf, series := tx.Bucket(bucketSeriesOf), tx.Bucket(bucketSeries)
+		var all []bucketKey
 		for _, k := range keys {
 			sk := sessionKey(k)
 			v := sessions.Get(sk)
@@ -104,27 +107,35 @@ func (s *Store) DeleteSessions(ctx context.Context, keys []reports.SessionKey) (
 			if err != nil {
 				return fmt.Errorf("session %s/%s: %w", k.AppID, k.SessionID, err)
 			}
-			dels := []bucketKey{{byTime, timeKey(k.AppID, rec.started, k.SessionID)}, {rows, timeKey(k.AppID, rec.started, k.SessionID)}}
+			dels := []bucketKey{{byTime, timeKey(k.AppID, rec.started, k.SessionID), 0}, {rows, timeKey(k.AppID, rec.started, k.SessionID), 1}}
 			for _, id := range ids {
-				dels = append(dels, bucketKey{byPerson, personKey(k.AppID, id, rec.started, k.SessionID)})
+				dels = append(dels, bucketKey{byPerson, personKey(k.AppID, id, rec.started, k.SessionID), 2})
 			}
 			if ov := openSessions.Get(sk); ov != nil {
 				st, err := decodeOpenState(ov)
 				if err != nil {
 					return fmt.Errorf("session %s/%s: open index: %w", k.AppID, k.SessionID, err)
 				}
-				dels = append(dels, bucketKey{open, openKey(st.code, st.last, k.AppID, k.SessionID)}, bucketKey{openSessions, sk})
+				dels = append(dels, bucketKey{open, openKey(st.code, st.last, k.AppID, k.SessionID), 3}, bucketKey{openSessions, sk, 4})
 			}
 			if sv := seriesOf.Get(sk); sv != nil {
-				dels = append(dels, bucketKey{series, seriesKey(k.AppID, string(sv), k.SessionID)}, bucketKey{seriesOf, bytes.Clone(sk)})
+				dels = append(dels, bucketKey{series, seriesKey(k.AppID, string(sv), k.SessionID), 5}, bucketKey{seriesOf, sk, 6})
 			}
-			dels = append(dels, bucketKey{sessions, sk})
-			for _, d := range dels {
-				if err := d.b.Delete(d.k); err != nil {
-					return err
-				}
-			}
+			dels = append(dels, bucketKey{sessions, sk, 7})
+			all = append(all, dels...)
 			n++
+		}
+		// In key order per bucket: neighbouring keys share leaf pages.
+		slices.SortFunc(all, func(x, y bucketKey) int {
+			if c := cmp.Compare(x.order, y.order); c != 0 {
+				return c
+			}
+			return bytes.Compare(x.k, y.k)
+		})
+		for _, d := range all {
+			if err := d.b.Delete(d.k); err != nil {
+				return err
+			}
 		}
 		s.trim()
 		return ctx.Err()
@@ -135,8 +146,9 @@ func (s *Store) DeleteSessions(ctx context.Context, keys []reports.SessionKey) (
 	return n, nil
 }
 
-// bucketKey is a key of a bucket, to delete.
+// bucketKey is a key of a bucket, to delete; order numbers the bucket.
 type bucketKey struct {
-	b *bolt.Bucket
-	k []byte
+	b     *bolt.Bucket
+	k     []byte
+	order int
 }

@@ -4,8 +4,11 @@
 // subset of the protocol that eventstore/esdb uses: Streams.Append with
 // expected revisions and the server's idempotence, Streams.Read for counted
 // reads of a stream or of $all, and catch-up subscriptions to $all with
-// filters, confirmation, checkpoints and caught-up messages. The client's
-// other calls (server features, gossip, deletes, persistent subscriptions)
+// filters, confirmation, checkpoints and caught-up messages, and
+// Streams.Delete as a soft delete (the stream reads as not found, an append
+// re-creates it with revisions continuing after the deleted ones, its
+// events stay in $all as on a real server until a scavenge). The client's
+// other calls (server features, gossip, tombstones, persistent subscriptions)
 // are answered Unimplemented, which the client accepts as an older server.
 //
 // StartServer(t) starts one on a free loopback port for the duration of a
