@@ -18,8 +18,9 @@
 //     events list them (app and session ids: no personal data), so that a
 //     run cut off anywhere is finished by the next run with the same list;
 //  2. every Deleter deletes the sessions, in order: the log's streams
-//     first (eventstore.StreamDeleter), then ClickHouse, the notification
-//     outbox, the read models and the runner's fold cache, the intake's
+//     first (eventstore.StreamDeleter), then ClickHouse, the read models
+//     and the runner's fold cache, the notification outbox, the keys of
+//     quarantined bodies naming the sessions (Quarantine), the intake's
 //     cache; each deletion is idempotent;
 //  3. every Scrubber overwrites the freed pages of its file;
 //  4. retention.done.v1 records the counts and the time it took.

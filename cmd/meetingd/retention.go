@@ -49,8 +49,9 @@ const retentionChunk = 5000
 // MEETINGD_RETENTION is 0): the log's streams, ClickHouse and the read
 // models are deleted between two batches of the projection runner (so the
 // runner never writes a deleted session back, and drops its cached fold
-// state), then the outbox (nil when another replica delivers) and the
-// intake's cache (forget); the freed pages of the read-model, event-log
+// state), then the outbox (nil when another replica delivers), the keys of
+// quarantined bodies naming the sessions, and the intake's cache (forget);
+// the freed pages of the read-model, event-log
 // and outbox files are scrubbed.
 func newRetention(cfg config, p *pipeline, outbox *notify.Store, forget func(), reg prometheus.Registerer, log *slog.Logger) (*jobs.Spec, error) {
 	window := cfg.jobs.Retention
@@ -71,6 +72,9 @@ func newRetention(cfg config, p *pipeline, outbox *notify.Store, forget func(), 
 			_, err := outbox.DeleteSessions(ctx, keys)
 			return err
 		}))
+	}
+	if p.ring != nil { // sealed quarantine bodies (the embedded log)
+		deleters = append(deleters, retention.Quarantine{Log: p.sealed, Keys: p.ring})
 	}
 	if forget != nil {
 		deleters = append(deleters, retention.DeleterFunc(func(context.Context, []reports.SessionKey) error {

@@ -76,6 +76,16 @@ func TestEndToEndRetention(t *testing.T) {
 	gone := [2]string{"u-oldrich-gone", "Oldrich Gönè-Retained-Not"}
 	gone2 := [2]string{"u-olga-gone", "Olga Departed"}
 	ann, bob, kept := [2]string{"u-ann", "Ann"}, [2]string{"u-bob", "Bob"}, [2]string{"u-newton-kept", "Newton Kept"}
+	// A quarantined webhook (a join without joined_at) of an expiring
+	// session, naming its participant: its body's key is erased with it.
+	bad := []byte(`{"trigger":"meeting_participant_joined","data":{"occupant":{"uid":"` + gone2[0] + `","name":"` + gone2[1] +
+		`"},"sessionId":"ret-old-2"},"type":"meet","appId":"` + erasureApp + `","region":"us","webhook":"wh"}`)
+	if status, ans, err := postWebhook(t.Context(), srv.base, bad); err != nil || status != 202 {
+		t.Fatalf("post the quarantined webhook: %d %v %v", status, ans, err)
+	}
+	if status, body := request(t, http.MethodGet, srv.base+"/v1/quarantine", erasureToken, nil); status != 200 || !bytes.Contains(body, []byte(gone2[0])) {
+		t.Fatalf("the quarantine before the deletion: %d %s", status, body)
+	}
 	postSession(t, srv.base, erasureApp, "ret-old-1", now-500*day, ann, gone)
 	postSession(t, srv.base, erasureApp, "ret-old-2", now-450*day, gone2, bob)
 	postSession(t, srv.base, erasureApp2, "ret-old-other", now-401*day, gone)
