@@ -25,8 +25,9 @@ type appendReq struct {
 	reply     chan appendReply // buffered (1): the committer never blocks
 	// op is what the committer does with the request: an append, or a
 	// maintenance operation (delete.go) done in a transaction of its own.
-	op  reqOp
-	ctx context.Context // of a maintenance operation
+	op      reqOp
+	ctx     context.Context // of a maintenance operation
+	streams []string        // to delete (opDelete)
 }
 
 // newAppendReq makes a request for Store.reqPool.

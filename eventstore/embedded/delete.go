@@ -18,7 +18,7 @@ type reqOp uint8
 
 const (
 	opAppend reqOp = iota
-	// opDelete deletes the streams named in events' place (deleteStreams).
+	// opDelete deletes the request's streams (deleteStreams).
 	opDelete
 	// opScrub zeroes the file's free pages.
 	opScrub
@@ -53,9 +53,10 @@ func (s *Store) DeleteStreams(ctx context.Context, streams ...string) error {
 // it, so that no page of the file keeps the bytes of a deleted record (or
 // of a record that Rewrite replaced). It runs in the committer (appends
 // wait), once no read transaction is open: it stops new ones from
-// beginning, waits for those running (read batches are short), and zeroes
-// only pages that bbolt lists as free, which no transaction can read.
-// Cost: one read of every page header and one write per free page.
+// beginning (reads wait too), waits for those running (read batches are
+// short), and zeroes only pages that bbolt lists as free, which no
+// transaction can read. Cost: one read of every page header and one write
+// per free page (1.4 s on a log of 1,000,000 events, BENCHMARKS.md).
 func (s *Store) Scrub(ctx context.Context) error {
 	return s.maintenance(ctx, opScrub, nil)
 }
@@ -72,10 +73,7 @@ func (s *Store) maintenance(ctx context.Context, op reqOp, streams []string) err
 		return fmt.Errorf("%s: %w", what, err)
 	}
 	defer s.ops.Done()
-	req := &appendReq{reply: make(chan appendReply, 1), op: op, ctx: ctx, abandoned: ctx.Done()}
-	for _, st := range streams {
-		req.events = append(req.events, eventstore.Event{Type: st})
-	}
+	req := &appendReq{reply: make(chan appendReply, 1), op: op, ctx: ctx, abandoned: ctx.Done(), streams: streams}
 	select {
 	case s.reqs <- req:
 	case <-ctx.Done():
@@ -103,15 +101,15 @@ func (s *Store) maintain(r *appendReq) {
 			if r.op == opScrub {
 				err = s.scrub(r.ctx)
 			} else {
-				err = s.deleteStreams(r.events)
+				err = s.deleteStreams(r.streams)
 			}
 		}
 	}
 	r.reply <- appendReply{err: err}
 }
 
-// deleteStreams deletes the streams named by the events' types.
-func (s *Store) deleteStreams(names []eventstore.Event) error {
+// deleteStreams deletes the streams in one transaction.
+func (s *Store) deleteStreams(names []string) error {
 	tx, err := s.db.Begin(true)
 	if err != nil {
 		return unavailable(err)
@@ -120,8 +118,7 @@ func (s *Store) deleteStreams(names []eventstore.Event) error {
 	var deltas []categoryDelta
 	var removed uint64
 	var first string
-	for _, n := range names {
-		stream := n.Type
+	for _, stream := range names {
 		if streams.Get([]byte(stream)) == nil {
 			continue
 		}
