@@ -76,5 +76,6 @@
 //	                   unknown), duration_seconds Float64 (a transcript's end − start)
 //
 // Tests run against MEETINGD_TEST_CLICKHOUSE (make test sets it), a database
-// each (clickhousetest). Why: docs/adr/0008 to 0010 and 0018.
+// each (clickhousetest). Why: docs/adr/0008 to 0010 and 0018; Erase and
+// DeleteSessions (retention, roll-up buckets recomputed): 0024 and 0025.
 package clickhouse

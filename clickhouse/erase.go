@@ -60,6 +60,21 @@ func (s *Sink) eraseRows(ctx context.Context, app, pseudonym string, sessions []
 	for _, t := range rowTables {
 		names = append(names, t.name)
 	}
+	if err := s.deleteSessionRows(ctx, app, sessions, names); err != nil {
+		return err
+	}
+	hex := strings.TrimPrefix(pseudonym, "erased-")
+	if err := s.conn.Exec(ctx, "ALTER TABLE "+tRollups+` DELETE WHERE app_id = ?
+		AND arrayExists(p -> lower(substring(hex(SHA256(concat(?, '/', p))), 1, 12)) = ?, participants)`, app, app, hex); err != nil {
+		return fmt.Errorf("delete from %s: %w", tRollups, err)
+	}
+	return s.awaitMutations(ctx, tRollups)
+}
+
+// deleteSessionRows deletes the rows of app's sessions from the tables
+// (ALTER TABLE … DELETE, in statements of at most QueryBytes of ids) and
+// waits for each mutation.
+func (s *Sink) deleteSessionRows(ctx context.Context, app string, sessions []string, tables []string) error {
 	for len(sessions) > 0 {
 		n, size := 0, 0
 		for n < len(sessions) && (n == 0 || size+len(sessions[n])+4 <= s.cfg.QueryBytes) {
@@ -70,7 +85,7 @@ func (s *Sink) eraseRows(ctx context.Context, app, pseudonym string, sessions []
 		for i, id := range sessions[:n] {
 			set[i] = id
 		}
-		for _, name := range names {
+		for _, name := range tables {
 			if err := s.conn.Exec(ctx, "ALTER TABLE "+name+" DELETE WHERE app_id = ? AND session_id IN ?", app, ch.GroupSet{Value: set}); err != nil {
 				return fmt.Errorf("delete from %s: %w", name, err)
 			}
@@ -80,12 +95,7 @@ func (s *Sink) eraseRows(ctx context.Context, app, pseudonym string, sessions []
 		}
 		sessions = sessions[n:]
 	}
-	hex := strings.TrimPrefix(pseudonym, "erased-")
-	if err := s.conn.Exec(ctx, "ALTER TABLE "+tRollups+` DELETE WHERE app_id = ?
-		AND arrayExists(p -> lower(substring(hex(SHA256(concat(?, '/', p))), 1, 12)) = ?, participants)`, app, app, hex); err != nil {
-		return fmt.Errorf("delete from %s: %w", tRollups, err)
-	}
-	return s.awaitMutations(ctx, tRollups)
+	return nil
 }
 
 // awaitMutations waits until table has no unfinished mutation.

@@ -8,6 +8,9 @@
 // subscriptions deliver events in that order, first catching up from a position
 // and then following new appends live.
 //
+// Stores that can delete whole streams (retention) implement StreamDeleter;
+// a deleted stream's id may start again as new data.
+//
 // Implementations live in sub-packages (embedded for the default local log,
 // esdb for EventStoreDB/KurrentDB) and must all pass the shared suite in
 // eventstore/storetest.

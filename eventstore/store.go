@@ -222,3 +222,18 @@ func (f Filter) Match(stream string) bool {
 	}
 	return false
 }
+
+// StreamDeleter is implemented by stores that can delete whole streams
+// (retention, API.md "Privacy: erasure and retention"). DeleteStreams
+// deletes every event of each stream: afterwards ReadStream yields
+// ErrStreamNotFound, and an append to the
+// stream (NoStream or Any) starts it again as new data, whose revisions
+// may continue after the deleted ones (KurrentDB) or restart at 0
+// (embedded). Deleting a stream that does not exist is not an error, so a
+// deletion repeated after a crash is harmless. Whether ReadAll and Stats
+// still see the deleted events until the store reclaims them is the
+// store's (embedded: never; KurrentDB: until a scavenge); eventstore/storetest
+// checks the rest for both.
+type StreamDeleter interface {
+	DeleteStreams(ctx context.Context, streams ...string) error
+}

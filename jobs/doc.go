@@ -23,5 +23,7 @@
 // The Scheduler gives each job a guard: a run never overlaps the previous
 // run of the same job (it is skipped and counted), a panic becomes a failed
 // run, and every run is measured (meetingd_job_* metrics) and logged once.
-// Clocks are injected (Config.Now) so that tests decide time.
+// Clocks are injected (Config.Now) so that tests decide time. The retention
+// job (MEETINGD_RETENTION) is package retention's, run by this Scheduler on
+// the stale closer's schedule.
 package jobs

@@ -56,4 +56,5 @@
 //
 // Erasure: RewriteBodies pseudonymises the stored bodies of sessions'
 // deliveries and Scrub zeroes the file's free pages (docs/adr/0024).
+// Retention: DeleteSessions removes sessions' state and deliveries.
 package notify

@@ -17,17 +17,6 @@ import (
 	"github.com/meetingd/meetingd/reports"
 )
 
-// refuseRetention refuses MEETINGD_RETENTION other than 0: the retention
-// job is not built (PRIVACY.md §8), and a window silently ignored would be
-// worse than a refusal to start.
-func refuseRetention(lookupEnv func(string) (string, bool)) error {
-	v, ok := lookupEnv("MEETINGD_RETENTION")
-	if !ok || v == "" || v == "0" {
-		return nil
-	}
-	return fmt.Errorf("MEETINGD_RETENTION=%q: deleting sessions by age is not built in this version (PRIVACY.md, section 8); unset it or set 0", v)
-}
-
 // erasures is the erasure service of /v1/erasures and its processor.
 type erasures struct {
 	svc  *erasure.Service

@@ -29,6 +29,9 @@ type jobConfig struct {
 	Rate float64
 	// ShutdownTimeout bounds the graceful shutdown of serve.
 	ShutdownTimeout time.Duration
+	// Retention is MEETINGD_RETENTION (0: keep everything); the job runs
+	// on StaleSchedule.
+	Retention time.Duration
 }
 
 // jobSettings are the settings of the scheduled jobs (part of settings()).
@@ -40,6 +43,7 @@ func jobSettings() []setting {
 		{"MEETINGD_RECONCILE_MAX_AGE", "reconcile-max-age", "168h", "stop asking CometChat about meetings whose newest event is older than this", false},
 		{"MEETINGD_COMETCHAT_APPS", "cometchat-apps", "", "Calls API access per app: comma list of appId:region:apikey or appId:region:@keyfile; empty: no reconciliation", true},
 		{"MEETINGD_COMETCHAT_RATE", "cometchat-rate", "2", "requests per second to each app's Calls API", false},
+		{"MEETINGD_RETENTION", "retention", "0", "delete whole sessions whose newest CometChat timestamp is older than this (e.g. 400d, or a Go duration such as 9600h); 0 keeps everything. Runs on MEETINGD_STALE_SCHEDULE", false},
 		{"MEETINGD_SHUTDOWN_TIMEOUT", "shutdown-timeout", "30s", "bound of a graceful shutdown: half for requests in flight, a quarter for running jobs, the rest for the last projection flush", false},
 	}
 }
@@ -71,10 +75,16 @@ func (c *jobConfig) load(get func(env string) string, readFile func(string) ([]b
 	if c.ReconcileAfter > 0 && c.ReconcileMaxAge > 0 && c.ReconcileMaxAge <= c.ReconcileAfter {
 		errs = append(errs, errors.New("MEETINGD_RECONCILE_MAX_AGE: must be longer than MEETINGD_RECONCILE_AFTER"))
 	}
+	var err error
 	if r, err := strconv.ParseFloat(get("MEETINGD_COMETCHAT_RATE"), 64); err != nil || r <= 0 || r > 1000 {
 		errs = append(errs, fmt.Errorf("MEETINGD_COMETCHAT_RATE: want requests per second in (0, 1000], got %q", get("MEETINGD_COMETCHAT_RATE")))
 	} else {
 		c.Rate = r
+	}
+	if c.Retention, err = parseRetention(get("MEETINGD_RETENTION")); err != nil {
+		errs = append(errs, err)
+	} else if c.Retention > 0 && c.StaleSchedule == "off" {
+		errs = append(errs, errors.New("MEETINGD_RETENTION: the retention job runs on MEETINGD_STALE_SCHEDULE, which is off"))
 	}
 	apps, err := callsapi.ParseApps(get("MEETINGD_COMETCHAT_APPS"), readFile)
 	if err != nil {
@@ -85,9 +95,9 @@ func (c *jobConfig) load(get func(env string) string, readFile func(string) ([]b
 }
 
 // newScheduler assembles the scheduled jobs of serve: the stale-meeting
-// closer (unless its schedule is off) and the reconciliation (when apps are
-// configured). It returns nil when no job is on.
-func newScheduler(cfg config, p *pipeline, reg prometheus.Registerer, log *slog.Logger) (*jobs.Scheduler, error) {
+// closer (unless its schedule is off), the reconciliation (when apps are
+// configured) and extra (the retention job). It returns nil when no job is on.
+func newScheduler(cfg config, p *pipeline, reg prometheus.Registerer, log *slog.Logger, extra ...jobs.Spec) (*jobs.Scheduler, error) {
 	jc := cfg.jobs
 	m, err := jobs.NewMetrics(reg)
 	if err != nil {
@@ -139,6 +149,12 @@ func newScheduler(cfg config, p *pipeline, reg prometheus.Registerer, log *slog.
 		log.Info("reconciliation with CometChat is on", "apps", strings.Join(ids, ", "))
 		n++
 	}
+	for _, spec := range extra {
+		if err := s.Add(spec); err != nil {
+			return nil, err
+		}
+		n++
+	}
 	if n == 0 {
 		return nil, nil
 	}
@@ -162,6 +178,11 @@ scheduled jobs (robfig/cron; schedules are 5-field cron expressions in UTC, @eve
                 session.reconciled.v1. API participants are matched by uid when the webhooks
                 carried one, else by a name the API gives that exactly one webhook participant
                 had; the others are listed as unmatched_participants, never merged.
+  retention     [MEETINGD_STALE_SCHEDULE] on when MEETINGD_RETENTION is set (e.g. 400d): whole
+                sessions whose newest CometChat timestamp (a plan-only session: its scheduled
+                end) is older are deleted from the event log, the read models, ClickHouse, the
+                notification outbox and the caches; each run is recorded in the stream
+                retention-runs (PRIVACY.md).
   MEETINGD_COMETCHAT_APPS=appId:region:apikey[,…]; write the key as @FILE to read it from a
   file (e.g. @/run/secrets/cometchat). Keys are never logged.
   A run never overlaps the previous run of the same job; runs are logged (one line each) and

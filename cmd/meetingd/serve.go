@@ -14,6 +14,7 @@ import (
 
 	"github.com/meetingd/meetingd/api"
 	"github.com/meetingd/meetingd/intake"
+	"github.com/meetingd/meetingd/jobs"
 )
 
 func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(string) (string, bool)) error {
@@ -22,9 +23,6 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 		return nil
 	}
 	if err != nil {
-		return err
-	}
-	if err := refuseRetention(lookupEnv); err != nil {
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel)
@@ -90,7 +88,13 @@ func serve(ctx context.Context, args []string, stderr io.Writer, lookupEnv func(
 	if err != nil {
 		return err
 	}
-	sched, err := newScheduler(cfg, p, reg, log)
+	var extra []jobs.Spec
+	if spec, err := newRetention(cfg, p, nt.store, in.Forget, reg, log); err != nil {
+		return err
+	} else if spec != nil {
+		extra = append(extra, *spec)
+	}
+	sched, err := newScheduler(cfg, p, reg, log, extra...)
 	if err != nil {
 		return err
 	}

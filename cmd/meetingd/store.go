@@ -14,6 +14,7 @@ import (
 // eventStore is the event log with a readiness check.
 type eventStore interface {
 	eventstore.Store
+	eventstore.StreamDeleter
 	Ping(ctx context.Context) error
 	Limits() eventstore.Limits
 }

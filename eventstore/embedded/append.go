@@ -23,6 +23,11 @@ type appendReq struct {
 	// by the time the committer takes it is skipped (nothing is written).
 	abandoned <-chan struct{}
 	reply     chan appendReply // buffered (1): the committer never blocks
+	// op is what the committer does with the request: an append, or a
+	// maintenance operation (delete.go) done in a transaction of its own.
+	op      reqOp
+	ctx     context.Context // of a maintenance operation
+	streams []string        // to delete (opDelete)
 }
 
 // newAppendReq makes a request for Store.reqPool.
@@ -106,15 +111,24 @@ func (s *Store) commitLoop() {
 	for {
 		select {
 		case r := <-s.reqs:
+			if r.op != opAppend {
+				s.maintain(r)
+				continue
+			}
 			batch = append(batch[:0], r)
 		case <-s.quit:
 			return
 		}
 		n := len(batch[0].events)
+		var after *appendReq // a maintenance request met while gathering
 	gather:
 		for n < s.cfg.MaxBatchEvents {
 			select {
 			case r := <-s.reqs:
+				if r.op != opAppend {
+					after = r
+					break gather
+				}
 				batch = append(batch, r)
 				n += len(r.events)
 			default:
@@ -123,6 +137,9 @@ func (s *Store) commitLoop() {
 		}
 		s.commit(batch)
 		clear(batch)
+		if after != nil {
+			s.maintain(after)
+		}
 	}
 }
 
@@ -372,8 +389,10 @@ func (s *Store) checkAfterFailure(before uint64, cause error) {
 		}
 		return nil
 	})
-	if err == nil && head == before {
-		return // rolled back cleanly: later commits may succeed
+	if err == nil && head <= before {
+		// Rolled back cleanly: later commits may succeed. (head < before
+		// when DeleteStreams removed the newest events.)
+		return
 	}
 	if err == nil {
 		err = fmt.Errorf("a commit whose sync failed is visible in the file (head %d, last durable %d): %w", head, before, cause)

@@ -110,3 +110,15 @@ func addEvents(st *eventstore.Stats, events, lastPos uint64) {
 		st.Head = position(lastPos)
 	}
 }
+
+// remove applies the deltas of a stream deletion: their events are no
+// longer counted (the category's head stays the newest position written).
+func (c *categories) remove(deltas []categoryDelta) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, d := range deltas {
+		if st := c.stats[d.category]; st != nil {
+			st.Events -= min(st.Events, d.events)
+		}
+	}
+}

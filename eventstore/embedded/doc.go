@@ -17,8 +17,14 @@
 //     duplicates) and sees the appends before it; a storage failure fails the
 //     whole batch, and nothing of it is written.
 //   - Positions in commit order. The committer numbers events 1, 2, 3, … as
-//     it writes them (Position.Commit == Position.Prepare), so positions have
-//     no gaps and a later commit always has higher positions.
+//     it writes them (Position.Commit == Position.Prepare), so a later commit
+//     always has higher positions; there are no gaps but the positions of
+//     deleted streams, never reused (the newest is kept in the meta bucket).
+//   - Stream deletion (delete.go, retention): DeleteStreams removes the
+//     streams' records, indexes and heads in one committer transaction;
+//     Scrub, also in the committer, waits until no read transaction is open
+//     and overwrites every free page with zeros, so the file keeps no byte
+//     of a deleted record. Open's check allows as many gaps as were deleted.
 //   - Readers see only durable data. bbolt shows a commit's pages to new
 //     read transactions before its fsyncs have returned, so read
 //     transactions do not begin while a commit is in flight. ReadAll and
@@ -64,7 +70,7 @@
 // keys). Open upgrades a format-1 file in place (upgrade.go), checking the
 // result against the old index; a crash on the way leaves format 1, and the
 // next Open starts the upgrade again. The file never shrinks; freed pages
-// are reused by later appends.
+// are reused by later appends (zeroed first by Scrub after a deletion).
 //
 // Why bbolt and not Pebble, group commit, format 2 and the category counts,
 // with the measurements: docs/adr/0001 to 0004 in the repository.

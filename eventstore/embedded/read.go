@@ -259,7 +259,7 @@ func (s *Store) Stats(ctx context.Context, filter eventstore.Filter) (eventstore
 		if h == 0 {
 			return eventstore.Stats{}, nil
 		}
-		return eventstore.Stats{Events: h, Head: position(h)}, nil
+		return eventstore.Stats{Events: h - min(h, s.deleted.Load()), Head: position(h)}, nil
 	}
 	var st eventstore.Stats
 	for _, p := range prefixes {

@@ -71,6 +71,8 @@ type Store struct {
 	commitTx func(*bolt.Tx) error
 
 	commits, appends, events, failures atomic.Uint64
+	// deleted counts the events DeleteStreams removed (meta "deleted").
+	deleted atomic.Uint64
 }
 
 type headState struct {
@@ -186,6 +188,14 @@ func (s *Store) init() error {
 				return fmt.Errorf("corrupt position key %x", k)
 			}
 			s.seq = binary.BigEndian.Uint64(k)
+		}
+		// After a deletion of the newest events, positions go on after
+		// the newest ever written (delete.go).
+		if v := meta.Get(keySeq); len(v) == 8 {
+			s.seq = max(s.seq, be64(v))
+		}
+		if v := meta.Get(keyDeleted); len(v) == 8 {
+			s.deleted.Store(be64(v))
 		}
 		return nil
 	})

@@ -71,7 +71,7 @@ func verifyFile(path string, lockTimeout time.Duration) error {
 
 // walkFile reads every key and value of every bucket, checking key order,
 // and decodes every event, checking that positions run 1, 2, 3, … without
-// a gap. bbolt's assertions on damaged pages and memory faults are recovered
+// a gap other than the positions of deleted streams (meta "deleted"). bbolt's assertions on damaged pages and memory faults are recovered
 // into an error.
 func walkFile(tx *bolt.Tx) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
@@ -80,10 +80,18 @@ func walkFile(tx *bolt.Tx) (err error) {
 			err = fmt.Errorf("a damaged page: %v", r)
 		}
 	}()
-	return tx.ForEach(func(name []byte, b *bolt.Bucket) error { return walkBucket(string(name), b) })
+	// DeleteStreams leaves gaps, as many positions as it deleted.
+	var gaps uint64
+	if m := tx.Bucket(bucketMeta); m != nil {
+		if v := m.Get(keyDeleted); len(v) == 8 {
+			gaps = be64(v)
+		}
+	}
+	return tx.ForEach(func(name []byte, b *bolt.Bucket) error { return walkBucket(string(name), b, &gaps) })
 }
 
-func walkBucket(name string, b *bolt.Bucket) error {
+// walkBucket walks b; gaps is how many missing positions deletions explain.
+func walkBucket(name string, b *bolt.Bucket, gaps *uint64) error {
 	events := name == string(bucketEvents)
 	var prev []byte
 	var want uint64 = 1
@@ -96,7 +104,7 @@ func walkBucket(name string, b *bolt.Bucket) error {
 		prev = k
 		if v == nil { // a nested bucket
 			if child := b.Bucket(k); child != nil {
-				if err := walkBucket(name+"/"+string(k), child); err != nil {
+				if err := walkBucket(name+"/"+string(k), child, gaps); err != nil {
 					return err
 				}
 			}
@@ -110,6 +118,10 @@ func walkBucket(name string, b *bolt.Bucket) error {
 			return fmt.Errorf("events: key %x is not a position", k)
 		}
 		pos := be64(k)
+		if pos > want && pos-want <= *gaps {
+			*gaps -= pos - want // deleted streams' positions
+			want = pos
+		}
 		if pos != want {
 			return fmt.Errorf("events: position %d where %d was due: %d events missing", pos, want, pos-want)
 		}

@@ -15,7 +15,7 @@ import (
 // server in MEETINGD_TEST_KURRENTDB when it is set.
 func TestContract(t *testing.T) {
 	t.Run("inprocess", func(t *testing.T) {
-		storetest.Run(t, storetest.Features{}, func(t *testing.T) storetest.Harness {
+		storetest.Run(t, storetest.Features{DeletedInAll: true}, func(t *testing.T) storetest.Harness {
 			conn, _ := esdbtest.StartServer(t)
 			reopen := func(t *testing.T) eventstore.Store { return open(t, conn, esdb.Config{}) }
 			return storetest.Harness{Store: reopen(t), Reopen: reopen}
@@ -27,7 +27,7 @@ func TestContract(t *testing.T) {
 		return
 	}
 	t.Run("kurrentdb", func(t *testing.T) {
-		storetest.Run(t, storetest.Features{SharedLog: true}, func(t *testing.T) storetest.Harness {
+		storetest.Run(t, storetest.Features{SharedLog: true, DeletedInAll: true}, func(t *testing.T) storetest.Harness {
 			reopen := func(t *testing.T) eventstore.Store { return open(t, conn, esdb.Config{}) }
 			return storetest.Harness{Store: reopen(t), Reopen: reopen}
 		})

@@ -59,6 +59,11 @@
 //   - Stats scans the filter's events the first time (cost in proportion to
 //     the log), then only what was appended since; events the server later
 //     removes stay counted until the process restarts.
+//   - DeleteStreams is KurrentDB's soft delete (DeleteStream, not a
+//     tombstone: a deleted session's id may come back as new data, with
+//     revisions continuing after the deleted ones). The events stay in the
+//     chunk files, in reads of $all and in Stats until a scavenge: run one
+//     after retention (PRIVACY.md §8).
 //   - The client library stops for good once cluster discovery fails
 //     (MaxDiscoverAttempts); the store then makes a new client on the next
 //     call. The library does not watch ctx while it (re)discovers the

@@ -34,6 +34,11 @@ type Features struct {
 
 	// Timeout bounds each test. Default 60s.
 	Timeout time.Duration
+
+	// DeletedInAll is true when ReadAll still yields the events of a
+	// deleted stream until the store reclaims them (KurrentDB until a
+	// scavenge); false: never again (embedded).
+	DeletedInAll bool
 }
 
 func (f *Features) setDefaults() {
@@ -96,6 +101,7 @@ func Run(t *testing.T, features Features, open func(t *testing.T) Harness) {
 		{"CloseWaitsForAppends", s.testCloseWaitsForAppends},
 		{"Closed", s.testClosed},
 		{"ContextDone", s.testContextDone},
+		{"DeleteStreams", s.testDeleteStreams},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -58,8 +58,7 @@
 //     meetings' rows are read from the rows bucket, in the same key order
 //     (for the time index, neighbouring keys of the same leaves).
 //     O(log n + s + limit·log n), s the entries skipped by the status
-//     filter, plus one further matching entry to tell whether a next page
-//     exists.
+//     filter, plus one further matching entry to tell whether a next page exists.
 //   - ParticipantAttendance: one range scan of the participant's entries
 //     in [From, To), O(log n + k), for the totals (summed from the index
 //     values); only the page's rows are built; no meeting is decoded.
@@ -71,7 +70,8 @@
 //     index writes (p its participants; deletes too when started_at moved),
 //     O((1 + p)·log n); one fsync per batch (sequential on an empty store).
 //   - Series: one range scan of the series' idx_series entries, O(log n + k).
-//   - LoadFacts: a lookup per key. Erasure (erase.go, docs/adr/0024): Pseudonymise scans the app's records, Scrub zeroes free pages.
+//   - LoadFacts: a lookup per key. Erasure (erase.go, docs/adr/0024): Pseudonymise scans the app's records, Scrub zeroes free pages;
+//     retention (retention.go): Expired scans rows started before the cutoff, DeleteSessions drops records and index entries.
 //   - Reset: waits for running queries and writes, removes the file and
 //     creates an empty one: O(1) (docs/adr/0012). Open empties a store
 //     written with another layout (all buckets dropped in one transaction,

@@ -158,3 +158,64 @@ func BenchmarkErase(b *testing.B) {
 	b.ReportMetric(compact.Seconds()/n, "scrub-s")
 	b.ReportMetric(compactAlone.Seconds(), "compact-alone-s")
 }
+
+// retentionChunk is the sessions of one DeleteSessions call (as the
+// retention job's chunks in cmd/meetingd).
+const retentionChunk = 5000
+
+// BenchmarkRetention deletes the meetings whose newest timestamp is in the
+// first tenth of the store's time range (about 10 % of them) as the
+// retention job does with the read models: Expired, DeleteSessions in
+// chunks of retentionChunk, then Scrub; the same run's compact-alone-s is Compact on
+// the same store (the baseline). One iteration (-benchtime=1x).
+func BenchmarkRetention(b *testing.B) {
+	if b.N > 1 {
+		b.Skip("one iteration (-benchtime=1x)")
+	}
+	ctx := context.Background()
+	pristine := *eraseDir
+	if pristine == "" {
+		pristine = b.TempDir()
+	}
+	buildErasable(b, pristine, *eraseMeetings)
+	work := b.TempDir()
+	copyFile(b, filepath.Join(pristine, readmodel.FileName), filepath.Join(work, readmodel.FileName))
+	s, err := readmodel.Open(ctx, readmodel.Config{Dir: work}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	start := time.Now()
+	if err := s.Compact(ctx); err != nil {
+		b.Fatal(err)
+	}
+	compactAlone := time.Since(start)
+	cutoff := benchEpoch.Add(time.Duration(benchDays) * 24 * time.Hour / 10)
+	b.ResetTimer()
+	t0 := time.Now()
+	keys, err := s.Expired(ctx, cutoff, *eraseMeetings)
+	if err != nil {
+		b.Fatal(err)
+	}
+	t1 := time.Now()
+	for i := 0; i < len(keys); i += retentionChunk {
+		if _, err := s.DeleteSessions(ctx, keys[i:min(i+retentionChunk, len(keys))]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	t2 := time.Now()
+	if err := s.Scrub(ctx); err != nil {
+		b.Fatal(err)
+	}
+	t3 := time.Now()
+	b.StopTimer()
+	if len(keys) < *eraseMeetings/20 || len(keys) > *eraseMeetings/5 {
+		b.Fatalf("%d of %d meetings expired, want about a tenth", len(keys), *eraseMeetings)
+	}
+	b.ReportMetric(float64(len(keys)), "meetings-deleted")
+	b.ReportMetric(t3.Sub(t0).Seconds(), "retention-s")
+	b.ReportMetric(t1.Sub(t0).Seconds(), "find-s")
+	b.ReportMetric(t2.Sub(t1).Seconds(), "delete-s")
+	b.ReportMetric(t3.Sub(t2).Seconds(), "scrub-s")
+	b.ReportMetric(compactAlone.Seconds(), "compact-alone-s")
+}

@@ -5,11 +5,13 @@
 // expected revisions and the server's idempotence, Streams.Read for counted
 // reads of a stream or of $all, and catch-up subscriptions to $all with
 // filters, confirmation, checkpoints and caught-up messages, and
-// Streams.Tombstone (hard deletes; Scavenge then drops the deleted streams'
-// events from $all, Records lets a test scan every stored byte). The
-// client's other calls (server features, gossip, soft deletes, persistent
-// subscriptions) are answered Unimplemented, which the client accepts as an
-// older server.
+// Streams.Delete as a soft delete (the stream reads as not found, an append
+// re-creates it with revisions continuing after the deleted ones, its
+// events stay in $all as on a real server until a scavenge), and
+// Streams.Tombstone (hard deletes). Scavenge then drops the deleted
+// events from $all; Records lets a test scan every stored byte. The
+// client's other calls (server features, gossip, persistent subscriptions)
+// are answered Unimplemented, which the client accepts as an older server.
 //
 // StartServer(t) starts one on a free loopback port for the duration of a
 // test and returns its connection string (esdb://127.0.0.1:port?tls=false);

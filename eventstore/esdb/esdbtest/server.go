@@ -41,9 +41,12 @@ type Server struct {
 	mu      sync.Mutex
 	log     []*record            // $all, in position order
 	streams map[string][]*record // by stream, in revision order
-	deleted map[string]bool      // tombstoned streams
-	next    uint64               // the next free log position
-	changed chan struct{}        // closed (and replaced) on every write
+	deleted map[string]bool      // tombstoned streams (Tombstone)
+	// base is the first revision of a stream re-created after a soft
+	// delete (Delete): its revisions continue after the deleted ones.
+	base    map[string]uint64
+	next    uint64        // the next free log position
+	changed chan struct{} // closed (and replaced) on every write
 	subs    map[*subscription]struct{}
 	opened  []SubscriptionRequest
 	hook    func(Message) error
@@ -167,6 +170,7 @@ func Start(addr string, opts ...Option) (*Server, error) {
 		tls:     o.cert != nil,
 		streams: map[string][]*record{},
 		deleted: map[string]bool{},
+		base:    map[string]uint64{},
 		next:    1024, // the real log starts with its own records, never at 0
 		changed: make(chan struct{}),
 		subs:    map[*subscription]struct{}{},
@@ -388,7 +392,8 @@ func (s *Server) Append(srv api.Streams_AppendServer) error {
 func (s *Server) appendLocked(stream string, opts *api.AppendReq_Options, proposed []*api.AppendReq_ProposedMessage) *api.AppendResp {
 	recs := s.streams[stream]
 	exists := len(recs) > 0
-	last := uint64(len(recs)) - 1 // meaningless when !exists
+	base := int64(s.base[stream])
+	last := uint64(base) + uint64(len(recs)) - 1 // meaningless when !exists
 
 	// after is the revision after which the append goes (-1: a new stream).
 	var after int64
@@ -405,13 +410,13 @@ func (s *Server) appendLocked(stream string, opts *api.AppendReq_Options, propos
 	default: // Any
 		return s.appendAny(stream, recs, opts, proposed)
 	}
-	current := int64(len(recs)) - 1
-	if after == current {
+	current := base + int64(len(recs)) - 1
+	if after == current || (after == -1 && !exists) {
 		return s.success(s.write(stream, proposed))
 	}
 	// Idempotence: the events right after the expected revision are these.
-	if after < current && len(proposed) > 0 && idsMatch(recs, after+1, proposed) {
-		return s.success(recs[after+int64(len(proposed))])
+	if after < current && after+1 >= base && len(proposed) > 0 && idsMatch(recs, after+1-base, proposed) {
+		return s.success(recs[after-base+int64(len(proposed))])
 	}
 	return wrongExpected(opts, exists, last)
 }
@@ -428,7 +433,7 @@ func (s *Server) appendAny(stream string, recs []*record, opts *api.AppendReq_Op
 			if idsMatch(recs, int64(i), proposed) {
 				return s.success(recs[i+len(proposed)-1])
 			}
-			return wrongExpected(opts, true, uint64(len(recs))-1)
+			return wrongExpected(opts, true, s.base[stream]+uint64(len(recs))-1)
 		}
 	}
 	return s.success(s.write(stream, proposed))
@@ -463,7 +468,7 @@ func (s *Server) write(stream string, proposed []*api.AppendReq_ProposedMessage)
 		last = &record{
 			id:          fromUUID(pm.GetId()),
 			stream:      stream,
-			revision:    uint64(len(s.streams[stream])),
+			revision:    s.base[stream] + uint64(len(s.streams[stream])),
 			typ:         md["type"],
 			contentType: md["content-type"],
 			data:        append([]byte(nil), pm.GetData()...),
@@ -520,6 +525,42 @@ func wrongExpected(opts *api.AppendReq_Options, exists bool, last uint64) *api.A
 	return &api.AppendResp{Result: &api.AppendResp_WrongExpectedVersion_{WrongExpectedVersion: w}}
 }
 
+// Delete implements the Streams.Delete RPC as KurrentDB's soft delete:
+// the stream reads as not found, an append re-creates it with revisions
+// that continue after the deleted ones, and its events stay in $all (the
+// real server keeps them there until a scavenge). Any or NoStream on a
+// missing stream deletes nothing; StreamExists or a revision on a missing
+// stream, or a revision that is not the last, fails (NotFound or a wrong
+// expected version).
+func (s *Server) Delete(_ context.Context, req *api.DeleteReq) (*api.DeleteResp, error) {
+	o := req.GetOptions()
+	name := string(o.GetStreamIdentifier().GetStreamName())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	recs := s.streams[name]
+	switch o.GetExpectedStreamRevision().(type) {
+	case *api.DeleteReq_Options_StreamExists:
+		if len(recs) == 0 {
+			return nil, status.Error(codes.NotFound, "esdbtest: stream not found")
+		}
+	case *api.DeleteReq_Options_Revision:
+		if len(recs) == 0 || s.base[name]+uint64(len(recs))-1 != o.GetRevision() {
+			return nil, status.Error(codes.FailedPrecondition, "esdbtest: wrong expected version")
+		}
+	}
+	if len(recs) > 0 {
+		s.base[name] += uint64(len(recs))
+		delete(s.streams, name)
+	}
+	// The real server writes the stream's metadata and answers its
+	// position (the client library needs one); the last log position here.
+	pos := &api.DeleteResp_Position{}
+	if n := len(s.log); n > 0 {
+		pos.CommitPosition, pos.PreparePosition = s.log[n-1].commit, s.log[n-1].prepare
+	}
+	return &api.DeleteResp{PositionOption: &api.DeleteResp_Position_{Position: pos}}, nil
+}
+
 // Read implements the Streams.Read RPC: counted reads of a stream or of $all
 // (forwards or backwards) and catch-up subscriptions to $all.
 func (s *Server) Read(req *api.ReadReq, srv api.Streams_ReadServer) error {
@@ -556,6 +597,7 @@ func (s *Server) readStream(srv api.Streams_ReadServer, o *api.ReadReq_Options_S
 	s.mu.Lock()
 	recs := append([]*record(nil), s.streams[name]...)
 	deleted := s.deleted[name]
+	base := s.base[name]
 	s.mu.Unlock()
 	if deleted {
 		return streamDeleted(srv.SetTrailer, name)
@@ -570,7 +612,7 @@ func (s *Server) readStream(srv api.Streams_ReadServer, o *api.ReadReq_Options_S
 		from := uint64(0)
 		switch r := o.GetRevisionOption().(type) {
 		case *api.ReadReq_Options_StreamOptions_Revision:
-			from = r.Revision
+			from = max(r.Revision, base) - base
 		case *api.ReadReq_Options_StreamOptions_End:
 			from = uint64(len(recs))
 		}
@@ -581,7 +623,7 @@ func (s *Server) readStream(srv api.Streams_ReadServer, o *api.ReadReq_Options_S
 		from := int64(len(recs)) - 1
 		switch r := o.GetRevisionOption().(type) {
 		case *api.ReadReq_Options_StreamOptions_Revision:
-			from = min(int64(r.Revision), from)
+			from = min(int64(r.Revision)-int64(base), from)
 		case *api.ReadReq_Options_StreamOptions_Start:
 			from = 0
 		}

@@ -70,15 +70,16 @@ func (s *Server) Deleted(stream string) bool {
 	return s.deleted[stream]
 }
 
-// Scavenge removes the events of tombstoned streams from the log, as the
-// server's scavenge does (the $streamDeleted event stays): afterwards no
-// read of the stream or of $all returns their bytes. Positions are kept.
+// Scavenge removes the events of tombstoned streams (the $streamDeleted
+// event stays) and the soft-deleted events of deleted streams from the log,
+// as the server's scavenge does: afterwards no read of the stream or of
+// $all returns their bytes. Positions are kept.
 func (s *Server) Scavenge() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	kept := s.log[:0]
 	for _, r := range s.log {
-		if s.deleted[r.stream] && r.typ != streamDeletedType {
+		if (s.deleted[r.stream] && r.typ != streamDeletedType) || r.revision < s.base[r.stream] {
 			continue
 		}
 		kept = append(kept, r)
