@@ -75,7 +75,6 @@
 //	recordings_v       app_id, session_id, kind (recording|transcription), url, started_at (epoch when
 //	                   unknown), duration_seconds Float64 (a transcript's end − start)
 //
-// Tests run against MEETINGD_TEST_CLICKHOUSE (make test sets it), a database
-// each (clickhousetest). Why: docs/adr/0008 to 0010 and 0018; Erase and
-// DeleteSessions (retention, roll-up buckets recomputed): 0024 and 0025.
+// Tests: MEETINGD_TEST_CLICKHOUSE, a database each (clickhousetest). Why:
+// docs/adr/0008–0010, 0018; Erase 0024; DeleteSessions (retention) 0025.
 package clickhouse
