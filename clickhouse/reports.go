@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/meetingd/meetingd/domain"
@@ -16,15 +18,33 @@ import (
 
 // Reports is the ClickHouse implementation of reports.Store: it reads
 // the tables the Sink writes, through FINAL and without tombstones
-// (deleted = 0). Safe for concurrent use.
+// (deleted = 0). It backfills the day rows of a UTC offset that a zone
+// report needs in the background (offsets.go); Close stops that. Safe for
+// concurrent use.
 type Reports struct {
 	conn Conn
+	log  *slog.Logger
+	bg   context.Context // the backfills'
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+
+	mu          sync.Mutex
+	ready       map[int32]bool // offsets whose day rows are complete
+	backfilling map[int32]bool
+	closed      bool
 }
 
 var _ reports.Store = (*Reports)(nil)
 
-// NewReports returns the reports of the migrated database of conn.
-func NewReports(conn Conn) *Reports { return &Reports{conn: conn} }
+// NewReports returns the reports of the migrated database of conn; log
+// (nil: discarded) hears of the backfills of zone day rows. Close it.
+func NewReports(conn Conn, log *slog.Logger) *Reports {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	bg, stop := context.WithCancel(context.Background())
+	return &Reports{conn: conn, log: log, bg: bg, stop: stop, ready: map[int32]bool{}, backfilling: map[int32]bool{}}
+}
 
 // Ping reports whether ClickHouse answers.
 func (r *Reports) Ping(ctx context.Context) error {

@@ -21,6 +21,6 @@ func TestReportsContract(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return reportstest.Target{Sink: sink, Reports: clickhouse.NewReports(conn)}
+		return reportstest.Target{Sink: sink, Reports: clickhouse.NewReports(conn, nil)}
 	})
 }
