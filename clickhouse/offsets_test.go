@@ -67,3 +67,17 @@ func TestSlowSpans(t *testing.T) {
 		}
 	}
 }
+
+// TestValidOffset: day rows are kept for offsets of whole quarter hours
+// within a day; others (historical LMT offsets) stay on the quarter-hour path.
+func TestValidOffset(t *testing.T) {
+	t.Parallel()
+	for o, want := range map[int32]bool{
+		0: true, 19800: true, 20700: true, -18000: true, 50400: true, -43200: true,
+		19800 + 60: false, 4075: false, 86400: false, -86400: false,
+	} {
+		if got := validOffset(o); got != want {
+			t.Errorf("validOffset(%d) = %v, want %v", o, got, want)
+		}
+	}
+}

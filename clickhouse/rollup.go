@@ -306,8 +306,9 @@ func offsetWidths(ctx context.Context, conn Execer) ([]rollupWidth, error) {
 }
 
 // validOffset reports whether o (seconds east of UTC) is an offset day rows
-// are kept for: within a day of UTC.
-func validOffset(o int32) bool { return o > -86400 && o < 86400 }
+// are kept for: whole quarter hours (every offset in use today; a flush
+// knows the quarter hours it touched, not the seconds), within a day of UTC.
+func validOffset(o int32) bool { return o%quarter == 0 && o > -86400 && o < 86400 }
 
 // recompute rewrites the rows of the buckets of widths that h touches.
 func recompute(ctx context.Context, conn Execer, h hours, widths []rollupWidth, maxBytes int, maxSeconds int64) (int, error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/meetingd/meetingd/clickhouse"
 	"github.com/meetingd/meetingd/clickhouse/clickhousetest"
 	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/projections"
 	"github.com/meetingd/meetingd/reports"
 )
 
@@ -244,4 +245,55 @@ func maps[K comparable, V comparable](a, b map[K]V) bool {
 		}
 	}
 	return true
+}
+
+// TestZoneDayRowsBackfillBesideFlushes: flushes that run while offsets are
+// registered and backfilled leave the day rows exact (a flush either reads
+// the offset as registered and recomputes its days, or wrote its meetings
+// before the backfill read them).
+func TestZoneDayRowsBackfillBesideFlushes(t *testing.T) {
+	t.Parallel()
+	conn, _ := clickhousetest.Migrated(t)
+	sink, err := clickhouse.NewSink(clickhouse.SinkConfig{FlushAge: time.Millisecond}, conn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := clickhouse.NewReports(conn, nil)
+	t.Cleanup(func() { _ = rep.Close() })
+	ms, vs := map[reports.SessionKey]domain.Meeting{}, map[reports.SessionKey]uint64{}
+	applyStep(t, sink, batchStep{"first meetings", 1, zoneDayMeetings(1, "a")}, ms, vs)
+
+	batches := make([]projections.Batch, 0, 6)
+	for v := range uint64(6) {
+		batches = append(batches, batchOf(v+2, zoneDayMeetings(v+10, fmt.Sprintf("c%d-", v))))
+	}
+	done := make(chan error, 1)
+	go func() {
+		for _, b := range batches {
+			if err := sink.Write(t.Context(), b); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	for _, name := range zoneDayZones { // the first queries: registrations and backfills
+		loc, _ := time.LoadLocation(name)
+		if _, err := clickhouse.FastDays(t.Context(), rep, loc, time.Date(2026, 1, 1, 0, 0, 0, 0, loc), time.Date(2026, 12, 1, 0, 0, 0, 0, loc)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	clickhouse.WaitBackfills(rep)
+	for _, b := range batches {
+		for _, u := range b.Sessions {
+			ms[u.Key], vs[u.Key] = u.Meeting, b.Version
+		}
+	}
+	if got := offsetsIn(t, conn); len(got) != 5 {
+		t.Fatalf("registered offsets %v, want 5", got)
+	}
+	checkZoneReports(t, "after backfills beside flushes", rep, ms)
 }
