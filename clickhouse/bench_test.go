@@ -216,7 +216,7 @@ func BenchmarkDurations30Days1M(b *testing.B) {
 		b.Fatal(err)
 	}
 	backfill := time.Since(start)
-	store := clickhouse.NewReports(conn, nil)
+	store := clickhouse.NewReports(conn)
 	q := reports.DurationQuery{AppID: "bench", From: from, To: from.AddDate(0, 0, 30), Bucket: reports.Day}
 	var meetings int64
 	b.ReportAllocs()

@@ -179,7 +179,7 @@ func TestCrashRetry(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			sameReports(t, models, clickhouse.NewReports(conn, nil), keys)
+			sameReports(t, models, clickhouse.NewReports(conn), keys)
 			checkCounts(t, conn, models, keys)
 		})
 	}

@@ -92,7 +92,7 @@ func TestMediaBackfill(t *testing.T) {
 	if want := migrationsAfter(t, 3); !slices.Equal(applied, want) {
 		t.Fatalf("Migrate applied %v, want %v", applied, want)
 	}
-	rep := clickhouse.NewReports(conn, nil)
+	rep := clickhouse.NewReports(conn)
 	kolkata, err := time.LoadLocation("Asia/Kolkata")
 	if err != nil {
 		t.Fatal(err)

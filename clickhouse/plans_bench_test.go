@@ -36,7 +36,7 @@ func BenchmarkSeries40x200(b *testing.B) {
 	if err := sink.Write(b.Context(), bt); err != nil {
 		b.Fatal(err)
 	}
-	store := clickhouse.NewReports(conn, nil)
+	store := clickhouse.NewReports(conn)
 	var lat []time.Duration
 	b.ReportAllocs()
 	for b.Loop() {

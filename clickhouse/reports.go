@@ -36,14 +36,29 @@ type Reports struct {
 
 var _ reports.Store = (*Reports)(nil)
 
-// NewReports returns the reports of the migrated database of conn; log
-// (nil: discarded) hears of the backfills of zone day rows. Close it.
-func NewReports(conn Conn, log *slog.Logger) *Reports {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+// ReportsOption configures NewReports.
+type ReportsOption func(*Reports)
+
+// ReportsLog sends the reports' log (the backfills of zone day rows) to
+// log; without it, the log is discarded.
+func ReportsLog(log *slog.Logger) ReportsOption {
+	return func(r *Reports) {
+		if log != nil {
+			r.log = log
+		}
 	}
+}
+
+// NewReports returns the reports of the migrated database of conn. Close
+// it: it stops the backfills of zone day rows it started.
+func NewReports(conn Conn, opts ...ReportsOption) *Reports {
 	bg, stop := context.WithCancel(context.Background())
-	return &Reports{conn: conn, log: log, bg: bg, stop: stop, ready: map[int32]bool{}, backfilling: map[int32]bool{}}
+	r := &Reports{conn: conn, log: slog.New(slog.DiscardHandler), bg: bg, stop: stop,
+		ready: map[int32]bool{}, backfilling: map[int32]bool{}}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
 }
 
 // Ping reports whether ClickHouse answers.

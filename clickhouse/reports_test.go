@@ -21,7 +21,7 @@ func TestReportsContract(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rep := clickhouse.NewReports(conn, nil)
+		rep := clickhouse.NewReports(conn)
 		t.Cleanup(func() { _ = rep.Close() }) // (its backfills end before the connection)
 		return reportstest.Target{Sink: sink, Reports: rep}
 	})

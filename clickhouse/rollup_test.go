@@ -299,7 +299,7 @@ func TestRollupFollowsMeetings(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rep := clickhouse.NewReports(conn, nil)
+			rep := clickhouse.NewReports(conn)
 			ms, vs := map[reports.SessionKey]domain.Meeting{}, map[reports.SessionKey]uint64{}
 			for _, st := range c.steps {
 				applyStep(t, sink, st, ms, vs)
@@ -436,7 +436,7 @@ func TestRollupCrashBeforeRecompute(t *testing.T) {
 			t.Parallel()
 			conn, _ := clickhousetest.Migrated(t)
 			cfg := clickhouse.SinkConfig{FlushAge: time.Millisecond}
-			rep := clickhouse.NewReports(conn, nil)
+			rep := clickhouse.NewReports(conn)
 			dying := &dieBeforeRollups{Conn: conn, n: 2}
 			first, err := clickhouse.NewSink(cfg, dying, nil)
 			if err != nil {
@@ -600,7 +600,7 @@ func TestRollupBackfill(t *testing.T) {
 			record(b)
 		}, nil},
 	}
-	rep := clickhouse.NewReports(conn, nil)
+	rep := clickhouse.NewReports(conn)
 	for _, st := range steps {
 		st.do(t)
 		applied, err := clickhouse.Migrate(t.Context(), conn, nil)

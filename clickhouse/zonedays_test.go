@@ -159,7 +159,7 @@ func TestZoneDayRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := clickhouse.NewReports(conn, nil)
+	rep := clickhouse.NewReports(conn)
 	t.Cleanup(func() { _ = rep.Close() })
 	ms, vs := map[reports.SessionKey]domain.Meeting{}, map[reports.SessionKey]uint64{}
 	applyStep(t, sink, batchStep{"first meetings", 1, zoneDayMeetings(1, "a")}, ms, vs)
@@ -258,7 +258,7 @@ func TestZoneDayRowsBackfillBesideFlushes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := clickhouse.NewReports(conn, nil)
+	rep := clickhouse.NewReports(conn)
 	t.Cleanup(func() { _ = rep.Close() })
 	ms, vs := map[reports.SessionKey]domain.Meeting{}, map[reports.SessionKey]uint64{}
 	applyStep(t, sink, batchStep{"first meetings", 1, zoneDayMeetings(1, "a")}, ms, vs)

@@ -57,7 +57,7 @@ func BenchmarkZoneReports1M(b *testing.B) {
 	if _, err := clickhouse.Migrate(b.Context(), conn, nil); err != nil { // the roll-up's backfill
 		b.Fatal(err)
 	}
-	store := clickhouse.NewReports(conn, nil)
+	store := clickhouse.NewReports(conn)
 	b.Cleanup(func() { _ = store.Close() })
 	to := from.AddDate(0, 0, 30)
 	// The first Kolkata query registers +05:30 and backfills its day rows

@@ -67,7 +67,7 @@ func (p *pipeline) openClickHouse(ctx context.Context, cfg config, sinks []proje
 	}
 	p.ready = append(p.ready, sink)
 	if cfg.reportsFromClickHouse() {
-		rep := clickhouse.NewReports(conn, log)
+		rep := clickhouse.NewReports(conn, clickhouse.ReportsLog(log))
 		p.closers = append(p.closers, rep.Close) // before conn's: its backfills stop first
 		p.reports = rep
 	}
