@@ -12,16 +12,15 @@
 // `meetingd serve` and `meetingd migrate`); schema_migrations records each.
 // Every statement is idempotent (IF NOT EXISTS; an ADD COLUMN runs only
 // when the column is missing), so an interrupted migration is completed by
-// the next one. Migrate then runs RepairRollups, which brings the report
-// roll-up up to the meetings table (a backfill on a database from before
-// it; normally two small queries).
+// the next one. Migrate then runs RepairRollups, which brings the roll-ups
+// up to the meetings table (a backfill on a database from before them).
 //
 // # Guarantees
 //
 //   - Tables: meetings, attendance (rows of people who joined), intervals,
 //     recordings, calls, plans (one row per planned session, its gradebook
 //     rows as arrays; never tombstoned: a plan is only replaced),
-//     session_versions and report_rollups. Every row carries the projection
+//     session_versions, report_rollups and zone_day_rollups. Every row carries the projection
 //     position of the batch that wrote it as its ReplacingMergeTree version,
 //     and a deleted flag; queries read FINAL … WHERE deleted = 0, the newest
 //     version of each key that still exists.
@@ -30,22 +29,23 @@
 //     started_at moved, a participant row disappeared) are tombstoned, from
 //     the keys the session's last write recorded in session_versions.
 //     Reports are exact whenever no flush is half done; after a crash
-//     mid-flush, rows of the cut-off version may show until the runner has
-//     re-flushed the sessions of that batch (it does so first).
+//     mid-flush, rows of the cut-off version may show until the runner
+//     re-flushes that batch's sessions (it does so first).
 //   - Acknowledgement. Write joins the open batch; the batch is flushed when
 //     it holds SinkConfig.FlushSessions sessions or FlushAge after it was
 //     opened (one timer per batch), in one INSERT per table and a roll-up
 //     recompute per width. Write returns only after ClickHouse acknowledged
 //     every statement of its batch, so the runner commits its checkpoint
-//     only after; a failed flush fails the Writes and the runner retries with
-//     backoff, holding the read models (not the webhook intake) back while
-//     ClickHouse is down. Reset (meetingd rebuild) truncates every table, the
-//     roll-up included. Erase (an erasure) deletes sessions' rows with DELETE
-//     mutations, awaited, and writes them again pseudonymised (docs/adr/0024).
+//     only after; a failed flush fails the Writes and the runner retries,
+//     holding the read models (not the intake) back while ClickHouse is
+//     down. Reset (rebuild) truncates every table but zone_offsets. Erase
+//     rewrites sessions' rows pseudonymised; DeleteSessions removes them.
 //   - Reports answer as the embedded store does (reports/reportstest). UTC
-//     durations read hour and day roll-up rows; other zones, months and usage
-//     cut quarter-hour rows and day participant masks into the buckets of
-//     reports.BucketStart (zones.go).
+//     durations read hour and day roll-up rows. Other zones, months and usage
+//     read each whole local day (24 h, one offset) from its offset's day row
+//     (zone_day_rollups; 0: the UTC day rows), and hours, DST days and range
+//     edges from quarter-hour rows and day masks (zones.go). A query registers
+//     its offsets and backfills them; flushes keep them (offsets.go).
 //
 // # BI views
 //
@@ -76,5 +76,5 @@
 //	                   unknown), duration_seconds Float64 (a transcript's end − start)
 //
 // Tests: MEETINGD_TEST_CLICKHOUSE, a database each (clickhousetest). Why:
-// docs/adr/0008–0010, 0018; Erase 0024; DeleteSessions (retention) 0025.
+// docs/adr/0008–0010, 0018, 0022; Erase 0024; DeleteSessions 0025.
 package clickhouse

@@ -64,11 +64,18 @@ func (s *Sink) eraseRows(ctx context.Context, app, pseudonym string, sessions []
 		return err
 	}
 	hex := strings.TrimPrefix(pseudonym, "erased-")
-	if err := s.conn.Exec(ctx, "ALTER TABLE "+tRollups+` DELETE WHERE app_id = ?
+	// The roll-up rows listing the subject: their buckets are the
+	// sessions', which the rewrite recomputes.
+	for _, table := range []string{tRollups, tZoneDays} {
+		if err := s.conn.Exec(ctx, "ALTER TABLE "+table+` DELETE WHERE app_id = ?
 		AND arrayExists(p -> lower(substring(hex(SHA256(concat(?, '/', p))), 1, 12)) = ?, participants)`, app, app, hex); err != nil {
-		return fmt.Errorf("delete from %s: %w", tRollups, err)
+			return fmt.Errorf("delete from %s: %w", table, err)
+		}
+		if err := s.awaitMutations(ctx, table); err != nil {
+			return err
+		}
 	}
-	return s.awaitMutations(ctx, tRollups)
+	return nil
 }
 
 // deleteSessionRows deletes the rows of app's sessions from the tables

@@ -1,6 +1,7 @@
 package clickhouse_test
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -64,9 +65,27 @@ func TestEraseLeavesNoRow(t *testing.T) {
 		}
 		return out
 	}
+	// A report in Kolkata registers +05:30, whose day rows then list her
+	// too (zone_day_rollups): the erasure must rewrite them.
+	kolkata, err := time.LoadLocation("Asia/Kolkata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zoneQuery := reports.DurationQuery{AppID: "app", From: time.Unix(testBase-86400*3, 0), To: time.Unix(testBase+86400*3, 0),
+		Bucket: reports.Day, Location: kolkata}
+	zoneReports := clickhouse.NewReports(conn)
+	defer zoneReports.Close()
+	if _, err := zoneReports.Durations(t.Context(), zoneQuery); err != nil {
+		t.Fatal(err)
+	}
+	clickhouse.WaitBackfills(zoneReports)
+	zoneBefore, err := zoneReports.Durations(t.Context(), zoneQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
 	before := figures("app")
-	if got := clickhousetest.TablesHolding(t, conn, "zelda", "app"); len(got) == 0 {
-		t.Fatal("the scan finds nothing before the erasure: it proves nothing")
+	if got := clickhousetest.TablesHolding(t, conn, "zelda", "app"); !slices.Contains(got, "zone_day_rollups") {
+		t.Fatalf("the scan finds her in %v before the erasure, not in zone_day_rollups: it proves nothing", got)
 	}
 	pseudonym := domain.Pseudonym("app", zelda.UID)
 	var ups []projections.SessionUpdate
@@ -103,6 +122,9 @@ func TestEraseLeavesNoRow(t *testing.T) {
 	}
 	if after := figures("app"); !slices.Equal(after, before) {
 		t.Errorf("figures changed:\n%v\n%v", before, after)
+	}
+	if zoneAfter, err := zoneReports.Durations(t.Context(), zoneQuery); err != nil || !reflect.DeepEqual(zoneAfter, zoneBefore) {
+		t.Errorf("durations in Kolkata changed (%v):\n%+v\n%+v", err, zoneBefore, zoneAfter)
 	}
 	rep, err := clickhouse.NewReports(conn).ParticipantAttendance(t.Context(), reports.ParticipantQuery{AppID: "other", Participant: zelda.UID,
 		From: time.Unix(0, 0), To: time.Unix(testBase+86400, 0)})

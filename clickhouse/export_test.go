@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/meetingd/meetingd/projections"
 	"github.com/meetingd/meetingd/reports"
@@ -69,4 +70,19 @@ func PlanOf(q reports.DurationQuery) (DurationPlan, bool) {
 		out.Raw = append(out.Raw, [2]int64{r.lo, hi})
 	}
 	return out, true
+}
+
+// WaitBackfills waits for the zone day-row backfills r has started.
+func WaitBackfills(r *Reports) { r.wg.Wait() }
+
+// FastDays returns the starts of the local days of loc in [from, to) that
+// a report answers from day rows per offset (whole days, 24 hours long, of
+// a ready offset); asking starts the backfill of offsets not yet ready.
+func FastDays(ctx context.Context, r *Reports, loc *time.Location, from, to time.Time) ([]time.Time, error) {
+	days, err := r.fastDays(ctx, loc, from.Unix(), to.Unix())
+	var out []time.Time
+	for _, d := range days {
+		out = append(out, time.Unix(d.start, 0).In(loc))
+	}
+	return out, err
 }

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/meetingd/meetingd/domain"
@@ -16,15 +18,48 @@ import (
 
 // Reports is the ClickHouse implementation of reports.Store: it reads
 // the tables the Sink writes, through FINAL and without tombstones
-// (deleted = 0). Safe for concurrent use.
+// (deleted = 0). It backfills the day rows of a UTC offset that a zone
+// report needs in the background (offsets.go); Close stops that. Safe for
+// concurrent use.
 type Reports struct {
 	conn Conn
+	log  *slog.Logger
+	bg   context.Context // the backfills'
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+
+	mu          sync.Mutex
+	ready       map[int32]bool // offsets whose day rows are complete
+	backfilling map[int32]bool
+	closed      bool
 }
 
 var _ reports.Store = (*Reports)(nil)
 
-// NewReports returns the reports of the migrated database of conn.
-func NewReports(conn Conn) *Reports { return &Reports{conn: conn} }
+// ReportsOption configures NewReports.
+type ReportsOption func(*Reports)
+
+// ReportsLog sends the reports' log (the backfills of zone day rows) to
+// log; without it, the log is discarded.
+func ReportsLog(log *slog.Logger) ReportsOption {
+	return func(r *Reports) {
+		if log != nil {
+			r.log = log
+		}
+	}
+}
+
+// NewReports returns the reports of the migrated database of conn. Close
+// it: it stops the backfills of zone day rows it started.
+func NewReports(conn Conn, opts ...ReportsOption) *Reports {
+	bg, stop := context.WithCancel(context.Background())
+	r := &Reports{conn: conn, log: slog.New(slog.DiscardHandler), bg: bg, stop: stop,
+		ready: map[int32]bool{}, backfilling: map[int32]bool{}}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
 
 // Ping reports whether ClickHouse answers.
 func (r *Reports) Ping(ctx context.Context) error {

@@ -21,6 +21,8 @@ func TestReportsContract(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return reportstest.Target{Sink: sink, Reports: clickhouse.NewReports(conn)}
+		rep := clickhouse.NewReports(conn)
+		t.Cleanup(func() { _ = rep.Close() }) // (its backfills end before the connection)
+		return reportstest.Target{Sink: sink, Reports: rep}
 	})
 }

@@ -81,20 +81,31 @@ func (s *Sink) DeleteSessions(ctx context.Context, keys []reports.SessionKey) er
 // rollupDeleteBuckets bounds the bucket numbers of one roll-up DELETE.
 const rollupDeleteBuckets = 2048
 
-// deleteRollups deletes the roll-up rows (every width) of the buckets of h.
+// deleteRollups deletes the roll-up rows of the buckets of h: every width
+// of report_rollups, and the day rows of every registered offset in
+// zone_day_rollups (recomputeRollups writes no row for a bucket left
+// without meetings, so a row that lost its last meeting must go first).
 func (s *Sink) deleteRollups(ctx context.Context, h hours) error {
+	offsets, err := offsetWidths(ctx, s.conn)
+	if err != nil {
+		return err
+	}
 	for app, set := range h {
-		for _, w := range rollupWidths {
+		for _, w := range append(offsets, rollupWidths...) {
 			var buckets []int64
 			seen := map[int64]bool{}
 			for q := range set { // quarter-hour numbers
-				b := floorDiv(q*quarter, w.seconds) * w.seconds
+				b := floorDiv(q*quarter+w.shift, w.seconds)*w.seconds - w.shift
 				if !seen[b] {
 					seen[b] = true
 					buckets = append(buckets, b)
 				}
 			}
 			slices.Sort(buckets)
+			table, which := tRollups, "width = "+strconv.FormatInt(w.seconds, 10)
+			if w.zone {
+				table, which = tZoneDays, "offset_seconds = "+strconv.FormatInt(int64(w.offset), 10)
+			}
 			for chunk := range slices.Chunk(buckets, rollupDeleteBuckets) {
 				var list strings.Builder
 				for i, b := range chunk {
@@ -103,12 +114,12 @@ func (s *Sink) deleteRollups(ctx context.Context, h hours) error {
 					}
 					list.WriteString(strconv.FormatInt(max(b, 0), 10))
 				}
-				q := "ALTER TABLE " + tRollups + " DELETE WHERE app_id = ? AND width = " + strconv.FormatInt(w.seconds, 10) +
+				q := "ALTER TABLE " + table + " DELETE WHERE app_id = ? AND " + which +
 					" AND toUInt32(bucket_start) IN (" + list.String() + ")"
 				if err := s.conn.Exec(ctx, q, app); err != nil {
-					return fmt.Errorf("delete from %s: %w", tRollups, err)
+					return fmt.Errorf("delete from %s: %w", table, err)
 				}
-				if err := s.awaitMutations(ctx, tRollups); err != nil {
+				if err := s.awaitMutations(ctx, table); err != nil {
 					return err
 				}
 			}

@@ -3,6 +3,7 @@ package clickhouse_test
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -74,8 +75,18 @@ func TestDeleteSessionsLeavesNoRow(t *testing.T) {
 			keys = append(keys, reports.SessionKey{AppID: "app", SessionID: s.id})
 		}
 	}
-	if len(holding("Gone-Person-A")) == 0 {
-		t.Fatal("the scan finds nothing before the deletion: it proves nothing")
+	// Register +05:30 in both databases (a first query in Kolkata) and wait
+	// for its day rows, so that the deletion must also remove and recompute
+	// zone_day_rollups rows.
+	for _, r := range []*clickhouse.Reports{rep, oracle} {
+		if _, err := r.Durations(t.Context(), reports.DurationQuery{AppID: "app", From: time.Unix(testBase-86400*7, 0),
+			To: time.Unix(testBase+86400*30, 0), Bucket: reports.Day, Location: kolkata}); err != nil {
+			t.Fatal(err)
+		}
+		clickhouse.WaitBackfills(r)
+	}
+	if got := holding("Gone-Person-A"); !slices.Contains(got, "zone_day_rollups") {
+		t.Fatalf("the scan finds Gone-Person-A in %v before the deletion, not in zone_day_rollups: it proves nothing", got)
 	}
 	for round := range 2 {
 		if err := sink.DeleteSessions(t.Context(), keys); err != nil {

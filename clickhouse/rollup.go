@@ -15,8 +15,13 @@ import (
 // the sums of the duration and usage reports, recomputed from meetings
 // FINAL for every bucket whose meetings rows a flush wrote or tombstoned.
 
-// tRollups is the roll-up table.
-const tRollups = "report_rollups"
+// The roll-up tables: report_rollups (0004), and the day rows per UTC
+// offset with the registry of offsets in use (0006).
+const (
+	tRollups     = "report_rollups"
+	tZoneDays    = "zone_day_rollups"
+	tZoneOffsets = "zone_offsets"
+)
 
 // rollupWidth is one width of roll-up rows.
 type rollupWidth struct {
@@ -27,6 +32,19 @@ type rollupWidth struct {
 	// hours of each (day rows: weeks are unions of them, and the buckets of
 	// other zones are cut out of them).
 	sets bool
+	// zone: the rows are zone_day_rollups' rows of UTC offset offset, whose
+	// buckets start at local midnight of that offset: bucket n covers
+	// [n·seconds − shift, (n+1)·seconds − shift), shift = seconds + offset
+	// (positive for every offset in use, so that the bucket numbers of
+	// DateTimes are never negative).
+	zone   bool
+	offset int32
+	shift  int64
+}
+
+// offsetDays is the width of the day rows of UTC offset o (seconds east).
+func offsetDays(o int32) rollupWidth {
+	return rollupWidth{seconds: 86400, zone: true, offset: o, shift: 86400 + int64(o)}
 }
 
 // quarter is the finest width: every zone in use has an offset of whole
@@ -34,9 +52,9 @@ type rollupWidth struct {
 const quarter = 900
 
 var (
-	quarterRows  = rollupWidth{quarter, false, false}
-	hourRows     = rollupWidth{3600, true, false}
-	dayRows      = rollupWidth{86400, true, true}
+	quarterRows  = rollupWidth{seconds: quarter}
+	hourRows     = rollupWidth{seconds: 3600, uniq: true}
+	dayRows      = rollupWidth{seconds: 86400, uniq: true, sets: true}
 	rollupWidths = []rollupWidth{quarterRows, hourRows, dayRows}
 )
 
@@ -90,7 +108,7 @@ func (h hours) clusters(w rollupWidth, most int64) []cluster {
 	for _, app := range apps {
 		buckets := make([]int64, 0, len(h[app]))
 		for qn := range h[app] {
-			buckets = append(buckets, floorDiv(qn*quarter, w.seconds))
+			buckets = append(buckets, floorDiv(qn*quarter+w.shift, w.seconds))
 		}
 		slices.Sort(buckets)
 		buckets = slices.Compact(buckets)
@@ -100,7 +118,7 @@ func (h hours) clusters(w rollupWidth, most int64) []cluster {
 				(most == 0 || (buckets[j]+1-buckets[i])*w.seconds <= most) {
 				j++
 			}
-			out = append(out, cluster{app, buckets[i] * w.seconds, (buckets[j-1] + 1) * w.seconds, buckets[i:j]})
+			out = append(out, cluster{app, buckets[i]*w.seconds - w.shift, (buckets[j-1]+1)*w.seconds - w.shift, buckets[i:j]})
 			i = j
 		}
 	}
@@ -120,7 +138,7 @@ func (c cluster) where(w rollupWidth, sql *strings.Builder, args *[]any) {
 	sql.WriteString("(app_id = ? AND started_at >= toDateTime(?) AND started_at < toDateTime(?)")
 	*args = append(*args, c.app, max(c.lo, 0), min(c.hi, maxDateTime)) // (DateTime ends in 2106)
 	if c.listed(w) {
-		sql.WriteString(" AND intDiv(toUInt32(started_at), " + strconv.FormatInt(w.seconds, 10) + ") IN (")
+		sql.WriteString(" AND intDiv(" + shifted(w) + ", " + strconv.FormatInt(w.seconds, 10) + ") IN (")
 		for i, b := range c.buckets {
 			if i > 0 {
 				sql.WriteByte(',')
@@ -157,6 +175,9 @@ const counted = "deleted = 0 AND status IN ('ended', 'abandoned')"
 // participant for the quarter hours they attended in (a UNION ALL, grouped
 // by bucket: the 18.16 subset has no JOIN).
 func rollupSQL(w rollupWidth, where string, args []any) (string, []any) {
+	if w.zone {
+		return zoneDaySQL(w, where, args)
+	}
 	ws := strconv.FormatInt(w.seconds, 10)
 	sums := `SELECT app_id, intDiv(toUInt32(started_at), ` + ws + `) AS b, version,
 			` + counted + ` AS c, duration_seconds, total_attendance_seconds, audio_seconds, video_seconds,
@@ -204,16 +225,95 @@ func rollupSQL(w rollupWidth, where string, args []any) (string, []any) {
 	GROUP BY app_id, b`, append(append([]any{}, args...), args...)
 }
 
+// shifted is the expression of started_at's Unix seconds plus w's shift.
+func shifted(w rollupWidth) string {
+	if w.shift == 0 {
+		return "toUInt32(started_at)"
+	}
+	return "(toUInt32(started_at) + " + strconv.FormatInt(w.shift, 10) + ")"
+}
+
+// zoneDaySQL is rollupSQL for the day rows of a UTC offset: the sums and
+// the distinct participants of each local day (weeks and months in a zone
+// of that offset are unions of them), in one pass over the meetings. The
+// 1970 day that starts before the epoch is stored at 0.
+func zoneDaySQL(w rollupWidth, where string, args []any) (string, []any) {
+	ws := strconv.FormatInt(w.seconds, 10)
+	return `INSERT INTO ` + tZoneDays + ` (` + zoneDayColumns + `)
+	SELECT app_id, toInt32(` + strconv.FormatInt(int64(w.offset), 10) + `),
+		toDateTime(greatest(toInt64(b) * ` + ws + ` - ` + strconv.FormatInt(w.shift, 10) + `, 0), 'UTC'), max(version),
+		toUInt64(countIf(c)), toUInt64(sumIf(duration_seconds, c)), toUInt64(maxIf(duration_seconds, c)), toUInt64(length(ps)),
+		toUInt64(sumIf(total_attendance_seconds, c)), toUInt64(sumIf(audio_seconds, c)), toUInt64(sumIf(video_seconds, c)),
+		toUInt64(sumIf(billable_audio_minutes, c)), toUInt64(sumIf(billable_video_minutes, c)),
+		groupUniqArrayArray(if(c, participants, emptyArrayString())) AS ps
+	FROM (SELECT app_id, intDiv(` + shifted(w) + `, ` + ws + `) AS b, version,
+			` + counted + ` AS c, duration_seconds, total_attendance_seconds, audio_seconds, video_seconds,
+			billable_audio_minutes, billable_video_minutes, participants
+		FROM meetings FINAL WHERE ` + where + `)
+	GROUP BY app_id, b`, args
+}
+
+// zoneDayColumns are the columns of a zone_day_rollups recompute.
+const zoneDayColumns = `app_id, offset_seconds, bucket_start, version, meetings, total_duration_seconds,
+	max_duration_seconds, unique_participants, attendance_seconds, audio_seconds, video_seconds,
+	billable_audio_minutes, billable_video_minutes, participants`
+
 // maxClauses bounds the clusters one recompute statement names.
 const maxClauses = 32
 
 // recomputeRollups rewrites the roll-up rows of every bucket of every width
-// that h touches: one statement per width, more when the touched buckets
+// that h touches, the day rows of every registered offset first (see
+// offsetWidths): one statement per width, more when the touched buckets
 // make more than maxClauses clusters or maxBytes of SQL. maxSeconds > 0
 // bounds the time one statement covers (the memory of a backfill).
 func recomputeRollups(ctx context.Context, conn Execer, h hours, maxBytes int, maxSeconds int64) (int, error) {
+	if len(h) == 0 {
+		return 0, nil
+	}
+	widths, err := offsetWidths(ctx, conn)
+	if err != nil {
+		return 0, err
+	}
+	return recompute(ctx, conn, h, append(widths, rollupWidths...), maxBytes, maxSeconds)
+}
+
+// offsetWidths returns the widths of the day rows of every registered
+// offset, ready or not (a backfill in progress counts on the flushes to
+// keep the days it has done up to date). A flush reads them after its
+// meetings rows are in, and a backfill reads the meetings after its offset
+// is registered, so every day of a registered offset is recomputed after
+// every write to it by one or the other.
+func offsetWidths(ctx context.Context, conn Execer) ([]rollupWidth, error) {
+	rows, err := conn.Query(ctx, "SELECT DISTINCT offset_seconds FROM "+tZoneOffsets+" ORDER BY offset_seconds")
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", tZoneOffsets, err)
+	}
+	defer rows.Close()
+	var out []rollupWidth
+	for rows.Next() {
+		var o int32
+		if err := rows.Scan(&o); err != nil {
+			return nil, fmt.Errorf("read %s: %w", tZoneOffsets, err)
+		}
+		if o != 0 && validOffset(o) {
+			out = append(out, offsetDays(o))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", tZoneOffsets, err)
+	}
+	return out, nil
+}
+
+// validOffset reports whether o (seconds east of UTC) is an offset day rows
+// are kept for: whole quarter hours (every offset in use today; a flush
+// knows the quarter hours it touched, not the seconds), within a day of UTC.
+func validOffset(o int32) bool { return o%quarter == 0 && o > -86400 && o < 86400 }
+
+// recompute rewrites the rows of the buckets of widths that h touches.
+func recompute(ctx context.Context, conn Execer, h hours, widths []rollupWidth, maxBytes int, maxSeconds int64) (int, error) {
 	statements := 0
-	for _, w := range rollupWidths {
+	for _, w := range widths {
 		cs := h.clusters(w, maxSeconds)
 		for len(cs) > 0 {
 			var where strings.Builder
@@ -234,6 +334,9 @@ func recomputeRollups(ctx context.Context, conn Execer, h hours, maxBytes int, m
 			}
 			sql, all := rollupSQL(w, where.String(), args)
 			if err := conn.Exec(ctx, sql, all...); err != nil {
+				if w.zone {
+					return statements, fmt.Errorf("recompute %s (offset %ds): %w", tZoneDays, w.offset, err)
+				}
 				return statements, fmt.Errorf("recompute %s (width %ds): %w", tRollups, w.seconds, err)
 			}
 			statements++

@@ -375,7 +375,7 @@ func (s *Sink) readHeadChunk(ctx context.Context, app string, sessions []string,
 func (s *Sink) Reset(ctx context.Context) error {
 	s.flushMu.Lock()
 	defer s.flushMu.Unlock()
-	names := []string{tHeads.name, tRollups}
+	names := []string{tHeads.name, tRollups, tZoneDays} // (the registered offsets stay: the replay rebuilds their rows)
 	for _, t := range rowTables {
 		names = append(names, t.name)
 	}

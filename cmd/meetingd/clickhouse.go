@@ -68,7 +68,9 @@ func (p *pipeline) openClickHouse(ctx context.Context, cfg config, sinks []proje
 	p.ready = append(p.ready, sink)
 	p.clickhouse = sink
 	if cfg.reportsFromClickHouse() {
-		p.reports = clickhouse.NewReports(conn)
+		rep := clickhouse.NewReports(conn, clickhouse.ReportsLog(log))
+		p.closers = append(p.closers, rep.Close) // before conn's: its backfills stop first
+		p.reports = rep
 	}
 	log.Info("clickhouse sink enabled", "reports", reportsSource(cfg))
 	return append(sinks, sink), nil
