@@ -40,7 +40,7 @@ WITH_CLICKHOUSE = if [ -z "$$MEETINGD_TEST_CLICKHOUSE" ]; then eval "$$(scripts/
 	export MEETINGD_TEST_CLICKHOUSE;
 
 test: vet
-	@$(WITH_CLICKHOUSE) set -x; $(GO) test -race -count=1 -timeout 20m $(PKGS)
+	@$(WITH_CLICKHOUSE) set -x; $(GO) test -race -count=1 -timeout 30m $(PKGS)
 	$(MAKE) fuzz
 
 # A short run (FUZZTIME each) of every fuzz target in the tree, found by

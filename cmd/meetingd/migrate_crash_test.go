@@ -1,7 +1,6 @@
 package main_test
 
 import (
-	"bytes"
 	"fmt"
 	"io/fs"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/eventstore/embedded"
+	"github.com/meetingd/meetingd/internal/bytescan"
 	"github.com/meetingd/meetingd/privacy"
 )
 
@@ -145,29 +145,18 @@ func copyDir(t *testing.T, src, dst string) {
 }
 
 // migrationNeedles: every name and uid of the log, in UTF-8 and JSON-escaped.
-var migrationNeedles = []string{migrationMark, `M\u00efgrant`, migrationUID}
+var migrationNeedles = bytescan.Forms(migrationMark, migrationUID)
 
 // plaintextIn returns the needles found in the files under path.
 func plaintextIn(t *testing.T, path string) []string {
 	t.Helper()
-	var found []string
-	err := filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		for _, n := range migrationNeedles {
-			if bytes.Contains(data, []byte(n)) {
-				found = append(found, p+": "+n)
-			}
-		}
-		return nil
-	})
+	hits, err := bytescan.Find(path, migrationNeedles, nil)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var found []string
+	for _, h := range hits {
+		found = append(found, h.Path+": "+h.Needle)
 	}
 	return found
 }

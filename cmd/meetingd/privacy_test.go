@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/meetingd/meetingd/domain"
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/eventstore/embedded"
+	"github.com/meetingd/meetingd/internal/bytescan"
 	"github.com/meetingd/meetingd/privacy"
 )
 
@@ -82,31 +84,17 @@ func TestSealedDataDir(t *testing.T) {
 	}
 }
 
-// namesIn returns the names found in the files under path.
+// namesIn returns the names found in the files under path, in the order
+// of names.
 func namesIn(t *testing.T, path string, names []string) []string {
 	t.Helper()
-	found := map[string]bool{}
-	err := filepath.WalkDir(path, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		for _, n := range names {
-			if bytes.Contains(b, []byte(n)) {
-				found[n] = true
-			}
-		}
-		return nil
-	})
+	hits, err := bytescan.Find(path, names, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []string
 	for _, n := range names {
-		if found[n] {
+		if slices.ContainsFunc(hits, func(h bytescan.Hit) bool { return h.Needle == n }) {
 			out = append(out, n)
 		}
 	}

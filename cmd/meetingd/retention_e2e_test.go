@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"sync"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/meetingd/meetingd/clickhouse"
 	"github.com/meetingd/meetingd/clickhouse/clickhousetest"
+	"github.com/meetingd/meetingd/internal/bytescan"
 	"github.com/meetingd/meetingd/reports"
 )
 
@@ -220,12 +220,12 @@ func TestEndToEndRetention(t *testing.T) {
 	}
 	check("after the retention run", srv.base)
 	srv.stop(t)
-	scanNeedles(t, dir, needles)
+	bytescan.None(t, dir, needles...)
 	srv = startServe(t, dir, addr, env...)
 	check("after a restart", srv.base)
 	srv.stop(t)
 	runRebuild(t, dir, env, 0)
-	scanNeedles(t, dir, needles)
+	bytescan.None(t, dir, needles...)
 	srv = startServe(t, dir, addr, env...)
 	waitCaughtUp(t, srv.base)
 	check("after meetingd rebuild", srv.base)
@@ -254,28 +254,5 @@ func TestEndToEndRetention(t *testing.T) {
 	status, body = request(t, http.MethodGet, srv.base+"/v1/meetings/ret-old-1/events", erasureToken, nil)
 	if status != 200 || bytes.Contains(body, []byte("meeting_started")) || bytes.Contains(body, []byte("session.started")) {
 		t.Errorf("the re-created session's events: %d %s", status, body)
-	}
-}
-
-// scanNeedles fails t if a file under dir holds one of the needles.
-func scanNeedles(t *testing.T, dir string, needles []string) {
-	t.Helper()
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		for _, n := range needles {
-			if bytes.Contains(data, []byte(n)) {
-				t.Errorf("%s holds %q", path, n)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }

@@ -1,15 +1,13 @@
 package embedded_test
 
 import (
-	"bytes"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/google/uuid"
 
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/eventstore/embedded"
+	"github.com/meetingd/meetingd/internal/bytescan"
 )
 
 // TestDeleteStreamsAndScrubLeaveNoBytes: after DeleteStreams and Scrub no
@@ -67,7 +65,7 @@ func TestDeleteStreamsAndScrubLeaveNoBytes(t *testing.T) {
 			if err := s.Close(); err != nil {
 				t.Fatal(err)
 			}
-			scan(t, dir, "Zoltan-Retention-Gone", "session-gone")
+			bytescan.None(t, dir, "Zoltan-Retention-Gone", "session-gone")
 			s, err = embedded.Open(ctx, embedded.Config{Dir: dir}, nil)
 			if err != nil {
 				t.Fatalf("reopen after delete: %v", err)
@@ -88,28 +86,5 @@ func TestDeleteStreamsAndScrubLeaveNoBytes(t *testing.T) {
 				t.Errorf("unfiltered stats after reopen: %+v, %v; want %d events", all, err, tc.kept)
 			}
 		})
-	}
-}
-
-// scan fails t if a file under dir holds one of the needles.
-func scan(t *testing.T, dir string, needles ...string) {
-	t.Helper()
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		for _, n := range needles {
-			if bytes.Contains(data, []byte(n)) {
-				t.Errorf("%s holds %q", path, n)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }

@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -17,6 +15,7 @@ import (
 	"github.com/meetingd/meetingd/eventstore"
 	"github.com/meetingd/meetingd/eventstore/embedded"
 	"github.com/meetingd/meetingd/intake"
+	"github.com/meetingd/meetingd/internal/bytescan"
 	"github.com/meetingd/meetingd/internal/eventgen"
 	"github.com/meetingd/meetingd/privacy"
 	"github.com/meetingd/meetingd/privacy/envelope"
@@ -184,31 +183,20 @@ func checkLog(t *testing.T, dir string, env *envelope.Envelope, want []domain.Ev
 	}
 }
 
-// holdsAny reports whether any file under dir holds one of names (UTF-8 or
-// JSON-escaped).
+// holdsAny reports whether any file under dir holds one of names (in any
+// of its JSON spellings).
 func holdsAny(t *testing.T, dir string, names map[string]bool) bool {
 	t.Helper()
-	found := false
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		for n := range names {
-			esc, _ := json.Marshal(n)
-			if bytes.Contains(b, []byte(n)) || bytes.Contains(b, esc[1:len(esc)-1]) {
-				t.Logf("%s holds %q", p, n)
-				found = true
-				return nil
-			}
-		}
-		return nil
-	})
+	var needles []string
+	for n := range names {
+		needles = append(needles, bytescan.Forms(n)...)
+	}
+	hits, err := bytescan.Find(dir, needles, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return found
+	for _, h := range hits {
+		t.Logf("%s holds %q", h.Path, h.Needle)
+	}
+	return len(hits) > 0
 }

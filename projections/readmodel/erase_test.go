@@ -10,33 +10,11 @@ import (
 	"time"
 
 	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/internal/bytescan"
 	"github.com/meetingd/meetingd/projections"
 	"github.com/meetingd/meetingd/projections/readmodel"
 	"github.com/meetingd/meetingd/reports"
 )
-
-// scanDir fails t if any file under dir holds one of the needles.
-func scanDir(t *testing.T, dir string, needles ...string) {
-	t.Helper()
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		for _, n := range needles {
-			if bytes.Contains(data, []byte(n)) {
-				t.Errorf("%s holds %q", path, n)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
 
 func TestPseudonymiseRewritesAndScrubAndCompactLeaveNoBytes(t *testing.T) {
 	ctx := context.Background()
@@ -128,14 +106,14 @@ func TestPseudonymiseRewritesAndScrubAndCompactLeaveNoBytes(t *testing.T) {
 	if err := s.Scrub(ctx); err != nil {
 		t.Fatal(err)
 	}
-	scanDir(t, dir, subject)
+	bytescan.None(t, dir, subject)
 	if _, err := s.Meeting(ctx, reports.SessionKey{AppID: "app2", SessionID: "other"}); err != nil {
 		t.Fatalf("after scrub: %v", err)
 	}
 	if err := s.Compact(ctx); err != nil {
 		t.Fatal(err)
 	}
-	scanDir(t, dir, subject)
+	bytescan.None(t, dir, subject)
 	if _, err := s.Meeting(ctx, reports.SessionKey{AppID: "app2", SessionID: "other"}); err != nil {
 		t.Fatalf("after compact: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/internal/bytescan"
 	"github.com/meetingd/meetingd/projections"
 	"github.com/meetingd/meetingd/projections/readmodel"
 	"github.com/meetingd/meetingd/reports"
@@ -128,6 +129,6 @@ func TestExpiredAndDeleteSessions(t *testing.T) {
 	if err := s.Scrub(ctx); err != nil {
 		t.Fatal(err)
 	}
-	scanDir(t, dir, "retention-gone-uid", "retention-roster-uid", "old-ended", "old-live", "plan-old")
+	bytescan.None(t, dir, "retention-gone-uid", "retention-roster-uid", "old-ended", "old-live", "plan-old")
 	_ = readmodel.FileName
 }
