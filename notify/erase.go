@@ -5,9 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/meetingd/meetingd/internal/boltscrub"
 )
 
 // RewriteBodies replaces the stored body of every delivery of the given
@@ -61,45 +62,13 @@ var ErrBusy = errors.New("notify: store busy")
 // it (see readmodel.Store.Scrub), in a write transaction begun while no
 // read transaction is open, so that no page it zeroes can still be read.
 func (s *Store) Scrub(ctx context.Context) error {
-	f, err := os.OpenFile(s.db.Path(), os.O_WRONLY, 0)
-	if err != nil {
-		return fmt.Errorf("notify: scrub: %w", err)
-	}
-	pageSize := s.db.Info().PageSize
-	zero := make([]byte, pageSize)
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
 		if s.db.Stats().OpenTxN > 0 {
 			return ErrBusy
 		}
-		for id := 2; ; {
-			if id%65536 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			info, err := tx.Page(id)
-			if err != nil {
-				return err
-			}
-			if info == nil {
-				return nil
-			}
-			if info.Type == "free" {
-				if _, err := f.WriteAt(zero, int64(id)*int64(pageSize)); err != nil {
-					return err
-				}
-				id++
-				continue
-			}
-			id += 1 + info.OverflowCount
-		}
+		_, err := boltscrub.FreePages(ctx, tx)
+		return err
 	})
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
 		return fmt.Errorf("notify: scrub: %w", err)
 	}

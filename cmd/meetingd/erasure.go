@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/meetingd/meetingd/clickhouse"
 	"github.com/meetingd/meetingd/domain"
@@ -127,17 +125,5 @@ func (o outboxEraser) Rewrite(ctx context.Context, app, pseudonym string, sessio
 	if err != nil {
 		return err
 	}
-	wait := 10 * time.Millisecond
-	for {
-		err := o.store.Scrub(ctx)
-		if !errors.Is(err, notify.ErrBusy) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, time.Second)
-	}
+	return outboxScrubber(o).Scrub(ctx)
 }

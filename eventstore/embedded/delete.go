@@ -5,12 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/meetingd/meetingd/eventstore"
+	"github.com/meetingd/meetingd/internal/boltscrub"
 )
 
 // reqOp is what the committer does with a request.
@@ -210,46 +210,14 @@ func (s *Store) scrub(ctx context.Context) error {
 		wait = min(2*wait, 50*time.Millisecond)
 	}
 	defer s.commitMu.Unlock()
-	f, err := os.OpenFile(s.path, os.O_WRONLY, 0)
-	if err != nil {
-		return unavailable(err)
-	}
-	pageSize := s.db.Info().PageSize
-	zero := make([]byte, pageSize)
-	zeroed := 0
 	// A write transaction releases the pages freed before it (no reader is
 	// left to need them) and keeps any other writer out.
 	tx, err := s.db.Begin(true)
-	if err == nil {
-		for id := 2; ; {
-			if id%65536 == 0 {
-				if err = ctx.Err(); err != nil {
-					break
-				}
-			}
-			info, perr := tx.Page(id)
-			if perr != nil || info == nil {
-				err = perr
-				break
-			}
-			if info.Type == "free" {
-				if _, err = f.WriteAt(zero, int64(id)*int64(pageSize)); err != nil {
-					break
-				}
-				zeroed++
-				id++
-				continue
-			}
-			id += 1 + info.OverflowCount
-		}
-		_ = tx.Rollback()
+	if err != nil {
+		return unavailable(err)
 	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	zeroed, err := boltscrub.FreePages(ctx, tx)
+	_ = tx.Rollback()
 	if err != nil {
 		return unavailable(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/meetingd/meetingd/codec"
 	"github.com/meetingd/meetingd/domain"
+	"github.com/meetingd/meetingd/internal/boltscrub"
 	"github.com/meetingd/meetingd/projections"
 )
 
@@ -261,44 +262,12 @@ func (s *Store) Scrub(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, err := os.OpenFile(s.path, os.O_WRONLY, 0)
-	if err != nil {
-		return fmt.Errorf("readmodel: scrub: %w", err)
-	}
-	pageSize := s.db.Info().PageSize
-	zero := make([]byte, pageSize)
-	zeroed := 0
-	err = s.db.Update(func(tx *bolt.Tx) error {
-		for id := 2; ; {
-			if id%65536 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			info, err := tx.Page(id)
-			if err != nil {
-				return err
-			}
-			if info == nil {
-				return nil // past the last page
-			}
-			if info.Type == "free" {
-				if _, err := f.WriteAt(zero, int64(id)*int64(pageSize)); err != nil {
-					return err
-				}
-				zeroed++
-				id++
-				continue
-			}
-			id += 1 + info.OverflowCount
-		}
+	var zeroed int
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		var err error
+		zeroed, err = boltscrub.FreePages(ctx, tx)
+		return err
 	})
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
 		return fmt.Errorf("readmodel: scrub: %w", err)
 	}
