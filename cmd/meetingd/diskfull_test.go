@@ -97,6 +97,7 @@ func TestDiskFull(t *testing.T) {
 		}
 		acked.add(session, ans["event_id"].(string))
 	}
+	firstLog := srv.stderr.String()
 	srv.stop(t)
 
 	srv = startServe(t, dir, addr)
@@ -105,5 +106,12 @@ func TestDiskFull(t *testing.T) {
 	snap := reportSnapshot(t, srv.base)
 	if got, want := len(snap["list"].([]any)), acked.sessionCount(); got != want {
 		t.Errorf("the reports list %d meetings, want %d", got, want)
+		var ids []string
+		for _, m := range snap["list"].([]any) {
+			ids = append(ids, m.(map[string]any)["session_id"].(string))
+		}
+		var st any
+		getJSON(t, srv.base+"/v1/status", &st)
+		t.Logf("listed: %v\nstatus: %v\nthe first serve's log:\n%s\nthe second serve's log:\n%s", ids, st, firstLog, srv.stderr.String())
 	}
 }

@@ -498,9 +498,37 @@ func (s *Store) Write(ctx context.Context, b projections.Batch) error {
 	}
 	enc := startEncoding(b)
 	defer enc.wait()
+	if err := s.write(ctx, b, enc, cpData); err != nil {
+		if ctx.Err() == nil {
+			// A commit that failed half-way through its page writes (a
+			// full disk) leaves bbolt's in-memory state (freelist,
+			// mapping) behind the file: later commits were seen to
+			// succeed without their index entries (TestDiskFull). The
+			// file's last committed meta is what to trust: open it again.
+			if rerr := s.reopen(); rerr != nil {
+				err = errors.Join(err, fmt.Errorf("reopen after a failed write: %w", rerr))
+			}
+		}
+		return fmt.Errorf("readmodel: write: %w", err)
+	}
+	return nil
+}
+
+// reopen closes the file and opens it again.
+func (s *Store) reopen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := errors.Join(s.db.Close(), s.rel.Close()); err != nil {
+		return err
+	}
+	return s.openFile()
+}
+
+// write is Write's transaction.
+func (s *Store) write(ctx context.Context, b projections.Batch, enc *encoder, cpData []byte) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
 		w := &writer{sessions: tx.Bucket(bucketSessions), byTime: tx.Bucket(bucketByTime), byPerson: tx.Bucket(bucketByPerson), rows: tx.Bucket(bucketRows)}
 		if w.sessions == nil {
 			return errors.New("store not initialized")
@@ -542,10 +570,6 @@ func (s *Store) Write(ctx context.Context, b projections.Batch) error {
 		// A cancelled write is rolled back whole rather than committed late.
 		return ctx.Err()
 	})
-	if err != nil {
-		return fmt.Errorf("readmodel: write: %w", err)
-	}
-	return nil
 }
 
 type writer struct {
